@@ -1,0 +1,18 @@
+"""mmattr: multimodal interpretability for PyTorch.
+
+Captum-compatible attribution classes (same names, signatures and numbers), plus modality
+adapters, per-modality contributions and visualizers.
+"""
+
+from mmattr.engine.gradient import *  # noqa: F401,F403
+from mmattr.engine.gradient import __all__ as _gradient
+from mmattr.engine.layer import *  # noqa: F401,F403
+from mmattr.engine.layer import __all__ as _layer
+from mmattr.engine.neuron import *  # noqa: F401,F403
+from mmattr.engine.neuron import __all__ as _neuron
+from mmattr.engine.perturbation import *  # noqa: F401,F403
+from mmattr.engine.perturbation import __all__ as _perturbation
+
+__version__ = "0.1.0"
+
+__all__ = [*_gradient, *_layer, *_neuron, *_perturbation]

@@ -1,0 +1,1 @@
+"""The modality-agnostic attribution engine: tensors in, tensors out, Captum-compatible."""

@@ -1,0 +1,69 @@
+"""The base of every attribution class: the forward function, declared properties, and the
+convergence delta shared by the methods with a completeness property."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import torch
+from torch import Tensor
+
+from ._hooks import preserve_model_state
+from ._inputs import (
+    TargetType,
+    as_tuple,
+    format_additional_args,
+    format_baselines,
+    format_inputs,
+    run_forward,
+    tensorize_baselines,
+    validate_target,
+)
+
+
+class Attribution:
+    """An attribution method bound to a forward function (a model or any callable)."""
+
+    #: ``attribute`` can return ``(attributions, delta)`` with ``return_convergence_delta``.
+    has_convergence_delta: ClassVar[bool] = False
+    #: The method differentiates the model (False: forward passes only).
+    needs_gradients: ClassVar[bool] = True
+
+    def __init__(self, forward_func: Callable) -> None:
+        if not callable(forward_func):
+            raise TypeError(
+                f"forward_func is {type(forward_func).__name__}; expected a model or a callable"
+            )
+        self.forward_func = forward_func
+
+    def _model_guard(self):
+        """Hooks, modes and flags of the model come back unchanged, whatever happens."""
+        return preserve_model_state(self.forward_func)
+
+    @property
+    def multiplies_by_inputs(self) -> bool:
+        return getattr(self, "_multiply_by_inputs", False)
+
+    def compute_convergence_delta(
+        self,
+        attributions: Tensor | tuple[Tensor, ...],
+        start_point: Any,
+        end_point: Tensor | tuple[Tensor, ...],
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+    ) -> Tensor:
+        """``Σ attributions − (F(end_point) − F(start_point))`` per example, shape (batch,)."""
+        end = format_inputs(end_point, "end_point")
+        start = tensorize_baselines(format_baselines(start_point, end, "start_point"), end)
+        attributions = as_tuple(attributions)
+        validate_target(target, end[0].shape[0])
+        args = format_additional_args(additional_forward_args)
+        with torch.no_grad():
+            start_out = _sum_rows(run_forward(self.forward_func, start, target, args))
+            end_out = _sum_rows(run_forward(self.forward_func, end, target, args))
+            attr_sum = sum(_sum_rows(a) for a in attributions)
+        return attr_sum - (end_out - start_out)
+
+
+def _sum_rows(values: Tensor) -> Tensor:
+    return values.reshape(values.shape[0], -1).sum(1) if values.dim() > 0 else values.reshape(1)

@@ -1,0 +1,91 @@
+"""Evaluate many perturbed or interpolated copies of the inputs in chunks.
+
+``internal_batch_size`` (gradient methods) and ``perturbations_per_eval`` (perturbation methods)
+are resolved here: an int, ``None`` (everything at once) or ``"auto"`` (chunks sized from a
+memory budget measured with one probe forward on a single example).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator, Union
+
+import torch
+from torch import Tensor
+
+BatchSize = Union[None, int, str]
+
+#: Fraction of the free memory of the inputs' device that ``"auto"`` chunks may use.
+AUTO_MEMORY_FRACTION = 0.1
+#: Upper bound for ``"auto"`` on the CPU, in bytes: beyond this, bigger chunks buy no speed.
+AUTO_CPU_CAP_BYTES = 1 << 30
+
+
+def chunk_bounds(total: int, size: int | None) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` pairs covering ``range(total)`` in pieces of at most ``size``."""
+    size = total if size is None or size <= 0 else size
+    for start in range(0, total, size):
+        yield start, min(start + size, total)
+
+
+def free_memory_bytes(device: torch.device) -> int:
+    """Free memory of ``device``: the CUDA allocator's view, or the host's MemAvailable."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    pages, page_size = os.sysconf("SC_AVPHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    return int(pages * page_size)
+
+
+def memory_budget_bytes(device: torch.device) -> int:
+    budget = int(free_memory_bytes(device) * AUTO_MEMORY_FRACTION)
+    return min(budget, AUTO_CPU_CAP_BYTES) if device.type == "cpu" else budget
+
+
+def activation_bytes_per_example(
+    forward_func: Callable, inputs: tuple[Tensor, ...], additional_forward_args: tuple | None
+) -> int:
+    """Bytes of every intermediate tensor one example creates in a forward pass: the memory
+    a backward pass keeps alive, measured with one probe forward under ``inference_mode``."""
+    from ._hooks import count_activation_bytes
+
+    one = tuple(tensor[:1] for tensor in inputs)
+    extra = tuple(
+        arg[:1] if isinstance(arg, Tensor) and arg.dim() > 0 else arg
+        for arg in (additional_forward_args or ())
+    )
+    with count_activation_bytes(forward_func) as counter, torch.inference_mode():
+        forward_func(*one, *extra)
+    input_bytes = sum(t[:1].numel() * t.element_size() for t in inputs)
+    return max(counter.bytes, input_bytes) + input_bytes
+
+
+def resolve_batch_size(
+    batch_size: BatchSize,
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    additional_forward_args: tuple | None,
+    total: int,
+    name: str = "internal_batch_size",
+    with_gradients: bool = True,
+) -> int:
+    """Number of rows (expanded examples) per model call."""
+    if batch_size is None:
+        return total
+    if isinstance(batch_size, str):
+        if batch_size != "auto":
+            raise ValueError(f'{name}={batch_size!r}; expected an int, None or "auto"')
+        per_example = activation_bytes_per_example(forward_func, inputs, additional_forward_args)
+        per_example *= 2 if with_gradients else 1
+        budget = memory_budget_bytes(inputs[0].device)
+        return int(max(1, min(total, budget // max(per_example, 1))))
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f'{name}={batch_size!r}; expected a positive int, None or "auto"')
+    return batch_size

@@ -1,0 +1,45 @@
+"""Gradients of the selected output with respect to inputs: one forward, one backward."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from ._inputs import TargetType, run_forward
+
+
+def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """Tensors that autograd can differentiate with respect to, without touching the caller's
+    ``requires_grad`` flags (a tensor already in a graph is used as it is)."""
+    return tuple(t if t.requires_grad else t.detach().requires_grad_() for t in inputs)
+
+
+def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
+    if output.dim() > 1 and output[0].numel() != 1:
+        hint = "" if has_target else "; pass target= to pick one output per example"
+        raise ValueError(
+            f"the selected model output has shape {tuple(output.shape)}; expected one number per "
+            f"example, shape (batch,) or (batch, 1){hint}"
+        )
+
+
+def grad_of_outputs(output: Tensor, wrt: Sequence[Tensor]) -> tuple[Tensor, ...]:
+    """d(sum of output)/d(wrt); tensors the output does not depend on get zeros."""
+    grads = torch.autograd.grad(output.sum(), tuple(wrt), allow_unused=True)
+    return tuple(torch.zeros_like(w) if g is None else g for g, w in zip(grads, wrt))
+
+
+def gradients(
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    target: TargetType = None,
+    additional_forward_args: tuple | None = None,
+) -> tuple[Tensor, ...]:
+    """``d F_target / d inputs`` for every row of the batch."""
+    with torch.enable_grad():
+        leaves = as_leaves(inputs)
+        output = run_forward(forward_func, leaves, target, additional_forward_args)
+        check_scalar_per_example(output, target is not None)
+        return grad_of_outputs(output, leaves)

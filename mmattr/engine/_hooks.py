@@ -1,0 +1,220 @@
+"""Hooks and state changes, only ever as context managers that clean up after themselves.
+
+Every attribution runs inside :func:`preserve_model_state`, so the model comes back with the
+hooks, train/eval modes and ``requires_grad`` flags it had, also when the forward raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+_HOOK_DICTS = (
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+)
+
+
+def module_of(forward_func: Callable) -> nn.Module | None:
+    """The module behind a forward function: the module itself or a bound method's owner."""
+    if isinstance(forward_func, nn.Module):
+        return forward_func
+    owner = getattr(forward_func, "__self__", None)
+    return owner if isinstance(owner, nn.Module) else None
+
+
+@contextlib.contextmanager
+def preserve_model_state(forward_func: Callable) -> Iterator[None]:
+    """Restore hooks, ``training`` flags and ``requires_grad`` of every submodule on exit."""
+    model = module_of(forward_func)
+    if model is None:
+        yield
+        return
+    modules = list(model.modules())
+    training = [m.training for m in modules]
+    hooks = [{name: dict(getattr(m, name, {})) for name in _HOOK_DICTS} for m in modules]
+    params = list(model.parameters())
+    requires_grad = [p.requires_grad for p in params]
+    try:
+        yield
+    finally:
+        for module, was_training, saved in zip(modules, training, hooks):
+            module.training = was_training
+            for name, before in saved.items():
+                current = getattr(module, name, None)
+                if current is not None:
+                    for key in [k for k in current if k not in before]:
+                        del current[key]
+        for param, flag in zip(params, requires_grad):
+            param.requires_grad_(flag)
+
+
+@contextlib.contextmanager
+def forward_hook(
+    module: nn.Module, hook: Callable[[nn.Module, tuple, Any], Any], *, pre: bool = False
+) -> Iterator[None]:
+    """Register a forward (or forward-pre) hook for the duration of the block."""
+    register = module.register_forward_pre_hook if pre else module.register_forward_hook
+    handle = register(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def pick_output(value: Any, index: int) -> Tensor:
+    """The attributed tensor of a layer whose output (or input) may be a tuple."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (tuple, list)) and len(value) > index and isinstance(value[index], Tensor):
+        return value[index]
+    raise TypeError(
+        f"layer output is {type(value).__name__}; expected a tensor or a tuple whose element "
+        f"{index} is a tensor"
+    )
+
+
+def _replace_output(value: Any, index: int, new: Tensor) -> Any:
+    if isinstance(value, Tensor):
+        return new
+    items = list(value)
+    items[index] = new
+    return type(value)(items) if isinstance(value, tuple) else items
+
+
+@dataclass
+class LayerRecord:
+    """What a capture saw: one entry per forward call the layer made."""
+
+    layer: nn.Module
+    values: list[Tensor] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def capture_layers(
+    layers: Sequence[nn.Module],
+    attribute_to_input: bool = False,
+    output_index: int = 0,
+    require_grad: bool = False,
+) -> Iterator[list[LayerRecord]]:
+    """Record each layer's output (or first input) on every forward call.
+
+    With ``require_grad`` the recorded tensor is kept in the autograd graph so the output's
+    gradient with respect to it can be taken afterwards.
+    """
+    records = [LayerRecord(layer) for layer in layers]
+    with contextlib.ExitStack() as stack:
+        for record in records:
+            stack.enter_context(
+                forward_hook(
+                    record.layer,
+                    _recording_hook(record, attribute_to_input, output_index, require_grad),
+                    pre=attribute_to_input,
+                )
+            )
+        yield records
+
+
+def _recording_hook(record: LayerRecord, to_input: bool, index: int, require_grad: bool):
+    def pre_hook(module: nn.Module, args: tuple) -> Any:
+        value = pick_output(args, index)
+        if require_grad and not value.requires_grad:
+            value = value.detach().requires_grad_()
+            record.values.append(value)
+            return _replace_output(args, index, value)
+        record.values.append(value)
+        return None
+
+    def post_hook(module: nn.Module, args: tuple, output: Any) -> Any:
+        value = pick_output(output, index)
+        if require_grad and not value.requires_grad:
+            value = value.detach().requires_grad_()
+            record.values.append(value)
+            return _replace_output(output, index, value)
+        record.values.append(value)
+        return None
+
+    return pre_hook if to_input else post_hook
+
+
+@contextlib.contextmanager
+def replace_layer(
+    layer: nn.Module,
+    make_value: Callable[[Tensor], Tensor],
+    attribute_to_input: bool = False,
+    output_index: int = 0,
+) -> Iterator[None]:
+    """Replace the layer's output (or input) by ``make_value(original)`` on each call."""
+
+    def pre_hook(module: nn.Module, args: tuple) -> Any:
+        return _replace_output(args, output_index, make_value(pick_output(args, output_index)))
+
+    def post_hook(module: nn.Module, args: tuple, output: Any) -> Any:
+        return _replace_output(output, output_index, make_value(pick_output(output, output_index)))
+
+    with forward_hook(layer, pre_hook if attribute_to_input else post_hook, pre=attribute_to_input):
+        yield
+
+
+def check_layers_in_model(forward_func: Callable, layers: Sequence[nn.Module], name: str) -> None:
+    """A layer must be a submodule of the model (when the model is known)."""
+    model = module_of(forward_func)
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, nn.Module):
+            raise TypeError(f"{name}[{index}] is {type(layer).__name__}; expected an nn.Module")
+        if model is not None and not any(layer is m for m in model.modules()):
+            raise ValueError(
+                f"{name}[{index}] ({type(layer).__name__}) is not a submodule of the model "
+                f"{type(model).__name__}; pass a module taken from the model, e.g. model.layer1"
+            )
+
+
+def check_layers_ran(records: Sequence[LayerRecord], name: str) -> None:
+    for index, record in enumerate(records):
+        if not record.values:
+            raise ValueError(
+                f"{name}[{index}] ({type(record.layer).__name__}) never ran in the forward pass; "
+                "pick a layer the model calls for these inputs"
+            )
+
+
+class _ByteCounter(TorchDispatchMode):
+    """Sums the storage of every tensor an op returns; views and in-place results share
+    storage with a tensor already counted, so they are skipped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bytes = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        inputs = {id(a) for a in args if isinstance(a, Tensor)}
+        for value in result if isinstance(result, (tuple, list)) else (result,):
+            if isinstance(value, Tensor) and not value._is_view() and id(value) not in inputs:
+                self.bytes += value.untyped_storage().nbytes()
+        return result
+
+
+@contextlib.contextmanager
+def count_activation_bytes(forward_func: Callable) -> Iterator[_ByteCounter]:
+    """Count the bytes of every new tensor a forward pass allocates (views excluded)."""
+    counter = _ByteCounter()
+    with counter:
+        yield counter
+
+
+@contextlib.contextmanager
+def inference_forward() -> Iterator[None]:
+    """Forward-only evaluation: no graph, no version counters."""
+    with torch.inference_mode():
+        yield

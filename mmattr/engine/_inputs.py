@@ -1,0 +1,294 @@
+"""Normalise and validate what users pass to ``attribute``: inputs, baselines, targets and
+additional forward arguments. Every check happens here, once, so inner code trusts shapes.
+
+Errors name the argument, what was expected and what came (einops style).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence, Union
+
+import torch
+from torch import Tensor
+
+TensorOrTuple = Union[Tensor, tuple[Tensor, ...]]
+Baseline = Union[Tensor, int, float]
+BaselinesType = Union[None, Baseline, tuple[Baseline, ...]]
+TargetType = Union[None, int, tuple, Tensor, list]
+
+
+def is_tuple(value: Any) -> bool:
+    return isinstance(value, tuple)
+
+
+def as_tuple(value: Any) -> tuple:
+    """``x`` -> ``(x,)``; a tuple stays as it is; a list becomes a tuple."""
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, list) and all(isinstance(v, Tensor) for v in value):
+        return tuple(value)
+    return (value,)
+
+
+def format_output(was_tuple: bool, values: tuple) -> Any:
+    """Give results back in the form the inputs came in: a tensor or a tuple."""
+    return values if was_tuple else values[0]
+
+
+def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
+    """Inputs as a non-empty tuple of tensors sharing the batch dimension."""
+    formatted = as_tuple(inputs)
+    if len(formatted) == 0:
+        raise ValueError(f"{name} is an empty tuple; expected a tensor or a tuple of tensors")
+    for index, tensor in enumerate(formatted):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor"
+            )
+        if tensor.dim() == 0:
+            raise ValueError(
+                f"{name}[{index}] is a 0-d tensor; expected a batch dimension first, "
+                "e.g. shape (1,) or (batch, ...)"
+            )
+    batch = formatted[0].shape[0]
+    for index, tensor in enumerate(formatted[1:], start=1):
+        if tensor.shape[0] != batch:
+            raise ValueError(
+                f"{name}[{index}] has batch size {tensor.shape[0]}; expected {batch} "
+                f"to match {name}[0] of shape {tuple(formatted[0].shape)}"
+            )
+    return formatted
+
+
+def require_floating(inputs: tuple[Tensor, ...], method: str, name: str = "inputs") -> None:
+    """Gradient methods need floating-point inputs: an integer tensor has no gradient."""
+    for index, tensor in enumerate(inputs):
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            raise TypeError(
+                f"{name}[{index}] has dtype {tensor.dtype}; {method} takes gradients and needs "
+                "a floating-point tensor. For token ids, attribute to the embedding layer "
+                "(LayerIntegratedGradients, or mmattr.adapters.TextAdapter)"
+            )
+
+
+def format_baselines(
+    baselines: BaselinesType, inputs: tuple[Tensor, ...], name: str = "baselines"
+) -> tuple[Baseline, ...]:
+    """Baselines as a tuple matching ``inputs``: scalars stay scalars; tensors must equal the
+    input's shape, or its shape with a leading 1, or its per-example shape."""
+    if baselines is None:
+        return tuple(0.0 for _ in inputs)
+    formatted = baselines if isinstance(baselines, tuple) else (baselines,)
+    if len(formatted) != len(inputs):
+        raise ValueError(
+            f"{name} has {len(formatted)} entries; expected {len(inputs)}, one per input"
+        )
+    return tuple(
+        _check_one_baseline(baseline, tensor, f"{name}[{index}]" if len(inputs) > 1 else name)
+        for index, (baseline, tensor) in enumerate(zip(formatted, inputs))
+    )
+
+
+def _check_one_baseline(baseline: Any, tensor: Tensor, label: str) -> Baseline:
+    if isinstance(baseline, bool) or not isinstance(baseline, (int, float, Tensor)):
+        raise TypeError(f"{label} is {type(baseline).__name__}; expected a number or a tensor")
+    if not isinstance(baseline, Tensor):
+        return baseline
+    shape, wanted = tuple(baseline.shape), tuple(tensor.shape)
+    if shape == wanted or shape == (1,) + wanted[1:]:
+        return baseline
+    if shape == wanted[1:] or baseline.dim() == 0:
+        return baseline.unsqueeze(0) if baseline.dim() > 0 else baseline.item()
+    raise ValueError(
+        f"{label} has shape {shape}; expected {wanted} or {(1,) + wanted[1:]} "
+        f"(or {wanted[1:]} per example) to match the input of shape {wanted}"
+    )
+
+
+def tensorize_baselines(
+    baselines: tuple[Baseline, ...], inputs: tuple[Tensor, ...]
+) -> tuple[Tensor, ...]:
+    """Scalars and leading-1 baselines expanded to full input tensors."""
+    return tuple(
+        torch.full_like(tensor, float(baseline))
+        if not isinstance(baseline, Tensor)
+        else baseline.to(tensor.dtype).expand_as(tensor)
+        for baseline, tensor in zip(baselines, inputs)
+    )
+
+
+def format_additional_args(additional_forward_args: Any) -> tuple | None:
+    if additional_forward_args is None:
+        return None
+    if isinstance(additional_forward_args, tuple):
+        return additional_forward_args
+    return (additional_forward_args,)
+
+
+def expand_additional_args(args: tuple | None, n_repeats: int, interleave: bool = False):
+    """Tensors with a batch dimension repeat with the inputs: ``[a, b] -> [a, b, a, b]``,
+    or ``[a, a, b, b]`` with ``interleave``; other values pass through."""
+    if args is None or n_repeats == 1:
+        return args
+    return tuple(
+        _repeat_batch(arg, n_repeats, interleave)
+        if isinstance(arg, Tensor) and arg.dim() > 0
+        else arg
+        for arg in args
+    )
+
+
+def _repeat_batch(tensor: Tensor, n_repeats: int, interleave: bool) -> Tensor:
+    if interleave:
+        return tensor.repeat_interleave(n_repeats, dim=0)
+    return tensor.repeat((n_repeats,) + (1,) * (tensor.dim() - 1))
+
+
+def expand_target(target: TargetType, n_repeats: int, interleave: bool = False) -> TargetType:
+    """Per-example targets repeat with the inputs; a single target stays as it is."""
+    if n_repeats == 1:
+        return target
+    if isinstance(target, list):
+        if interleave:
+            return [t for t in target for _ in range(n_repeats)]
+        return target * n_repeats
+    if isinstance(target, Tensor) and target.numel() > 1:
+        return _repeat_batch(target, n_repeats, interleave)
+    return target
+
+
+def slice_additional_args(args: tuple | None, start: int, stop: int) -> tuple | None:
+    if args is None:
+        return None
+    return tuple(
+        arg[start:stop] if isinstance(arg, Tensor) and arg.dim() > 0 else arg for arg in args
+    )
+
+
+def slice_target(target: TargetType, start: int, stop: int) -> TargetType:
+    if isinstance(target, list):
+        return target[start:stop]
+    if isinstance(target, Tensor) and target.numel() > 1:
+        return target[start:stop]
+    return target
+
+
+def validate_target(target: TargetType, batch: int, name: str = "target") -> None:
+    """Check the form of ``target`` before any model call."""
+    if target is None or isinstance(target, (int, tuple)):
+        if isinstance(target, bool):
+            raise TypeError(f"{name} is a bool; expected an int, a tuple, a list or a tensor")
+        return
+    if isinstance(target, Tensor):
+        if target.is_floating_point():
+            raise TypeError(f"{name} has dtype {target.dtype}; expected an integer tensor")
+        if target.numel() not in (1, batch):
+            raise ValueError(
+                f"{name} has {target.numel()} elements; expected 1 or {batch} (one per example)"
+            )
+        return
+    if isinstance(target, list):
+        if len(target) != batch:
+            raise ValueError(
+                f"{name} is a list of {len(target)}; expected {batch} entries, one per example"
+            )
+        return
+    raise TypeError(f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor")
+
+
+def select_target(output: Tensor, target: TargetType, name: str = "target") -> Tensor:
+    """The scalar per example that attribution explains: ``output[i, target_i]``."""
+    if target is None:
+        return output
+    if output.dim() < 2:
+        raise ValueError(
+            f"{name}={_short(target)} needs an output of shape (batch, ...); the model returned "
+            f"shape {tuple(output.shape)}. Pass target=None for a model with one output per example"
+        )
+    if isinstance(target, Tensor):
+        if target.numel() == 1:
+            return _select_column(output, int(target.item()), name)
+        target = target.reshape(-1).tolist()
+    if isinstance(target, (int, tuple)):
+        return _select_column(output, target, name)
+    if isinstance(target, list):
+        if len(target) != output.shape[0]:
+            raise ValueError(
+                f"{name} has {len(target)} entries; the model output has batch {output.shape[0]}"
+            )
+        if all(isinstance(t, int) for t in target):
+            _check_range(output, target, name)
+            if output.dim() == 2:
+                index = torch.tensor(target, device=output.device).reshape(-1, 1)
+                return torch.gather(output, 1, index)[:, 0]
+        return _stack_rows(output, [t if isinstance(t, tuple) else (t,) for t in target], name)
+    raise TypeError(f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor")
+
+
+def _select_column(output: Tensor, target: int | tuple, name: str) -> Tensor:
+    index = (target,) if isinstance(target, int) else tuple(target)
+    if len(index) > output.dim() - 1:
+        raise ValueError(
+            f"{name}={_short(target)} has {len(index)} indices; the output of shape "
+            f"{tuple(output.shape)} has only {output.dim() - 1} dimensions after the batch"
+        )
+    for axis, value in enumerate(index, start=1):
+        size = output.shape[axis]
+        if not -size <= value < size:
+            raise ValueError(
+                f"{name}={_short(target)} is out of range for output of shape "
+                f"{tuple(output.shape)}: index {value} on dimension {axis} of size {size}"
+            )
+    return output[(slice(None),) + index]
+
+
+def _check_range(output: Tensor, targets: Sequence[int], name: str) -> None:
+    size = output.shape[1]
+    bad = [t for t in targets if not -size <= t < size]
+    if bad:
+        raise ValueError(
+            f"{name} contains {bad[0]}, out of range for output of shape {tuple(output.shape)} "
+            f"(dimension 1 has size {size})"
+        )
+
+
+def _stack_rows(output: Tensor, targets: list[tuple], name: str) -> Tensor:
+    for row in targets:
+        _select_column(output[:1], row, name)
+    return torch.stack([output[(row,) + t] for row, t in enumerate(targets)])
+
+
+def _short(target: Any) -> str:
+    text = repr(target)
+    return text if len(text) < 40 else text[:37] + "..."
+
+
+def check_finite(values: Tensor, what: str) -> Tensor:
+    """NaN/Inf is reported, never propagated silently."""
+    if values.is_floating_point() and not torch.isfinite(values).all():
+        bad = (~torch.isfinite(values)).sum().item()
+        raise FloatingPointError(
+            f"{what} contains {bad} NaN/Inf value(s) of {values.numel()}; check the model and "
+            "the inputs (a baseline outside the input domain is a common cause)"
+        )
+    return values
+
+
+def run_forward(
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    target: TargetType = None,
+    additional_forward_args: tuple | None = None,
+) -> Tensor:
+    """``forward_func(*inputs, *additional_forward_args)`` with the target selected."""
+    extra = additional_forward_args or ()
+    output = forward_func(*inputs, *extra)
+    if isinstance(output, (int, float)):
+        output = torch.tensor([output], dtype=inputs[0].dtype)
+    if not isinstance(output, Tensor):
+        raise TypeError(
+            f"the model returned {type(output).__name__}; expected a tensor. Wrap the model so "
+            "it returns one tensor (e.g. lambda *x: model(*x)[0] or .logits)"
+        )
+    check_finite(output.detach(), "the model output")
+    return select_target(output, target)

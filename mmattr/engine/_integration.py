@@ -1,0 +1,65 @@
+"""Path-integral machinery shared by integrated gradients, conductance and internal influence:
+quadrature rules and interpolation between a baseline and an input.
+
+``∫₀¹ g(b + α(x − b)) dα ≈ Σ_k w_k g(b + α_k (x − b))``
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ._inputs import Baseline
+
+RIEMANN_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
+METHODS = RIEMANN_METHODS + ("gausslegendre",)
+
+
+def quadrature(method: str, n_steps: int) -> tuple[list[float], list[float]]:
+    """``(step_sizes, alphas)`` of a rule, the same numbers Captum uses."""
+    if method not in METHODS:
+        raise ValueError(f"method={method!r}; expected one of {', '.join(METHODS)}")
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int):
+        raise TypeError(f"n_steps is {type(n_steps).__name__}; expected an int")
+    minimum = 1 if method == "gausslegendre" else 2
+    if n_steps < minimum:
+        raise ValueError(f"n_steps={n_steps}; {method} needs at least {minimum} steps")
+    if method == "gausslegendre":
+        points, weights = np.polynomial.legendre.leggauss(n_steps)
+        return (0.5 * weights).tolist(), (0.5 * (1 + points)).tolist()
+    step_sizes = [1 / n_steps] * n_steps
+    if method == "riemann_trapezoid":
+        step_sizes[0] /= 2
+        step_sizes[-1] /= 2
+        alphas = torch.linspace(0, 1, n_steps)
+    elif method == "riemann_left":
+        alphas = torch.linspace(0, 1 - 1 / n_steps, n_steps)
+    elif method == "riemann_middle":
+        alphas = torch.linspace(1 / (2 * n_steps), 1 - 1 / (2 * n_steps), n_steps)
+    else:
+        alphas = torch.linspace(1 / n_steps, 1, n_steps)
+    return step_sizes, alphas.tolist()
+
+
+def step_chunks(n_steps: int, rows_per_step: int, rows_per_chunk: int) -> Iterator[range]:
+    """Ranges of step indices; each chunk holds at most ``rows_per_chunk`` rows (at least one
+    step)."""
+    steps = max(1, rows_per_chunk // max(rows_per_step, 1))
+    for start in range(0, n_steps, steps):
+        yield range(start, min(start + steps, n_steps))
+
+
+def interpolate(inputs: Tensor, baseline: Baseline, alphas: list[float]) -> Tensor:
+    """Rows ``b + α_k (x − b)`` stacked step-major: ``(len(alphas) * batch, ...)``."""
+    return torch.cat([baseline + alpha * (inputs - baseline) for alpha in alphas], dim=0)
+
+
+def weighted_step_sum(values: Tensor, step_sizes: list[float]) -> Tensor:
+    """``Σ_k w_k v_k`` for step-major rows ``(steps * batch, ...)`` -> ``(batch, ...)``."""
+    n_steps = len(step_sizes)
+    weights = torch.tensor(step_sizes).float().to(values.device)
+    flat = values.contiguous().view(n_steps, -1) * weights.view(n_steps, 1)
+    return flat.reshape((n_steps, values.shape[0] // n_steps) + values.shape[1:]).sum(0)

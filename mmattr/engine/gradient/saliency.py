@@ -1,0 +1,50 @@
+"""Saliency (Simonyan et al., 2013)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+from .._base import Attribution
+from .._gradients import gradients
+from .._inputs import (
+    TargetType,
+    TensorOrTuple,
+    format_additional_args,
+    format_inputs,
+    format_output,
+    is_tuple,
+    require_floating,
+    validate_target,
+)
+
+
+class Saliency(Attribution):
+    r"""Saliency: ``S_i(x) = |∂F(x)/∂x_i|`` (or the signed gradient with ``abs=False``).
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+        >>> x = torch.randn(2, 4)
+        >>> Saliency(model).attribute(x, target=0).shape
+        torch.Size([2, 4])
+    """
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        abs: bool = True,
+        additional_forward_args: Any = None,
+    ) -> TensorOrTuple:
+        """Gradient (absolute by default) of ``F_target`` at ``inputs``, the shape of ``inputs``."""
+        was_tuple = is_tuple(inputs)
+        formatted = format_inputs(inputs)
+        require_floating(formatted, "Saliency")
+        validate_target(target, formatted[0].shape[0])
+        with self._model_guard():
+            grads = gradients(
+                self.forward_func, formatted, target, format_additional_args(additional_forward_args)
+            )
+        grads = tuple(g.abs() if abs else g for g in grads)
+        return format_output(was_tuple, grads)

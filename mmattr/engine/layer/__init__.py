@@ -1,0 +1,2 @@
+"""Layer attribution methods."""
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+"""Neuron attribution methods."""
+__all__: list[str] = []

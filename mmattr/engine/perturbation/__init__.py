@@ -1,0 +1,2 @@
+"""Perturbation attribution methods."""
+__all__: list[str] = []

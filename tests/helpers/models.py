@@ -1,0 +1,121 @@
+"""Small test models shared by the engine tests (the zoo holds the trained ones)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def seeded(seed: int = 0) -> torch.Generator:
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+class MLP(nn.Module):
+    """(batch, 10) -> (batch, 3) through two ReLU layers."""
+
+    def __init__(self, in_features: int = 10, hidden: int = 16, out: int = 3) -> None:
+        super().__init__()
+        self.linear1 = nn.Linear(in_features, hidden)
+        self.relu1 = nn.ReLU()
+        self.linear2 = nn.Linear(hidden, hidden)
+        self.relu2 = nn.ReLU()
+        self.linear3 = nn.Linear(hidden, out)
+
+    def forward(self, x):
+        return self.linear3(self.relu2(self.linear2(self.relu1(self.linear1(x)))))
+
+
+class CNN(nn.Module):
+    """(batch, 3, 16, 16) -> (batch, 4): conv, ReLU, max-pool, conv, ReLU, linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.relu1 = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(6, 8, 3, padding=1)
+        self.relu2 = nn.ReLU()
+        self.fc = nn.Linear(8 * 8 * 8, 4)
+
+    def forward(self, x):
+        x = self.pool(self.relu1(self.conv1(x)))
+        x = self.relu2(self.conv2(x))
+        return self.fc(x.flatten(1))
+
+
+class TwoInputs(nn.Module):
+    """(batch, 6), (batch, 4) -> (batch, 2): each input through its own layer, then joined."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left = nn.Linear(6, 5)
+        self.right = nn.Linear(4, 5)
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(10, 2)
+
+    def forward(self, a, b):
+        return self.head(torch.cat([self.relu(self.left(a)), torch.tanh(self.right(b))], dim=1))
+
+
+class WithExtraArgs(nn.Module):
+    """forward(x, scale, offset=0.0): an additional tensor and a plain number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(5, 3)
+        self.act = nn.Sigmoid()
+
+    def forward(self, x, scale, offset=0.0):
+        return self.act(self.linear(x * scale)) + offset
+
+
+class MultiOutput(nn.Module):
+    """(batch, 6) -> (batch, 2, 3): a non-scalar output that needs a tuple target."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(6, 6)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.linear(x)).view(-1, 2, 3) * 2.0
+
+
+class ScalarOutput(nn.Module):
+    """(batch, 6) -> (batch,): one number per example, no target needed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(6, 1)
+
+    def forward(self, x):
+        return torch.tanh(self.linear(x))[:, 0]
+
+
+def make(name: str, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Module:
+    """A fresh test model with seeded weights, in eval mode."""
+    torch.manual_seed(seed)
+    model = {
+        "mlp": MLP,
+        "cnn": CNN,
+        "two_inputs": TwoInputs,
+        "extra_args": WithExtraArgs,
+        "multi_output": MultiOutput,
+        "scalar_output": ScalarOutput,
+    }[name]()
+    return model.to(dtype).eval()
+
+
+def example_inputs(name: str, batch: int = 3, seed: int = 1, dtype: torch.dtype = torch.float64):
+    """Inputs for :func:`make`'s model: a tuple of positional tensors."""
+    generator = torch.Generator().manual_seed(seed)
+    shapes = {
+        "mlp": [(batch, 10)],
+        "cnn": [(batch, 3, 16, 16)],
+        "two_inputs": [(batch, 6), (batch, 4)],
+        "extra_args": [(batch, 5)],
+        "multi_output": [(batch, 6)],
+        "scalar_output": [(batch, 6)],
+    }[name]
+    return tuple(torch.randn(shape, generator=generator, dtype=dtype) for shape in shapes)
