@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from .._base import Attribution
 from .._gradients import gradients
 from .._inputs import (
@@ -44,7 +43,10 @@ class Saliency(Attribution):
         validate_target(target, formatted[0].shape[0])
         with self._model_guard():
             grads = gradients(
-                self.forward_func, formatted, target, format_additional_args(additional_forward_args)
+                self.forward_func,
+                formatted,
+                target,
+                format_additional_args(additional_forward_args),
             )
         grads = tuple(g.abs() if abs else g for g in grads)
         return format_output(was_tuple, grads)

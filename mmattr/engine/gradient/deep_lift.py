@@ -1,0 +1,201 @@
+"""DeepLift with the rescale rule (Shrikumar et al., 2017) and DeepLiftShap."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, ClassVar
+
+import torch
+from torch import Tensor
+
+from .._backward_rules import deeplift_rules
+from .._base import Attribution
+from .._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
+from .._inputs import (
+    BaselinesType,
+    TargetType,
+    TensorOrTuple,
+    expand_additional_args,
+    expand_target,
+    format_additional_args,
+    format_baselines,
+    format_inputs,
+    format_output,
+    is_tuple,
+    require_floating,
+    run_forward,
+    tensorize_baselines,
+    validate_target,
+)
+
+
+class DeepLift(Attribution):
+    r"""DeepLift (rescale rule): ``DL_i = (x_i − b_i) · m_i`` where the multipliers ``m`` are
+    the chain rule with each nonlinearity's derivative replaced by ``Δout / Δin`` (inputs vs
+    baselines); ``Σ_i DL_i = F(x) − F(b)`` (summation-to-delta).
+
+    The rule applies to every call of ReLU, ELU, LeakyReLU, Sigmoid, Tanh, Softplus, Softmax and
+    MaxPool1d/2d/3d (Captum's supported set), whether made by a module, a reused module, an
+    in-place module or a functional call (``F.relu``): each call site gets its own multipliers.
+
+    Args:
+        model: the model (any callable whose nonlinearities are torch calls).
+        multiply_by_inputs: multiply the multipliers by ``x − b`` (default True).
+        eps: ``|Δin|`` below which the plain gradient is used (default 1e-10).
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+        >>> attributions = DeepLift(model).attribute(torch.randn(2, 4), target=0)
+        >>> attributions.shape
+        torch.Size([2, 4])
+    """
+
+    has_convergence_delta: ClassVar[bool] = True
+
+    def __init__(self, model: Callable, multiply_by_inputs: bool = True, eps: float = 1e-10):
+        super().__init__(model)
+        self.model = model
+        self._multiply_by_inputs = multiply_by_inputs
+        self.eps = eps
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
+        custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
+    ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
+        """DeepLift attributions, the shape of ``inputs``.
+
+        Args:
+            inputs: tensor or tuple of tensors, batch first.
+            baselines: None (zeros), numbers, or tensors of the input's shape (or leading 1).
+            target: output index per example (see IntegratedGradients).
+            additional_forward_args: extra forward arguments.
+            return_convergence_delta: also return ``Σ attr − (F(x) − F(b))``, shape (batch,).
+            custom_attribution_func: ``f(multipliers[, inputs[, baselines]])`` -> tuple of
+                tensors, replacing ``(x − b) · m``.
+        """
+        was_tuple = is_tuple(inputs)
+        formatted = format_inputs(inputs)
+        require_floating(formatted, type(self).__name__)
+        full_baselines = tensorize_baselines(format_baselines(baselines, formatted), formatted)
+        validate_target(target, formatted[0].shape[0])
+        args = format_additional_args(additional_forward_args)
+        with self._model_guard():
+            multipliers = self._multipliers(formatted, full_baselines, target, args)
+            attributions = self._combine(multipliers, formatted, full_baselines,
+                                         custom_attribution_func)
+            if not return_convergence_delta:
+                return format_output(was_tuple, attributions)
+            delta = self.compute_convergence_delta(
+                attributions, full_baselines, formatted, target, args
+            )
+        return format_output(was_tuple, attributions), delta
+
+    def _multipliers(self, inputs, baselines, target, args) -> tuple[Tensor, ...]:
+        """Gradients under the rescale rule, from one forward on ``[inputs; baselines]``."""
+        with torch.enable_grad():
+            leaves = as_leaves(inputs)
+            stacked = tuple(torch.cat([x, b]) for x, b in zip(leaves, baselines))
+            with deeplift_rules(self.eps):
+                output = run_forward(
+                    self.forward_func, stacked, expand_target(target, 2),
+                    expand_additional_args(args, 2),
+                )
+            check_scalar_per_example(output, target is not None)
+            return grad_of_outputs(output, leaves)
+
+    def _combine(self, multipliers, inputs, baselines, custom_attribution_func):
+        if custom_attribution_func is not None:
+            return call_custom_attribution_func(
+                custom_attribution_func, multipliers, inputs, baselines
+            )
+        if not self.multiplies_by_inputs:
+            return multipliers
+        return tuple((x - b) * m for x, b, m in zip(inputs, baselines, multipliers))
+
+
+def call_custom_attribution_func(func: Callable, multipliers, inputs, baselines):
+    """Captum's convention: the function takes 1, 2 or 3 of (multipliers, inputs, baselines)."""
+    n_params = len(inspect.signature(func).parameters)
+    if n_params not in (1, 2, 3):
+        raise ValueError(
+            f"custom_attribution_func takes {n_params} parameters; expected 1 (multipliers), "
+            "2 (multipliers, inputs) or 3 (multipliers, inputs, baselines)"
+        )
+    return tuple(func(*(multipliers, inputs, baselines)[:n_params]))
+
+
+class DeepLiftShap(DeepLift):
+    r"""DeepLiftShap: DeepLift averaged over a distribution of baselines,
+    ``φ_i = E_b[(x_i − b_i) · m_i(x, b)]``.
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+        >>> background = torch.randn(8, 4)
+        >>> DeepLiftShap(model).attribute(torch.randn(2, 4), background, target=0).shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(self, model: Callable, multiply_by_inputs: bool = True) -> None:
+        super().__init__(model, multiply_by_inputs=multiply_by_inputs)
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        baselines: TensorOrTuple | Callable[..., TensorOrTuple],
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
+        custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
+    ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
+        """Attributions averaged over the ``baselines`` examples (at least two); the delta has
+        one entry per (input, baseline) pair, shape (batch × n_baselines,)."""
+        was_tuple = is_tuple(inputs)
+        formatted = format_inputs(inputs)
+        distribution = format_baseline_distribution(baselines, formatted)
+        n_inputs, n_baselines = formatted[0].shape[0], distribution[0].shape[0]
+        validate_target(target, n_inputs)
+        args = format_additional_args(additional_forward_args)
+        expanded = DeepLift.attribute(
+            self,
+            tuple(x.repeat_interleave(n_baselines, dim=0) for x in formatted),
+            tuple(b.repeat((n_inputs,) + (1,) * (b.dim() - 1)) for b in distribution),
+            expand_target(target, n_baselines, interleave=True),
+            expand_additional_args(args, n_baselines, interleave=True),
+            return_convergence_delta,
+            custom_attribution_func,
+        )
+        attributions, delta = expanded if return_convergence_delta else (expanded, None)
+        averaged = tuple(
+            a.view((n_inputs, n_baselines) + tuple(a.shape[1:])).mean(dim=1) for a in attributions
+        )
+        result = format_output(was_tuple, averaged)
+        return (result, delta) if return_convergence_delta else result
+
+
+def format_baseline_distribution(baselines: Any, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """Baselines as a sample of at least two examples (a callable is called with the inputs)."""
+    if callable(baselines):
+        baselines = baselines(inputs if len(inputs) > 1 else inputs[0])
+    formatted = baselines if isinstance(baselines, tuple) else (baselines,)
+    if len(formatted) != len(inputs):
+        raise ValueError(f"baselines has {len(formatted)} entries; expected {len(inputs)}")
+    for index, (baseline, x) in enumerate(zip(formatted, inputs)):
+        if not isinstance(baseline, Tensor) or baseline.dim() == 0 or baseline.shape[0] < 2:
+            got = tuple(baseline.shape) if isinstance(baseline, Tensor) else type(baseline).__name__
+            raise ValueError(
+                f"baselines[{index}] is {got}; expected a tensor of at least 2 baseline examples "
+                f"of shape (n, {', '.join(map(str, x.shape[1:]))}). For one baseline use DeepLift"
+            )
+        if baseline.shape[1:] != x.shape[1:]:
+            raise ValueError(
+                f"baselines[{index}] has shape {tuple(baseline.shape)}; expected "
+                f"(n, {', '.join(map(str, x.shape[1:]))}) to match inputs[{index}]"
+            )
+    return tuple(b.to(x.dtype) for b, x in zip(formatted, inputs))

@@ -1,0 +1,113 @@
+"""GradientShap (Lundberg & Lee, 2017): expected gradients with random baselines and noise."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .._base import Attribution
+from .._gradients import gradients
+from .._inputs import (
+    TargetType,
+    TensorOrTuple,
+    format_additional_args,
+    format_inputs,
+    format_output,
+    is_tuple,
+    require_floating,
+    validate_target,
+)
+from .deep_lift import format_baseline_distribution
+from .noise_tunnel import NoiseTunnel
+
+
+class GradientShap(Attribution):
+    r"""GradientShap: ``φ_i ≈ E_{b, ε, α}[(x_i − b_i) · ∂F(b + α(x + ε − b))/∂x_i]`` with ``b``
+    drawn from the baselines, ``ε ~ N(0, stdevs²)`` and ``α ~ U(0, 1)``; ``n_samples`` draws
+    per example. Random draws follow Captum's order (numpy for b and α, torch for ε).
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+        >>> background = torch.randn(10, 4)
+        >>> GradientShap(model).attribute(torch.randn(2, 4), background, target=0).shape
+        torch.Size([2, 4])
+    """
+
+    has_convergence_delta: ClassVar[bool] = True
+
+    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
+        super().__init__(forward_func)
+        self._multiply_by_inputs = multiply_by_inputs
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        baselines: TensorOrTuple | Callable[..., TensorOrTuple],
+        n_samples: int = 5,
+        stdevs: float | tuple[float, ...] = 0.0,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
+    ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
+        """Attributions the shape of ``inputs``; ``baselines`` is a sample of reference inputs
+        (a tensor per input, or a callable returning them). The delta has one entry per draw."""
+        formatted = format_inputs(inputs)
+        if callable(baselines):
+            baselines = baselines(inputs)
+        baselines = _as_distribution(baselines, formatted)
+        tunnel = NoiseTunnel(_InputBaselineXGradient(self.forward_func, self.multiplies_by_inputs))
+        return tunnel.attribute(
+            inputs, nt_type="smoothgrad", nt_samples=n_samples, stdevs=stdevs,
+            draw_baseline_from_distrib=True, baselines=baselines, target=target,
+            additional_forward_args=additional_forward_args,
+            return_convergence_delta=return_convergence_delta,
+        )
+
+
+def _as_distribution(baselines: Any, inputs: tuple[Tensor, ...]):
+    """Baselines as tensors with a sample dimension; one baseline example is allowed here."""
+    formatted = baselines if isinstance(baselines, tuple) else (baselines,)
+    if all(isinstance(b, Tensor) and b.dim() > 0 and b.shape[0] == 1 for b in formatted):
+        return baselines
+    format_baseline_distribution(formatted, inputs)
+    return baselines
+
+
+class _InputBaselineXGradient(Attribution):
+    """``(x − b) · ∂F(b + α(x − b))/∂x`` at one random ``α ~ U(0, 1)`` per example."""
+
+    has_convergence_delta: ClassVar[bool] = True
+
+    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
+        super().__init__(forward_func)
+        self._multiply_by_inputs = multiply_by_inputs
+
+    def attribute(self, inputs, baselines=None, target=None, additional_forward_args=None,
+                  return_convergence_delta=False):
+        was_tuple = is_tuple(inputs)
+        formatted = format_inputs(inputs)
+        require_floating(formatted, "GradientShap")
+        baselines = baselines if isinstance(baselines, tuple) else (baselines,)
+        validate_target(target, formatted[0].shape[0])
+        args = format_additional_args(additional_forward_args)
+        alpha = torch.tensor(np.random.uniform(0.0, 1.0, formatted[0].shape[0]),
+                             device=formatted[0].device, dtype=formatted[0].dtype)
+        with self._model_guard():
+            scaled = tuple(_scale(x, b, alpha) for x, b in zip(formatted, baselines))
+            grads = gradients(self.forward_func, scaled, target, args)
+            if self.multiplies_by_inputs:
+                grads = tuple((x - b) * g for x, b, g in zip(formatted, baselines, grads))
+            result = format_output(was_tuple, grads)
+            if not return_convergence_delta:
+                return result
+            delta = self.compute_convergence_delta(grads, baselines, formatted, target, args)
+        return result, delta
+
+
+def _scale(x: Tensor, baseline: Any, alpha: Tensor) -> Tensor:
+    alpha = alpha.view((x.shape[0],) + (1,) * (x.dim() - 1))
+    return alpha * x + (1.0 - alpha) * baseline

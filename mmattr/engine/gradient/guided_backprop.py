@@ -1,0 +1,69 @@
+"""Guided backpropagation (Springenberg et al., 2015) and deconvolution (Zeiler & Fergus, 2014)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from .._backward_rules import guided_relu
+from .._base import Attribution
+from .._gradients import gradients
+from .._inputs import (
+    TargetType,
+    TensorOrTuple,
+    format_additional_args,
+    format_inputs,
+    format_output,
+    is_tuple,
+    require_floating,
+    validate_target,
+)
+
+
+class _ModifiedReluGradient(Attribution):
+    """The gradient with every ReLU call's backward replaced (see ``_backward_rules``)."""
+
+    use_grad_output: ClassVar[bool] = False
+
+    def __init__(self, model: Any) -> None:
+        super().__init__(model)
+        self.model = model
+
+    def attribute(
+        self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None
+    ) -> TensorOrTuple:
+        """The modified gradient of ``F_target``, the shape of ``inputs``."""
+        was_tuple = is_tuple(inputs)
+        formatted = format_inputs(inputs)
+        require_floating(formatted, type(self).__name__)
+        validate_target(target, formatted[0].shape[0])
+        args = format_additional_args(additional_forward_args)
+        with self._model_guard(), guided_relu(self.use_grad_output):
+            grads = gradients(self.forward_func, formatted, target, args)
+        return format_output(was_tuple, grads)
+
+
+class GuidedBackprop(_ModifiedReluGradient):
+    r"""Guided backprop: the gradient where each ReLU passes back ``relu(g · 1[x > 0])``, only
+    positive gradients through active units. Every ReLU call counts: modules, reused modules,
+    in-place modules and ``F.relu``.
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+        >>> GuidedBackprop(model).attribute(torch.randn(2, 4), target=0).shape
+        torch.Size([2, 4])
+    """
+
+
+class Deconvolution(_ModifiedReluGradient):
+    r"""Deconvolution: the gradient where each ReLU passes back ``relu(g)``, whatever the sign
+    of its forward input.
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+        >>> Deconvolution(model).attribute(torch.randn(2, 4), target=0).shape
+        torch.Size([2, 4])
+    """
+
+    use_grad_output: ClassVar[bool] = True

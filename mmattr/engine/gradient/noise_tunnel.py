@@ -1,0 +1,166 @@
+"""NoiseTunnel: SmoothGrad, SmoothGrad², VarGrad (Smilkov et al., 2017; Adebayo et al., 2018)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .._base import Attribution
+from .._inputs import (
+    TensorOrTuple,
+    as_tuple,
+    expand_additional_args,
+    expand_target,
+    format_additional_args,
+    format_inputs,
+    format_output,
+    is_tuple,
+)
+
+NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
+
+
+class NoiseTunnel(Attribution):
+    r"""Averages another method over noisy copies of the input, ``x + ε, ε ~ N(0, σ²)``:
+    smoothgrad ``E[A]``, smoothgrad_sq ``E[A²]``, vargrad ``E[A²] − E[A]²``.
+
+    Args:
+        attribution_method: an attribution instance, e.g. ``Saliency(model)``.
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+        >>> nt = NoiseTunnel(Saliency(model))
+        >>> nt.attribute(torch.randn(2, 4), nt_samples=8, stdevs=0.1, target=0).shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(self, attribution_method: Attribution) -> None:
+        if not hasattr(attribution_method, "attribute"):
+            raise TypeError(
+                f"attribution_method is {type(attribution_method).__name__}; expected an "
+                "attribution instance such as Saliency(model)"
+            )
+        super().__init__(attribution_method.forward_func)
+        self.attribution_method = attribution_method
+        self.is_delta_supported = bool(attribution_method.has_convergence_delta)
+        self.needs_gradients = attribution_method.needs_gradients
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        nt_type: str = "smoothgrad",
+        nt_samples: int = 5,
+        nt_samples_batch_size: int | None = None,
+        stdevs: float | tuple[float, ...] = 1.0,
+        draw_baseline_from_distrib: bool = False,
+        **kwargs: Any,
+    ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
+        """Smoothed attributions, the shape of ``inputs``; ``kwargs`` go to the wrapped method
+        (target, baselines, additional_forward_args, ...). Noise is drawn in Captum's order, so
+        a seeded run gives Captum's numbers."""
+        if nt_type not in NT_TYPES:
+            raise ValueError(f"nt_type={nt_type!r}; expected one of {', '.join(NT_TYPES)}")
+        if isinstance(nt_samples, bool) or not isinstance(nt_samples, int) or nt_samples < 1:
+            raise ValueError(f"nt_samples={nt_samples!r}; expected a positive int")
+        was_tuple = is_tuple(inputs)
+        formatted = format_inputs(inputs)
+        stdevs = _format_stdevs(stdevs, len(formatted))
+        chunk = (
+            nt_samples if nt_samples_batch_size is None else min(nt_samples, nt_samples_batch_size)
+        )
+        want_delta = bool(kwargs.get("return_convergence_delta")) and self.is_delta_supported
+        sums, squares, deltas = None, None, []
+        sizes = [chunk] * (nt_samples // chunk) + (
+            [nt_samples % chunk] if nt_samples % chunk else []
+        )
+        for size in sizes:
+            call_kwargs = _expand_kwargs(kwargs, formatted, size, draw_baseline_from_distrib)
+            noisy = tuple(_add_noise(x, s, size) for x, s in zip(formatted, stdevs))
+            result = self.attribution_method.attribute(
+                noisy if was_tuple else noisy[0], **call_kwargs
+            )
+            if want_delta:
+                result, delta = result
+                deltas.append(delta)
+            sums, squares = _accumulate(as_tuple(result), size, sums, squares)
+        mean = tuple(s / nt_samples for s in sums)
+        mean_sq = tuple(s / nt_samples for s in squares)
+        smoothed = {
+            "smoothgrad": mean,
+            "smoothgrad_sq": mean_sq,
+            "vargrad": tuple(q - m * m for m, q in zip(mean, mean_sq)),
+        }[nt_type]
+        output = format_output(was_tuple, smoothed)
+        return (output, torch.cat(deltas)) if want_delta else output
+
+
+def _format_stdevs(stdevs: Any, n_inputs: int) -> tuple[float, ...]:
+    if isinstance(stdevs, tuple):
+        if len(stdevs) != n_inputs:
+            raise ValueError(
+                f"stdevs has {len(stdevs)} entries; expected {n_inputs}, one per input"
+            )
+        return stdevs
+    if isinstance(stdevs, bool) or not isinstance(stdevs, (int, float)):
+        raise TypeError(f"stdevs is {type(stdevs).__name__}; expected a float or a tuple of floats")
+    return (float(stdevs),) * n_inputs
+
+
+def _add_noise(x: Tensor, stdev: float, n_samples: int) -> Tensor:
+    """``n_samples`` noisy copies per example, interleaved: rows ``[x0+ε, x0+ε', ..., x1+ε]``."""
+    shape = (x.shape[0] * n_samples,) + tuple(x.shape[1:])
+    noise = torch.normal(0, torch.tensor(stdev, device=x.device).repeat(shape))
+    return x.repeat_interleave(n_samples, dim=0) + noise
+
+
+def _expand_kwargs(kwargs: dict, inputs: tuple[Tensor, ...], n: int, from_distribution: bool):
+    """Per-example arguments repeated for the ``n`` noisy copies of each example."""
+    expanded = dict(kwargs)
+    if "target" in kwargs:
+        expanded["target"] = expand_target(kwargs["target"], n, interleave=True)
+    if kwargs.get("additional_forward_args") is not None:
+        expanded["additional_forward_args"] = expand_additional_args(
+            format_additional_args(kwargs["additional_forward_args"]), n, interleave=True
+        )
+    if "baselines" in kwargs:
+        expanded["baselines"] = _expand_baselines(kwargs["baselines"], inputs, n, from_distribution)
+    if kwargs.get("feature_mask") is not None:
+        masks = as_tuple(kwargs["feature_mask"])
+        masks = tuple(m.repeat_interleave(n, dim=0) if m.shape[0] > 1 else m for m in masks)
+        expanded["feature_mask"] = masks if isinstance(kwargs["feature_mask"], tuple) else masks[0]
+    return expanded
+
+
+def _expand_baselines(baselines: Any, inputs: tuple[Tensor, ...], n: int, from_distribution: bool):
+    formatted = baselines if isinstance(baselines, tuple) else (baselines,)
+    batch = inputs[0].shape[0]
+    if from_distribution:
+        result = tuple(
+            b[np.random.choice(b.shape[0], n * batch).tolist()] if isinstance(b, Tensor) else b
+            for b in formatted
+        )
+    else:
+        result = tuple(
+            b.repeat_interleave(n, dim=0)
+            if isinstance(b, Tensor) and b.dim() > 0 and b.shape[0] == x.shape[0] and b.shape[0] > 1
+            else b
+            for b, x in zip(formatted, inputs)
+        )
+    return result if isinstance(baselines, tuple) else result[0]
+
+
+def _accumulate(attributions: tuple[Tensor, ...], n: int, sums, squares):
+    """Add the per-example sum and sum of squares over the ``n`` interleaved noisy copies."""
+    grouped = [a.detach().view((a.shape[0] // n, n) + tuple(a.shape[1:])) for a in attributions]
+    new_sums = tuple(g.sum(dim=1) for g in grouped)
+    new_squares = tuple((g * g).sum(dim=1) for g in grouped)
+    if sums is None:
+        return new_sums, new_squares
+    return (
+        tuple(s + t for s, t in zip(sums, new_sums)),
+        tuple(s + t for s, t in zip(squares, new_squares)),
+    )
