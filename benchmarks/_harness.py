@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,18 @@ def case(name: str):
     return register
 
 
+class Unavailable(RuntimeError):
+    """Raised by a case whose mmattr side is not delivered yet; the runner prints and goes on."""
+
+
+def optional(module: str, name: str):
+    """``module.name`` when a colleague has delivered it, else ``None`` (the case then says so)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
 def _timed(fn: Callable[[], object], device: str) -> float:
     if device == "cuda":
         torch.cuda.synchronize()
@@ -45,9 +58,14 @@ def _timed(fn: Callable[[], object], device: str) -> float:
 
 def measure(name: str, repeat: int, device: str) -> dict[str, float]:
     """Median seconds per contender; contenders alternate within each repetition."""
-    setup = CASES[name](device)
-    for fn in setup.contenders.values():
-        fn()  # warm-up: allocator, lazy init, caches
+    try:
+        setup = CASES[name](device)
+    except Unavailable as reason:
+        print(f"\n== {name}: not measured: {reason}")
+        return {}
+    for key, fn in setup.contenders.items():
+        if key not in setup.once:  # a run-once contender is too slow to run twice
+            fn()  # warm-up: allocator, lazy init, caches
     times: dict[str, list[float]] = {k: [] for k in setup.contenders}
     for rep in range(repeat):
         for key, fn in setup.contenders.items():

@@ -22,7 +22,9 @@ class ModalityInput:
         model_kwargs: other tensors the model needs with it, passed by keyword
             (``attention_mask``, ``token_type_ids``, ``edge_index``...).
         meta: what a renderer needs: ``tokens``, ``word_ids``, ``special_positions``;
-            ``segments`` (H, W) and ``image`` (H, W, 3) in [0, 1]; ``window_grid``; ``node_ids``.
+            ``segments`` (H, W) and ``image`` (H, W, 3) in [0, 1]; ``window_grid``; ``node_ids``;
+            ``unbatched_kwargs``: names of model_kwargs without a batch dimension (never
+            repeated or sliced with the rows, e.g. a graph's ``edge_index``).
         raw: the raw input as given.
     """
 

@@ -11,6 +11,7 @@ rule whatever module (or none) it came from. The rules and the supported set are
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Callable, Iterator
 
 import torch
@@ -35,7 +36,6 @@ _ELEMENTWISE = _RELU | {
 _INPLACE = {torch.relu_, Tensor.relu_, getattr(F, "relu_", None), F.elu_, F.leaky_relu_}
 _SOFTMAX = {F.softmax, torch.softmax, Tensor.softmax}
 _MAXPOOL = {F.max_pool1d: 1, F.max_pool2d: 2, F.max_pool3d: 3}
-_UNPOOL = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}
 _POOL_WITH_INDICES = {
     1: F.max_pool1d_with_indices,
     2: F.max_pool2d_with_indices,
@@ -58,6 +58,15 @@ def _call_out_of_place(func: Callable, args: tuple, kwargs: dict) -> Callable[[T
         args = args[:2]  # drop the positional ``inplace`` flag
     rest = args[1:]
     return lambda x: func(x, *rest, **kwargs)
+
+
+def _scatter_to_input(values: Tensor, indices: Tensor, dims: int, shape: torch.Size) -> Tensor:
+    """Sum ``values`` into the input positions ``indices`` point at. ``max_unpool`` (Captum's
+    choice) overwrites where pooling windows overlap, so summation-to-delta fails there."""
+    lead = tuple(shape[:-dims])
+    result = values.new_zeros(lead + (math.prod(shape[-dims:]),))
+    result.scatter_add_(-1, indices.flatten(-dims), values.flatten(-dims))
+    return result.view(shape)
 
 
 def _halves_delta(values: Tensor) -> Tensor:
@@ -102,8 +111,6 @@ class _RescaleMaxPool(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: Tensor):
         x, out, indices = ctx.saved_tensors
-        kernel, stride, padding = ctx.pool_args[:3]
-        unpool = _UNPOOL[ctx.dims]
         with torch.enable_grad():
             leaf = x.detach().requires_grad_()
             pooled = _POOL_WITH_INDICES[ctx.dims](leaf, *ctx.pool_args)[0]
@@ -111,7 +118,7 @@ class _RescaleMaxPool(torch.autograd.Function):
         output, reference = out.chunk(2)
         highest = torch.max(output, reference)
         delta_out = torch.cat([highest - reference, output - highest])
-        spread = unpool(grad_out * delta_out, indices, kernel, stride, padding, list(x.shape))
+        spread = _scatter_to_input(grad_out * delta_out, indices, ctx.dims, x.shape)
         spread = torch.cat(2 * [sum(spread.chunk(2))])
         delta_in = _halves_delta(x)
         return torch.where(delta_in.abs() < ctx.eps, plain, spread / delta_in), None, None, None

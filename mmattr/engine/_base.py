@@ -28,6 +28,8 @@ class Attribution:
     has_convergence_delta: ClassVar[bool] = False
     #: The method differentiates the model (False: forward passes only).
     needs_gradients: ClassVar[bool] = True
+    #: Attributions have one tensor per input, of the input's shape (False for layer methods).
+    attributes_inputs: ClassVar[bool] = True
 
     def __init__(self, forward_func: Callable) -> None:
         if not callable(forward_func):
@@ -56,6 +58,7 @@ class Attribution:
         end = format_inputs(end_point, "end_point")
         start = tensorize_baselines(format_baselines(start_point, end, "start_point"), end)
         attributions = as_tuple(attributions)
+        _check_attributions(attributions, end, self.attributes_inputs)
         validate_target(target, end[0].shape[0])
         args = format_additional_args(additional_forward_args)
         with torch.no_grad():
@@ -63,6 +66,24 @@ class Attribution:
             end_out = _sum_rows(run_forward(self.forward_func, end, target, args))
             attr_sum = sum(_sum_rows(a) for a in attributions)
         return attr_sum - (end_out - start_out)
+
+
+def _check_attributions(
+    attributions: tuple[Tensor, ...], end: tuple[Tensor, ...], one_per_input: bool
+) -> None:
+    """One attribution per input (unless attributing a layer), each with the input's batch
+    size: a batch of 1 would otherwise broadcast into a delta that looks valid."""
+    if one_per_input and len(attributions) != len(end):
+        raise ValueError(
+            f"attributions has {len(attributions)} tensors; expected {len(end)}, one per end_point"
+        )
+    batch = end[0].shape[0]
+    for index, attribution in enumerate(attributions):
+        if attribution.dim() == 0 or attribution.shape[0] != batch:
+            raise ValueError(
+                f"attributions[{index}] has shape {tuple(attribution.shape)}; expected batch size "
+                f"{batch} to match end_point of shape {tuple(end[0].shape)}"
+            )
 
 
 def _sum_rows(values: Tensor) -> Tensor:

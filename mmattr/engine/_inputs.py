@@ -42,9 +42,7 @@ def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
         raise ValueError(f"{name} is an empty tuple; expected a tensor or a tuple of tensors")
     for index, tensor in enumerate(formatted):
         if not isinstance(tensor, Tensor):
-            raise TypeError(
-                f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor"
-            )
+            raise TypeError(f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor")
         if tensor.dim() == 0:
             raise ValueError(
                 f"{name}[{index}] is a 0-d tensor; expected a batch dimension first, "

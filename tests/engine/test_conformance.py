@@ -62,8 +62,10 @@ def test_parity_with_captum(method, model_name, target):
 def _state(model):
     return (
         [m.training for m in model.modules()],
-        [(len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
-         for m in model.modules()],
+        [
+            (len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
+            for m in model.modules()
+        ],
         [p.requires_grad for p in model.parameters()],
     )
 
@@ -84,8 +86,9 @@ def test_single_tensor_input_gives_tensor_and_tuple_gives_tuple(method):
     case = GRADIENT_METHODS[method]
     model, inputs = make("mlp"), example_inputs("mlp")
     single = run(case.ours, model, inputs, case, target=1)
-    as_tuple = case.ours(model).attribute(inputs, target=1, **case.kwargs,
-                                          **{k: (v,) for k, v in case.make_kwargs(inputs).items()})
+    as_tuple = case.ours(model).attribute(
+        inputs, target=1, **case.kwargs, **{k: (v,) for k, v in case.make_kwargs(inputs).items()}
+    )
     assert isinstance(single, torch.Tensor) and isinstance(as_tuple, tuple)
     if not case.seeded:
         torch.testing.assert_close(single, as_tuple[0])

@@ -105,10 +105,12 @@ def test_deeplift_shap_is_mean_of_deeplift_over_baselines():
     model, (x,) = make("mlp"), example_inputs("mlp")
     background = torch.randn(4, 10, dtype=torch.float64)
     shap = mmattr.DeepLiftShap(model).attribute(x, background, target=2)
-    each = torch.stack([
-        mmattr.DeepLift(model).attribute(x, background[i : i + 1].expand_as(x), target=2)
-        for i in range(4)
-    ])
+    each = torch.stack(
+        [
+            mmattr.DeepLift(model).attribute(x, background[i : i + 1].expand_as(x), target=2)
+            for i in range(4)
+        ]
+    )
     torch.testing.assert_close(shap, each.mean(0))
 
 
@@ -118,7 +120,8 @@ def test_multiply_by_inputs_false_gives_multipliers():
     global_ = mmattr.DeepLift(model).attribute(x, target=0)
     torch.testing.assert_close(local * x, global_)
     custom = mmattr.DeepLift(model).attribute(
-        x, target=0,
+        x,
+        target=0,
         custom_attribution_func=lambda m, i, b: tuple(2 * g * (v - r) for g, v, r in zip(m, i, b)),
     )
     torch.testing.assert_close(custom, 2 * global_)

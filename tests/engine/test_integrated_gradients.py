@@ -13,7 +13,11 @@ METHODS = ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "
 def test_matches_captum(name, method):
     model, inputs = make(name), example_inputs(name)
     ours, our_delta = mmattr.IntegratedGradients(model).attribute(
-        inputs, target=1, n_steps=20, method=method, internal_batch_size=7,
+        inputs,
+        target=1,
+        n_steps=20,
+        method=method,
+        internal_batch_size=7,
         return_convergence_delta=True,
     )
     theirs, their_delta = captum_attr.IntegratedGradients(model).attribute(
@@ -28,8 +32,12 @@ def test_completeness_delta_shrinks_with_steps():
     model, (x,) = make("mlp"), example_inputs("mlp")
     ig = mmattr.IntegratedGradients(model)
     deltas = [
-        ig.attribute(x, target=0, n_steps=n, method="riemann_trapezoid",
-                     return_convergence_delta=True)[1].abs().max().item()
+        ig.attribute(
+            x, target=0, n_steps=n, method="riemann_trapezoid", return_convergence_delta=True
+        )[1]
+        .abs()
+        .max()
+        .item()
         for n in (4, 16, 64)
     ]
     assert deltas[0] > deltas[1] > deltas[2]

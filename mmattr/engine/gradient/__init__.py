@@ -3,6 +3,7 @@
 from mmattr.engine.gradient.deep_lift import DeepLift, DeepLiftShap
 from mmattr.engine.gradient.gradient_shap import GradientShap
 from mmattr.engine.gradient.guided_backprop import Deconvolution, GuidedBackprop
+from mmattr.engine.gradient.guided_grad_cam import GuidedGradCam
 from mmattr.engine.gradient.input_x_gradient import InputXGradient
 from mmattr.engine.gradient.integrated_gradients import IntegratedGradients
 from mmattr.engine.gradient.noise_tunnel import NoiseTunnel
@@ -14,6 +15,7 @@ __all__ = [
     "DeepLiftShap",
     "GradientShap",
     "GuidedBackprop",
+    "GuidedGradCam",
     "InputXGradient",
     "IntegratedGradients",
     "NoiseTunnel",

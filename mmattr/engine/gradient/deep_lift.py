@@ -87,8 +87,9 @@ class DeepLift(Attribution):
         args = format_additional_args(additional_forward_args)
         with self._model_guard():
             multipliers = self._multipliers(formatted, full_baselines, target, args)
-            attributions = self._combine(multipliers, formatted, full_baselines,
-                                         custom_attribution_func)
+            attributions = self._combine(
+                multipliers, formatted, full_baselines, custom_attribution_func
+            )
             if not return_convergence_delta:
                 return format_output(was_tuple, attributions)
             delta = self.compute_convergence_delta(
@@ -103,7 +104,9 @@ class DeepLift(Attribution):
             stacked = tuple(torch.cat([x, b]) for x, b in zip(leaves, baselines))
             with deeplift_rules(self.eps):
                 output = run_forward(
-                    self.forward_func, stacked, expand_target(target, 2),
+                    self.forward_func,
+                    stacked,
+                    expand_target(target, 2),
                     expand_additional_args(args, 2),
                 )
             check_scalar_per_example(output, target is not None)
@@ -156,27 +159,39 @@ class DeepLiftShap(DeepLift):
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
         """Attributions averaged over the ``baselines`` examples (at least two); the delta has
         one entry per (input, baseline) pair, shape (batch × n_baselines,)."""
-        was_tuple = is_tuple(inputs)
-        formatted = format_inputs(inputs)
-        distribution = format_baseline_distribution(baselines, formatted)
-        n_inputs, n_baselines = formatted[0].shape[0], distribution[0].shape[0]
-        validate_target(target, n_inputs)
-        args = format_additional_args(additional_forward_args)
+        pairs, n_baselines = baseline_pairs(inputs, baselines, target, additional_forward_args)
         expanded = DeepLift.attribute(
-            self,
-            tuple(x.repeat_interleave(n_baselines, dim=0) for x in formatted),
-            tuple(b.repeat((n_inputs,) + (1,) * (b.dim() - 1)) for b in distribution),
-            expand_target(target, n_baselines, interleave=True),
-            expand_additional_args(args, n_baselines, interleave=True),
-            return_convergence_delta,
-            custom_attribution_func,
+            self, *pairs, return_convergence_delta, custom_attribution_func
         )
         attributions, delta = expanded if return_convergence_delta else (expanded, None)
-        averaged = tuple(
-            a.view((n_inputs, n_baselines) + tuple(a.shape[1:])).mean(dim=1) for a in attributions
-        )
-        result = format_output(was_tuple, averaged)
+        averaged = tuple(mean_over_baselines(a, n_baselines) for a in attributions)
+        result = format_output(is_tuple(inputs), averaged)
         return (result, delta) if return_convergence_delta else result
+
+
+def baseline_pairs(
+    inputs: TensorOrTuple, baselines: Any, target: TargetType, additional_forward_args: Any
+) -> tuple[tuple[Any, ...], int]:
+    """Every (input, baseline example) pair as one row, for the SHAP variants: returns
+    ``(inputs, baselines, target, additional_forward_args)`` over the n·m pairs (input-major),
+    and m, the number of baseline examples."""
+    formatted = format_inputs(inputs)
+    distribution = format_baseline_distribution(baselines, formatted)
+    n_inputs, n_baselines = formatted[0].shape[0], distribution[0].shape[0]
+    validate_target(target, n_inputs)
+    args = format_additional_args(additional_forward_args)
+    pairs = (
+        tuple(x.repeat_interleave(n_baselines, dim=0) for x in formatted),
+        tuple(b.repeat((n_inputs,) + (1,) * (b.dim() - 1)) for b in distribution),
+        expand_target(target, n_baselines, interleave=True),
+        expand_additional_args(args, n_baselines, interleave=True),
+    )
+    return pairs, n_baselines
+
+
+def mean_over_baselines(attribution: Tensor, n_baselines: int) -> Tensor:
+    """(n·m, ...) pair rows -> (n, ...): the mean over each input's m baseline examples."""
+    return attribution.view((-1, n_baselines) + tuple(attribution.shape[1:])).mean(dim=1)
 
 
 def format_baseline_distribution(baselines: Any, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

@@ -61,8 +61,13 @@ class GradientShap(Attribution):
         baselines = _as_distribution(baselines, formatted)
         tunnel = NoiseTunnel(_InputBaselineXGradient(self.forward_func, self.multiplies_by_inputs))
         return tunnel.attribute(
-            inputs, nt_type="smoothgrad", nt_samples=n_samples, stdevs=stdevs,
-            draw_baseline_from_distrib=True, baselines=baselines, target=target,
+            inputs,
+            nt_type="smoothgrad",
+            nt_samples=n_samples,
+            stdevs=stdevs,
+            draw_baseline_from_distrib=True,
+            baselines=baselines,
+            target=target,
             additional_forward_args=additional_forward_args,
             return_convergence_delta=return_convergence_delta,
         )
@@ -86,16 +91,25 @@ class _InputBaselineXGradient(Attribution):
         super().__init__(forward_func)
         self._multiply_by_inputs = multiply_by_inputs
 
-    def attribute(self, inputs, baselines=None, target=None, additional_forward_args=None,
-                  return_convergence_delta=False):
+    def attribute(
+        self,
+        inputs,
+        baselines=None,
+        target=None,
+        additional_forward_args=None,
+        return_convergence_delta=False,
+    ):
         was_tuple = is_tuple(inputs)
         formatted = format_inputs(inputs)
         require_floating(formatted, "GradientShap")
         baselines = baselines if isinstance(baselines, tuple) else (baselines,)
         validate_target(target, formatted[0].shape[0])
         args = format_additional_args(additional_forward_args)
-        alpha = torch.tensor(np.random.uniform(0.0, 1.0, formatted[0].shape[0]),
-                             device=formatted[0].device, dtype=formatted[0].dtype)
+        alpha = torch.tensor(
+            np.random.uniform(0.0, 1.0, formatted[0].shape[0]),
+            device=formatted[0].device,
+            dtype=formatted[0].dtype,
+        )
         with self._model_guard():
             scaled = tuple(_scale(x, b, alpha) for x, b in zip(formatted, baselines))
             grads = gradients(self.forward_func, scaled, target, args)

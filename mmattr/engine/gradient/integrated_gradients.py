@@ -89,7 +89,12 @@ class IntegratedGradients(Attribution):
         args = format_additional_args(additional_forward_args)
         with self._model_guard():
             attributions = self._integrate(
-                formatted, formatted_baselines, target, args, step_sizes, alphas,
+                formatted,
+                formatted_baselines,
+                target,
+                args,
+                step_sizes,
+                alphas,
                 internal_batch_size,
             )
             result = format_output(was_tuple, attributions)
@@ -102,9 +107,7 @@ class IntegratedGradients(Attribution):
 
     def _integrate(self, inputs, baselines, target, args, step_sizes, alphas, batch_size):
         batch = inputs[0].shape[0]
-        rows = resolve_batch_size(
-            batch_size, self.forward_func, inputs, args, len(alphas) * batch
-        )
+        rows = resolve_batch_size(batch_size, self.forward_func, inputs, args, len(alphas) * batch)
         totals = [torch.zeros_like(x) for x in inputs]
         for steps in step_chunks(len(alphas), batch, rows):
             chunk_alphas = [alphas[k] for k in steps]

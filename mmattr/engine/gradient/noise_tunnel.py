@@ -16,7 +16,6 @@ from .._inputs import (
     expand_target,
     format_additional_args,
     format_inputs,
-    format_output,
     is_tuple,
 )
 
@@ -86,7 +85,8 @@ class NoiseTunnel(Attribution):
             if want_delta:
                 result, delta = result
                 deltas.append(delta)
-            sums, squares = _accumulate(as_tuple(result), size, sums, squares)
+            result_kind = type(result) if isinstance(result, (tuple, list)) else None
+            sums, squares = _accumulate(tuple(as_tuple(result)), size, sums, squares)
         mean = tuple(s / nt_samples for s in sums)
         mean_sq = tuple(s / nt_samples for s in squares)
         smoothed = {
@@ -94,7 +94,9 @@ class NoiseTunnel(Attribution):
             "smoothgrad_sq": mean_sq,
             "vargrad": tuple(q - m * m for m, q in zip(mean, mean_sq)),
         }[nt_type]
-        output = format_output(was_tuple, smoothed)
+        # shaped like the wrapped method's result (Captum): a layer method may return a tensor
+        # for tuple inputs, or a list of layers
+        output = smoothed[0] if result_kind is None else result_kind(smoothed)
         return (output, torch.cat(deltas)) if want_delta else output
 
 

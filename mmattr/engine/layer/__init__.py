@@ -1,2 +1,24 @@
 """Layer attribution methods."""
-__all__: list[str] = []
+
+from .grad_cam import LayerGradCam
+from .internal_influence import InternalInfluence
+from .layer_activation import LayerActivation
+from .layer_conductance import LayerConductance
+from .layer_deep_lift import LayerDeepLift, LayerDeepLiftShap
+from .layer_feature_ablation import LayerFeatureAblation
+from .layer_gradient_shap import LayerGradientShap
+from .layer_gradient_x_activation import LayerGradientXActivation
+from .layer_integrated_gradients import LayerIntegratedGradients
+
+__all__ = [
+    "InternalInfluence",
+    "LayerActivation",
+    "LayerConductance",
+    "LayerFeatureAblation",
+    "LayerDeepLift",
+    "LayerDeepLiftShap",
+    "LayerGradCam",
+    "LayerGradientShap",
+    "LayerGradientXActivation",
+    "LayerIntegratedGradients",
+]

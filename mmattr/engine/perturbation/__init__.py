@@ -1,2 +1,19 @@
 """Perturbation attribution methods."""
-__all__: list[str] = []
+
+from mmattr.engine.perturbation.feature_ablation import FeatureAblation
+from mmattr.engine.perturbation.feature_permutation import FeaturePermutation
+from mmattr.engine.perturbation.kernel_shap import KernelShap
+from mmattr.engine.perturbation.lime import Lime
+from mmattr.engine.perturbation.occlusion import Occlusion
+from mmattr.engine.perturbation.shapley_value_sampling import ShapleyValueSampling
+from mmattr.engine.perturbation.shapley_values import ShapleyValues
+
+__all__: list[str] = [
+    "FeatureAblation",
+    "FeaturePermutation",
+    "Occlusion",
+    "ShapleyValues",
+    "ShapleyValueSampling",
+    "KernelShap",
+    "Lime",
+]

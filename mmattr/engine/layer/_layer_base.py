@@ -1,0 +1,51 @@
+"""The base of layer attribution: the layer (or layers) a method reads, and Captum's helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from .._base import Attribution
+from ._layer_pass import LayerSpec, ModuleOrList, layer_spec
+
+
+class LayerAttribution(Attribution):
+    """An attribution to a layer's output (or input) instead of the model's inputs.
+
+    Args:
+        forward_func: the model, or any callable returning a tensor.
+        layer: a module of the model, or a list of modules.
+        device_ids: accepted for Captum compatibility (DataParallel scatter is not needed:
+            hooks read each layer's value on whatever device it runs).
+        layer_output_index: for layers whose output (or input) is a tuple, the element
+            attributed (default 0: a transformers encoder layer's hidden states).
+    """
+
+    attributes_inputs: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        forward_func: Callable,
+        layer: ModuleOrList,
+        device_ids: list[int] | None = None,
+        layer_output_index: int = 0,
+    ) -> None:
+        super().__init__(forward_func)
+        self.layer = layer
+        self.device_ids = device_ids
+        self._spec = layer_spec(layer, forward_func, layer_output_index)
+
+    def _layers(self, attribute_to_layer_input: bool) -> LayerSpec:
+        return self._spec.with_input(attribute_to_layer_input)
+
+    @staticmethod
+    def interpolate(
+        layer_attribution: Tensor,
+        interpolate_dims: int | tuple[int, ...],
+        interpolate_mode: str = "nearest",
+    ) -> Tensor:
+        """Upsample a layer attribution to ``interpolate_dims`` (Captum's helper)."""
+        return F.interpolate(layer_attribution, interpolate_dims, mode=interpolate_mode)

@@ -1,0 +1,173 @@
+"""One forward (and backward) that sees every requested layer at once.
+
+Layer methods differ in what they do with a layer's activations ``a_l`` and the gradients
+``∂F/∂a_l``; all of them get both for every layer from the same model call. The gradient is
+the total derivative of the selected output with respect to the layer's value, through every
+path, which is what a single-layer computation gives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .._batching import BatchSize, resolve_batch_size
+from .._gradients import as_leaves, check_scalar_per_example
+from .._hooks import (
+    LayerRecord,
+    capture_layers,
+    check_layers_in_model,
+    check_layers_ran,
+    replace_layer,
+)
+from .._inputs import TargetType, expand_additional_args, expand_target, run_forward
+from .._integration import interpolate, step_chunks
+
+ModuleOrList = nn.Module | Sequence[nn.Module]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """The layers a method attributes to, and which tensor of each it reads.
+
+    Attributes:
+        layers: the modules, in the user's order.
+        was_list: the user passed a list (results come back as a list).
+        to_input: read the layer's input instead of its output.
+        output_index: which element of a tuple-valued output (or of the inputs) is attributed.
+    """
+
+    layers: tuple[nn.Module, ...]
+    was_list: bool
+    to_input: bool = False
+    output_index: int = 0
+
+    def with_input(self, to_input: bool) -> LayerSpec:
+        return LayerSpec(self.layers, self.was_list, bool(to_input), self.output_index)
+
+    def format(self, per_layer: Sequence[Tensor]) -> Tensor | list[Tensor]:
+        """One tensor per layer, as a list when the user gave a list."""
+        return list(per_layer) if self.was_list else per_layer[0]
+
+
+def layer_spec(layer: ModuleOrList, forward_func: Callable, output_index: int = 0) -> LayerSpec:
+    """Validate ``layer`` (a module or a non-empty list of modules of the model)."""
+    was_list = isinstance(layer, (list, tuple, nn.ModuleList))
+    layers = tuple(layer) if was_list else (layer,)
+    if was_list and not layers:
+        raise ValueError("layer is an empty list; expected a module or a list of modules")
+    check_layers_in_model(forward_func, layers, "layer")
+    if isinstance(output_index, bool) or not isinstance(output_index, int) or output_index < 0:
+        raise ValueError(f"layer_output_index is {output_index!r}; expected an int >= 0")
+    return LayerSpec(layers, was_list, False, output_index)
+
+
+def _values_once(records: Sequence[LayerRecord]) -> list[Tensor]:
+    check_layers_ran(records, "layer")
+    for index, record in enumerate(records):
+        if len(record.values) > 1:
+            raise ValueError(
+                f"layer[{index}] ({type(record.layer).__name__}) ran {len(record.values)} times "
+                "in one forward pass; attribute to a module the model calls once"
+            )
+    return [record.values[0] for record in records]
+
+
+@contextlib.contextmanager
+def _capture(spec: LayerSpec, require_grad: bool) -> Iterator[list[LayerRecord]]:
+    with capture_layers(spec.layers, spec.to_input, spec.output_index, require_grad) as records:
+        yield records
+
+
+def layer_values(
+    forward_func: Callable,
+    spec: LayerSpec,
+    inputs: tuple[Tensor, ...],
+    additional_forward_args: tuple | None = None,
+) -> list[Tensor]:
+    """Every layer's activation for ``inputs``, one forward without gradients."""
+    with _capture(spec, require_grad=False) as records, torch.no_grad():
+        forward_func(*inputs, *(additional_forward_args or ()))
+    return [value.detach() for value in _values_once(records)]
+
+
+def layer_gradients(
+    forward_func: Callable,
+    spec: LayerSpec,
+    inputs: tuple[Tensor, ...],
+    target: TargetType = None,
+    additional_forward_args: tuple | None = None,
+    grad_kwargs: dict | None = None,
+) -> tuple[list[Tensor], list[Tensor]]:
+    """``(∂F_target/∂a_l, a_l)`` for every layer ``l``: one forward and one backward."""
+    with torch.enable_grad():
+        with _capture(spec, require_grad=True) as records:
+            output = run_forward(forward_func, as_leaves(inputs), target, additional_forward_args)
+        values = _values_once(records)
+        check_scalar_per_example(output, target is not None)
+        grads = torch.autograd.grad(output.sum(), values, allow_unused=True, **(grad_kwargs or {}))
+    grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
+    return grads, [value.detach() for value in values]
+
+
+@contextlib.contextmanager
+def replaced_layers(spec: LayerSpec, values: Sequence[Tensor]) -> Iterator[None]:
+    """Each layer's value replaced by the given tensor (whatever the layer computes)."""
+    with contextlib.ExitStack() as stack:
+        for layer, value in zip(spec.layers, values):
+            stack.enter_context(
+                replace_layer(layer, lambda _, v=value: v, spec.to_input, spec.output_index)
+            )
+        yield
+
+
+def interpolated_layer_gradients(
+    forward_func: Callable,
+    spec: LayerSpec,
+    inputs: tuple[Tensor, ...],
+    baselines: tuple,
+    target: TargetType,
+    additional_forward_args: tuple | None,
+    alphas: Sequence[float],
+    internal_batch_size: BatchSize,
+    grad_kwargs: dict | None = None,
+) -> Iterator[tuple[range, list[Tensor], list[Tensor]]]:
+    """``(steps, ∂F/∂a_l, a_l)`` along the path ``b + α_k (x − b)``, chunk by chunk.
+
+    Rows are step-major (``len(steps) * batch``); every layer comes from the same
+    forward/backward of a chunk.
+    """
+    batch = inputs[0].shape[0]
+    rows = resolve_batch_size(
+        internal_batch_size, forward_func, inputs, additional_forward_args, len(alphas) * batch
+    )
+    for steps in step_chunks(len(alphas), batch, rows):
+        chunk_alphas = [alphas[k] for k in steps]
+        scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
+        grads, values = layer_gradients(
+            forward_func,
+            spec,
+            scaled,
+            expand_target(target, len(steps)),
+            expand_additional_args(additional_forward_args, len(steps)),
+            grad_kwargs,
+        )
+        yield steps, grads, values
+
+
+class LayerReplacedForward(nn.Module):
+    """``forward(*layer_values, *inputs, *args)``: the model on its inputs with each layer's
+    value replaced; a module holding the model so hook-based rules still find its layers."""
+
+    def __init__(self, forward_func: Callable, spec: LayerSpec) -> None:
+        super().__init__()
+        self.forward_func, self.spec = forward_func, spec
+
+    def forward(self, *tensors: Tensor) -> Tensor:
+        count = len(self.spec.layers)
+        with replaced_layers(self.spec, tensors[:count]):
+            return self.forward_func(*tensors[count:])

@@ -1,0 +1,64 @@
+"""Layer feature ablation: the output change when groups of a layer's units take a baseline."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from torch import Tensor
+
+from .._inputs import (
+    BaselinesType,
+    TargetType,
+    TensorOrTuple,
+    format_additional_args,
+    format_inputs,
+    validate_target,
+)
+from ..perturbation._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval
+from ..perturbation.feature_ablation import FeatureAblation
+from ._layer_base import LayerAttribution
+from ._layer_pass import LayerReplacedForward, layer_values
+
+
+class LayerFeatureAblation(LayerAttribution):
+    r"""``attr_u = F(x) − F(x with the layer's group g(u) set to its baseline)`` per layer unit.
+
+    The layer's value is computed once for ``inputs``; every ablation then replaces it in a
+    forward-only pass (batched by ``perturbations_per_eval``, under ``inference_mode``).
+    A list of layers is ablated jointly (groups of ``layer_mask`` may span the layers).
+    """
+
+    needs_gradients: ClassVar[bool] = False
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        layer_baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        layer_mask: Tensor | tuple[Tensor, ...] | None = None,
+        attribute_to_layer_input: bool = False,
+        perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
+    ) -> Tensor | list[Tensor]:
+        """Attributions the shape of the layer's value (a list for a list of layers).
+
+        ``layer_baselines`` and ``layer_mask`` are FeatureAblation's ``baselines`` and
+        ``feature_mask`` for the layer's value; ``perturbations_per_eval`` defaults to
+        ``"auto"`` (Captum: 1; the results do not depend on it).
+        """
+        formatted = format_inputs(inputs)
+        validate_target(target, formatted[0].shape[0])
+        args = format_additional_args(additional_forward_args)
+        spec = self._layers(attribute_to_layer_input)
+        with self._model_guard():
+            values = tuple(layer_values(self.forward_func, spec, formatted, args))
+            ablation = FeatureAblation(LayerReplacedForward(self.forward_func, spec))
+            attributions = ablation.attribute(
+                values,
+                baselines=layer_baselines,
+                target=target,
+                additional_forward_args=formatted + (args or ()),
+                feature_mask=layer_mask,
+                perturbations_per_eval=perturbations_per_eval,
+            )
+        return spec.format(attributions)

@@ -1,0 +1,60 @@
+"""Layer gradient × activation: ``a_l(x) ⊙ ∂F/∂a_l(x)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor
+
+from .._inputs import (
+    TargetType,
+    TensorOrTuple,
+    format_additional_args,
+    format_inputs,
+    validate_target,
+)
+from ._layer_base import LayerAttribution
+from ._layer_pass import ModuleOrList, layer_gradients
+
+
+class LayerGradientXActivation(LayerAttribution):
+    """Gradient of the target with respect to each layer, times the layer's value; every layer
+    of a list from one forward/backward.
+
+    Args:
+        multiply_by_inputs: multiply the gradient by the activation (default True), or return
+            the layer gradient alone.
+    """
+
+    def __init__(
+        self,
+        forward_func: Callable,
+        layer: ModuleOrList,
+        device_ids: list[int] | None = None,
+        multiply_by_inputs: bool = True,
+        layer_output_index: int = 0,
+    ) -> None:
+        super().__init__(forward_func, layer, device_ids, layer_output_index)
+        self._multiply_by_inputs = multiply_by_inputs
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        attribute_to_layer_input: bool = False,
+        grad_kwargs: dict[str, Any] | None = None,
+    ) -> Tensor | list[Tensor]:
+        """``a_l ⊙ ∂F_target/∂a_l`` per layer, the layer's shape; a list for a list of layers."""
+        formatted = format_inputs(inputs)
+        validate_target(target, formatted[0].shape[0])
+        args = format_additional_args(additional_forward_args)
+        spec = self._layers(attribute_to_layer_input)
+        with self._model_guard():
+            grads, values = layer_gradients(
+                self.forward_func, spec, formatted, target, args, grad_kwargs
+            )
+        if self.multiplies_by_inputs:
+            grads = [grad * value for grad, value in zip(grads, values)]
+        return spec.format(grads)

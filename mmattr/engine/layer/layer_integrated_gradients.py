@@ -1,0 +1,104 @@
+"""Layer integrated gradients: integrated gradients on a layer's value.
+
+``LIG_l(x) = (a_l(x) − a_l(b)) ⊙ ∫₀¹ ∂F/∂a_l(a_l(b) + α(a_l(x) − a_l(b))) dα``, the layer's
+value replaced along the straight line between its value at the baseline and at the input
+(Captum's semantics; with a list of layers all are replaced together).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from torch import Tensor
+
+from .._batching import BatchSize
+from .._inputs import (
+    BaselinesType,
+    TargetType,
+    TensorOrTuple,
+    format_additional_args,
+    format_baselines,
+    format_inputs,
+    tensorize_baselines,
+    validate_target,
+)
+from .._integration import quadrature
+from ..gradient.integrated_gradients import IntegratedGradients
+from ._layer_base import LayerAttribution
+from ._layer_pass import LayerReplacedForward, ModuleOrList, layer_values
+
+
+class LayerIntegratedGradients(LayerAttribution):
+    """Integrated gradients of a layer (a list: all layers at once), from the model's inputs.
+
+    The inputs may be anything the model takes (token ids included): only the layer's value is
+    interpolated. This is how token attributions are taken through an embedding layer.
+
+    Args:
+        multiply_by_inputs: multiply by ``a_l(x) − a_l(b)`` (default True).
+
+    Example::
+
+        >>> lig = LayerIntegratedGradients(model, model.get_input_embeddings())
+        >>> per_token = lig.attribute(input_ids, baselines=pad_ids, target=0).sum(-1)
+    """
+
+    has_convergence_delta: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        forward_func: Callable,
+        layer: ModuleOrList,
+        device_ids: list[int] | None = None,
+        multiply_by_inputs: bool = True,
+        layer_output_index: int = 0,
+    ) -> None:
+        super().__init__(forward_func, layer, device_ids, layer_output_index)
+        self._multiply_by_inputs = multiply_by_inputs
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        n_steps: int = 50,
+        method: str = "gausslegendre",
+        internal_batch_size: BatchSize = None,
+        return_convergence_delta: bool = False,
+        attribute_to_layer_input: bool = False,
+        grad_kwargs: dict[str, Any] | None = None,
+    ) -> Tensor | list[Tensor] | tuple[Tensor | list[Tensor], Tensor]:
+        """Attributions of the layer's value (a list for a list of layers); Captum's args."""
+        if grad_kwargs:
+            raise ValueError("grad_kwargs is not supported by LayerIntegratedGradients; pass None")
+        formatted = format_inputs(inputs)
+        formatted_baselines = format_baselines(baselines, formatted)
+        step_sizes, alphas = quadrature(method, n_steps)
+        validate_target(target, formatted[0].shape[0])
+        args = format_additional_args(additional_forward_args)
+        spec = self._layers(attribute_to_layer_input)
+        with self._model_guard():
+            at_input = layer_values(self.forward_func, spec, formatted, args)
+            starts = tensorize_baselines(formatted_baselines, formatted)
+            at_baseline = layer_values(self.forward_func, spec, starts, args)
+            integrator = IntegratedGradients(
+                LayerReplacedForward(self.forward_func, spec), self.multiplies_by_inputs
+            )
+            attributions = integrator._integrate(
+                tuple(at_input),
+                tuple(at_baseline),
+                target,
+                formatted + (args or ()),
+                step_sizes,
+                alphas,
+                internal_batch_size,
+            )
+            result = spec.format(attributions)
+            if not return_convergence_delta:
+                return result
+            delta = self.compute_convergence_delta(
+                attributions, formatted_baselines, formatted, target, args
+            )
+        return result, delta

@@ -1,0 +1,151 @@
+"""Neuron conductance (Dhamdhere et al., 2018): the flow through one neuron, per input."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .._batching import BatchSize, resolve_batch_size
+from .._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
+from .._inputs import (
+    BaselinesType,
+    TargetType,
+    TensorOrTuple,
+    expand_additional_args,
+    expand_target,
+    format_additional_args,
+    format_baselines,
+    format_inputs,
+    format_output,
+    is_tuple,
+    require_floating,
+    run_forward,
+    validate_target,
+)
+from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
+from ._neuron import (
+    NeuronAttributionByInputs,
+    NeuronSelector,
+    check_selector,
+    record_layer,
+    select_neuron,
+    single_call,
+)
+
+
+class NeuronConductance(NeuronAttributionByInputs):
+    r"""Neuron conductance: ``(x_i − b_i) ∫₀¹ ∂F/∂n · ∂n/∂x_i dα`` along ``b + α(x − b)``,
+    for the neuron ``n = select(a_l)``: how much of ``F(x) − F(b)`` flows from ``x_i`` through
+    that neuron. Summed over ``i`` it approaches the neuron's layer conductance.
+
+    Args:
+        forward_func: the model, or any callable returning a tensor.
+        layer: the module of the model holding the neuron.
+        device_ids: accepted for Captum compatibility.
+        multiply_by_inputs: multiply by ``x − b`` (default True).
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(),
+        ...                             torch.nn.Linear(6, 3))
+        >>> cond = NeuronConductance(model, model[1])
+        >>> cond.attribute(torch.randn(2, 4), 3, target=0, n_steps=20).shape
+        torch.Size([2, 4])
+    """
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        n_steps: int = 50,
+        method: str = "riemann_trapezoid",
+        internal_batch_size: BatchSize = None,
+        attribute_to_neuron_input: bool = False,
+        grad_kwargs: dict[str, Any] | None = None,
+    ) -> TensorOrTuple:
+        """Conductance of each input element through the selected neuron, the inputs' shape.
+
+        Args:
+            neuron_selector: see :meth:`NeuronGradient.attribute`. A callable is applied to
+                the layer's values and, as in Captum, to ``∂F/∂a_l``: it should only select.
+            baselines, target, n_steps, internal_batch_size: as for IntegratedGradients.
+            method: quadrature rule (default ``"riemann_trapezoid"``, Captum's).
+            attribute_to_neuron_input: select from the layer's input (default False).
+            grad_kwargs: keyword arguments for ``torch.autograd.grad`` of ``∂F/∂a_l``.
+        """
+        if callable(neuron_selector):
+            warnings.warn(
+                "neuron_selector is a callable: it is applied to the layer values and to their "
+                "gradients, so it should only select neurons, not aggregate them",
+                stacklevel=2,
+            )
+        check_selector(neuron_selector)
+        was_tuple = is_tuple(inputs)
+        formatted = format_inputs(inputs)
+        require_floating(formatted, "NeuronConductance")
+        formatted_baselines = format_baselines(baselines, formatted)
+        step_sizes, alphas = quadrature(method, n_steps)
+        validate_target(target, formatted[0].shape[0])
+        args = format_additional_args(additional_forward_args)
+        with self._model_guard():
+            totals = self._integrate(
+                formatted,
+                formatted_baselines,
+                target,
+                args,
+                (step_sizes, alphas),
+                internal_batch_size,
+                (neuron_selector, attribute_to_neuron_input, grad_kwargs),
+            )
+        if self.multiplies_by_inputs:
+            totals = tuple(t * (x - b) for t, x, b in zip(totals, formatted, formatted_baselines))
+        return format_output(was_tuple, totals)
+
+    def _integrate(self, inputs, baselines, target, args, rule, batch_size, neuron):
+        """``Σ_k w_k · ∂F/∂n(x_k) · ∂n/∂x(x_k)`` over the path points, chunk by chunk."""
+        step_sizes, alphas = rule
+        batch = inputs[0].shape[0]
+        rows = resolve_batch_size(batch_size, self.forward_func, inputs, args, len(alphas) * batch)
+        totals = [torch.zeros_like(x) for x in inputs]
+        for steps in step_chunks(len(alphas), batch, rows):
+            chunk_alphas = [alphas[k] for k in steps]
+            scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
+            neuron_grad, input_grads = self._gradients(
+                scaled,
+                expand_target(target, len(steps)),
+                expand_additional_args(args, len(steps)),
+                *neuron,
+            )
+            weights = [step_sizes[k] for k in steps]
+            for total, grad in zip(totals, input_grads):
+                scale = neuron_grad.reshape((-1,) + (1,) * (grad.dim() - 1))
+                total += weighted_step_sum(grad * scale, weights)
+        return tuple(totals)
+
+    def _gradients(
+        self, inputs, target, args, selector, to_input, grad_kwargs
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """``(∂F/∂n, ∂n/∂x)`` from one forward: ``∂F/∂n`` is the selector applied to
+        ``∂F/∂a_l`` (Captum's rule, a sum of gradients for a slice)."""
+        with torch.enable_grad():
+            leaves = as_leaves(inputs)
+            with record_layer(self.layer, to_input) as calls:
+                output = run_forward(self.forward_func, leaves, target, args)
+            values = single_call(calls, self.layer)
+            check_scalar_per_example(output, target is not None)
+            layer_grads = torch.autograd.grad(
+                output.sum(), values, allow_unused=True, **(grad_kwargs or {})
+            )
+            layer_grads = tuple(
+                torch.zeros_like(v) if g is None else g for g, v in zip(layer_grads, values)
+            )
+            neuron_grad = select_neuron(layer_grads, selector, "neuron_selector")
+            neuron = select_neuron(values, selector, "neuron_selector")
+            input_grads = grad_of_outputs(neuron, leaves)
+        return neuron_grad.detach(), tuple(g.detach() for g in input_grads)

@@ -1,0 +1,60 @@
+"""Neuron feature ablation: the change of one neuron when a group of features is ablated."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from .._inputs import BaselinesType, TensorOrTuple
+from ..perturbation._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval
+from ..perturbation.feature_ablation import FeatureAblation
+from ._neuron import NeuronAttribution, NeuronSelector
+
+
+class NeuronFeatureAblation(NeuronAttribution):
+    r"""Neuron feature ablation: ``attr_e = n(x) − n(x with group g(e) set to the baseline)``
+    for the neuron ``n(x) = select(a_l(x))`` of ``layer``. Forward passes only.
+
+    Args:
+        forward_func: the model, or any callable returning a tensor.
+        layer: the module of the model holding the neuron.
+        device_ids: accepted for Captum compatibility.
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
+        >>> mask = torch.tensor([[0, 0, 1, 1]])
+        >>> NeuronFeatureAblation(model, model[1]).attribute(
+        ...     torch.randn(2, 4), 3, feature_mask=mask).shape
+        torch.Size([2, 4])
+    """
+
+    needs_gradients: ClassVar[bool] = False
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        baselines: BaselinesType = None,
+        additional_forward_args: Any = None,
+        feature_mask: TensorOrTuple | None = None,
+        attribute_to_neuron_input: bool = False,
+        perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
+    ) -> TensorOrTuple:
+        """Ablation attributions of the selected neuron, the shape of ``inputs``.
+
+        Args:
+            neuron_selector: see :meth:`NeuronGradient.attribute`.
+            baselines: the ablated value (default 0), as for FeatureAblation.
+            feature_mask: integer groups ablated together (default: every element alone).
+            attribute_to_neuron_input: select from the layer's input (default False).
+            perturbations_per_eval: groups ablated per forward, an int or ``"auto"``
+                (default, as for FeatureAblation; Captum's default is 1).
+        """
+        neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
+        return FeatureAblation(neuron).attribute(
+            inputs,
+            baselines=baselines,
+            additional_forward_args=additional_forward_args,
+            feature_mask=feature_mask,
+            perturbations_per_eval=perturbations_per_eval,
+        )

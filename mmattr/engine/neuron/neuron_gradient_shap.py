@@ -1,0 +1,56 @@
+"""Neuron GradientShap: expected gradients of one neuron of a layer."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .._inputs import TensorOrTuple
+from ..gradient.gradient_shap import GradientShap
+from ._neuron import NeuronAttributionByInputs, NeuronSelector
+
+
+class NeuronGradientShap(NeuronAttributionByInputs):
+    r"""Neuron GradientShap: ``E_{b, ε, α}[(x_i − b_i) · ∂n(b + α(x + ε − b))/∂x_i]`` for the
+    neuron ``n(x) = select(a_l(x))``; random draws follow Captum's order.
+
+    Args:
+        forward_func: the model, or any callable returning a tensor.
+        layer: the module of the model holding the neuron.
+        device_ids: accepted for Captum compatibility.
+        multiply_by_inputs: multiply by ``x − b`` (default True).
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
+        >>> background = torch.randn(8, 4)
+        >>> NeuronGradientShap(model, model[1]).attribute(torch.randn(2, 4), 3, background).shape
+        torch.Size([2, 4])
+    """
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        baselines: TensorOrTuple | Callable[..., TensorOrTuple],
+        n_samples: int = 5,
+        stdevs: float = 0.0,
+        additional_forward_args: Any = None,
+        attribute_to_neuron_input: bool = False,
+    ) -> TensorOrTuple:
+        """GradientShap of the selected neuron, the shape of ``inputs``.
+
+        Args:
+            neuron_selector: see :meth:`NeuronGradient.attribute`.
+            baselines: a sample of reference inputs (or a callable returning them).
+            n_samples: draws per example (default 5).
+            stdevs: standard deviation of the Gaussian noise on the inputs (default 0.0).
+            attribute_to_neuron_input: select from the layer's input (default False).
+        """
+        neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
+        return GradientShap(neuron, self.multiplies_by_inputs).attribute(
+            inputs,
+            baselines,
+            n_samples=n_samples,
+            stdevs=stdevs,
+            additional_forward_args=additional_forward_args,
+        )

@@ -1,0 +1,386 @@
+"""Shared machinery of the perturbation methods: feature masks, perturbed copies of the inputs
+built with tensor operations, and chunked forward-only evaluation of many perturbations.
+
+A *coalition* is a boolean row over the ``k`` feature groups: group ``j`` keeps its input
+values where the row is True and takes the baseline elsewhere. Every perturbed batch is laid
+out coalition-major: coalition 0's whole batch, then coalition 1's, and so on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Protocol, Sequence, Union
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .._batching import chunk_bounds, memory_budget_bytes, resolve_batch_size
+from .._hooks import count_activation_bytes
+from .._inputs import (
+    Baseline,
+    TargetType,
+    expand_additional_args,
+    expand_target,
+    run_forward,
+)
+
+PerturbationsPerEval = Union[int, str]
+#: Default ``perturbations_per_eval`` of every perturbation method (Captum's default is 1;
+#: results are identical for any value, only the number of model calls changes).
+DEFAULT_PERTURBATIONS_PER_EVAL: PerturbationsPerEval = "auto"
+
+
+class CoalitionRows(Protocol):
+    """``n`` coalitions produced on demand: ``len(rows)`` and ``rows[start:stop]`` -> bool
+    ``(stop - start, k)``. A bool tensor is one; :class:`LeaveOneOut` avoids a ``(k, k)``."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice) -> Tensor: ...
+
+
+# ----------------------------------------------------------------------------- feature masks
+
+
+def format_feature_mask(
+    feature_mask: Any, inputs: tuple[Tensor, ...], name: str = "feature_mask"
+) -> tuple[Tensor, ...]:
+    """Long masks, one per input, each with the input's number of dimensions and every size
+    1 or the input's (leading dim 1 or the batch size); ids over all inputs are 0..k-1.
+
+    ``None`` gives Captum's default: every scalar element its own group, numbered
+    consecutively across inputs, each mask of shape ``(1, *input.shape[1:])``.
+    """
+    if feature_mask is None:
+        return _default_masks(inputs)
+    masks = feature_mask if isinstance(feature_mask, (tuple, list)) else (feature_mask,)
+    if len(masks) != len(inputs):
+        raise ValueError(f"{name} has {len(masks)} tensors; expected {len(inputs)}, one per input")
+    labels = [f"{name}[{i}]" if len(inputs) > 1 else name for i in range(len(inputs))]
+    formatted = tuple(
+        _format_one_mask(mask, tensor, label) for mask, tensor, label in zip(masks, inputs, labels)
+    )
+    _check_ids(formatted, name)
+    return formatted
+
+
+def _default_masks(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    masks, offset = [], 0
+    for tensor in inputs:
+        per_example = tensor[:1].numel()
+        ids = torch.arange(offset, offset + per_example, device=tensor.device)
+        masks.append(ids.reshape((1,) + tuple(tensor.shape[1:])))
+        offset += per_example
+    return tuple(masks)
+
+
+def _format_one_mask(mask: Any, tensor: Tensor, label: str) -> Tensor:
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{label} is {type(mask).__name__}; expected an integer tensor")
+    if mask.is_floating_point() or mask.is_complex():
+        if not torch.equal(mask, mask.round()):
+            raise TypeError(f"{label} has non-integer values (dtype {mask.dtype}); expected ids")
+    wanted = tuple(tensor.shape)
+    if mask.dim() > tensor.dim() or not _broadcastable(mask.shape, wanted):
+        raise ValueError(
+            f"{label} has shape {tuple(mask.shape)}; expected a shape broadcastable to the "
+            f"input's {wanted}: each dimension 1 or equal, the first 1 or {wanted[0]} "
+            f"(e.g. {(1,) + wanted[1:]} or {wanted})"
+        )
+    mask = mask.reshape((1,) * (tensor.dim() - mask.dim()) + tuple(mask.shape))
+    return mask.to(device=tensor.device, dtype=torch.long)
+
+
+def _broadcastable(shape: Sequence[int], wanted: Sequence[int]) -> bool:
+    aligned = wanted[len(wanted) - len(shape) :]
+    return all(size in (1, target) for size, target in zip(shape, aligned))
+
+
+def _check_ids(masks: tuple[Tensor, ...], name: str) -> None:
+    """Ids 0..k-1 each used at least once: min, max and a bincount on the masks' device
+    (one host sync; a sort of every id would cost more than the model on a GPU)."""
+    device = masks[0].device
+    flat = torch.cat([mask.reshape(-1).to(device) for mask in masks])
+    if flat.numel() == 0:
+        return
+    low, high = torch.stack([flat.min(), flat.max()]).tolist()
+    if low >= 0 and bool((torch.bincount(flat, minlength=high + 1) > 0).all()):
+        return
+    ids = torch.unique(flat).cpu()
+    expected = torch.arange(max(high + 1, 0))
+    missing = expected[~torch.isin(expected, ids)].tolist()
+    shapes = ", ".join(str(tuple(mask.shape)) for mask in masks)
+    raise ValueError(
+        f"{name} ids must be 0..k-1 over all inputs, each group numbered once without gaps; "
+        f"found ids {_short_list(ids.tolist())}"
+        + (f" (missing {_short_list(missing)})" if missing else "")
+        + f" in mask(s) of shape {shapes}"
+    )
+
+
+def _short_list(values: list) -> str:
+    return str(values) if len(values) <= 12 else f"[{values[0]}, {values[1]}, ..., {values[-1]}]"
+
+
+def count_groups(masks: tuple[Tensor, ...]) -> int:
+    """Number ``k`` of feature groups of formatted masks (ids 0..k-1)."""
+    return max((int(mask.max().item()) + 1 for mask in masks if mask.numel() > 0), default=0)
+
+
+def group_order(masks: tuple[Tensor, ...]) -> list[int]:
+    """Group ids in Captum's visiting order: input 0's ids ascending, then the new ids of
+    input 1, ... (it decides which groups share a model call and the order of random draws)."""
+    seen: dict[int, None] = {}
+    for mask in masks:
+        for group in torch.unique(mask).tolist():
+            seen.setdefault(group, None)
+    return list(seen)
+
+
+class LeaveOneOut:
+    """Coalitions ``c = 0..k-1``: every group present except group ``c`` (rows of ``¬I``)."""
+
+    def __init__(self, k: int, device: torch.device | str = "cpu") -> None:
+        self.k, self.device = k, device
+
+    def __len__(self) -> int:
+        return self.k
+
+    def __getitem__(self, index: slice) -> Tensor:
+        start, stop, _ = index.indices(self.k)
+        groups = torch.arange(self.k, device=self.device)
+        return groups[None, :] != torch.arange(start, stop, device=self.device)[:, None]
+
+
+# ------------------------------------------------------------------------ perturbed inputs
+
+
+def perturbed_inputs(
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Baseline, ...],
+    masks: tuple[Tensor, ...],
+    present: Tensor,
+) -> tuple[Tensor, ...]:
+    """``x̃[c] = where(present[c, mask], x, b)`` for each coalition row ``c`` of ``present``
+    (bool ``(n, k)``); each result is ``(n * batch, ...)``, coalition-major."""
+    n = present.shape[0]
+    result = []
+    for tensor, baseline, mask in zip(inputs, baselines, masks):
+        keep = present.to(tensor.device)[:, mask]  # (n, mask rows, *mask.shape[1:])
+        if isinstance(baseline, Tensor):
+            baseline = baseline.to(tensor.device).unsqueeze(0)
+        mixed = torch.where(keep, tensor.unsqueeze(0), baseline)  # (n, batch, ...)
+        result.append(mixed.reshape((n * tensor.shape[0],) + tuple(tensor.shape[1:])))
+    return tuple(result)
+
+
+def check_mask_rows(masks: tuple[Tensor, ...], n_outputs: int, name: str = "feature_mask") -> None:
+    """Per-example masks need one output value per example."""
+    for index, mask in enumerate(masks):
+        if mask.shape[0] not in (1, n_outputs):
+            raise ValueError(
+                f"{name}[{index}] has {mask.shape[0]} rows but the model gives {n_outputs} "
+                "output value(s) per evaluation; a model that returns one value for the whole "
+                f"batch needs a {name} with first dimension 1"
+            )
+
+
+def spread_groups(
+    values: Tensor,
+    masks: tuple[Tensor, ...],
+    inputs: tuple[Tensor, ...],
+    name: str = "feature_mask",
+) -> tuple[Tensor, ...]:
+    """Attribution of each element = its group's value: ``attr_i[o, e] = values[o, mask_i[e]]``.
+
+    ``values`` is ``(n_outputs, k)``; results are ``(n_outputs, *input.shape[1:])``.
+    """
+    n_outputs = values.shape[0]
+    check_mask_rows(masks, n_outputs, name)
+    result = []
+    for mask, tensor in zip(masks, inputs):
+        ids = mask.expand((mask.shape[0],) + tuple(tensor.shape[1:])).reshape(mask.shape[0], -1)
+        ids = ids.to(values.device)
+        spread = values[:, ids[0]] if mask.shape[0] == 1 else torch.gather(values, 1, ids)
+        result.append(spread.reshape((n_outputs,) + tuple(tensor.shape[1:])).to(tensor.device))
+    return tuple(result)
+
+
+# ------------------------------------------------------------------------ model evaluations
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, show: bool, desc: str, done: int = 0) -> Iterator[Any]:
+    """A tqdm bar of model evaluations (``done`` of them already made), or a silent one."""
+    bar = tqdm(total=total, desc=desc, initial=done) if show else _NoBar()
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def initial_forward(
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    target: TargetType,
+    args: tuple | None,
+    measure: bool = False,
+) -> tuple[Tensor, int | None]:
+    """``F(x)`` with the target selected, and (with ``measure``) the bytes one row of a
+    forward allocates, counted on this very call so that ``"auto"`` costs no extra forward."""
+    if not measure:
+        with torch.inference_mode():
+            return run_forward(forward_func, inputs, target, args), None
+    with count_activation_bytes(forward_func) as counter, torch.inference_mode():
+        output = run_forward(forward_func, inputs, target, args)
+    batch = inputs[0].shape[0]
+    input_bytes = sum(t.numel() * t.element_size() for t in inputs) // batch
+    # a perturbed copy of the inputs and its boolean keep-mask live beside the activations
+    return output, counter.bytes // batch + 3 * input_bytes
+
+
+def resolve_perturbations_per_eval(
+    value: PerturbationsPerEval,
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    args: tuple | None,
+    n_perturbations: int,
+    bytes_per_row: int | None = None,
+    aggregate: bool = False,
+    name: str = "perturbations_per_eval",
+) -> int:
+    """Perturbations per model call: a positive int, or ``"auto"``: as many as a memory budget
+    holds (``bytes_per_row`` from :func:`initial_forward`, else a probe forward), capped at
+    ``n_perturbations``. Always 1 for a model that returns one value for the whole batch
+    (``aggregate``): its output cannot be split between perturbations."""
+    if isinstance(value, str) and value != "auto":
+        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')
+    if not isinstance(value, str) and (
+        isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ):
+        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')
+    if aggregate:
+        return 1
+    if value == "auto":
+        batch = inputs[0].shape[0]
+        if bytes_per_row is None:
+            rows = resolve_batch_size(
+                "auto", forward_func, inputs, args, n_perturbations * batch, name, False
+            )
+        else:
+            rows = memory_budget_bytes(inputs[0].device) // max(bytes_per_row, 1)
+        return int(max(1, min(n_perturbations, rows // batch)))
+    return value
+
+
+def is_aggregate(output: Tensor, batch: int) -> bool:
+    """The model returned one value (or a fixed-size tensor) for the whole batch."""
+    return output.dim() == 0 or output.shape[0] != batch
+
+
+def forward_perturbations(
+    forward_func: Callable,
+    build: Callable[[int, int], tuple[Tensor, ...]],
+    n_perturbations: int,
+    per_eval: int,
+    target: TargetType,
+    args: tuple | None,
+    batch: int,
+    n_outputs: int | None = None,
+    bar: Any = None,
+) -> Tensor:
+    """Outputs ``(n_perturbations, n_outputs)`` of perturbations ``build(start, stop)`` (inputs
+    of ``(stop - start) * batch`` rows, perturbation-major), ``per_eval`` per model call.
+
+    A model whose output does not grow with the batch is evaluated one perturbation per call.
+    """
+    bar = bar if bar is not None else _NoBar()
+    rows: list[Tensor] = []
+    with torch.inference_mode():
+        for start, stop in chunk_bounds(n_perturbations, per_eval):
+            output = _evaluate(forward_func, build(start, stop), stop - start, target, args)
+            bar.update()
+            values = _per_perturbation(output, stop - start, batch, n_outputs)
+            if values is None:  # aggregate model: the rest one perturbation at a time
+                return _one_by_one(
+                    forward_func, build, n_perturbations, start, rows, target, args, n_outputs, bar
+                )
+            n_outputs = values.shape[1]
+            rows.append(values)
+    return torch.cat(rows)
+
+
+def _evaluate(forward_func, inputs, size, target, args) -> Tensor:
+    return run_forward(
+        forward_func, inputs, expand_target(target, size), expand_additional_args(args, size)
+    )
+
+
+def _per_perturbation(output: Tensor, size: int, batch: int, n_outputs: int | None):
+    if n_outputs is not None:
+        if output.numel() == size * n_outputs:
+            return output.reshape(size, n_outputs)
+        if size == 1:
+            raise ValueError(
+                f"the model returned {output.numel()} values for a perturbed batch; expected "
+                f"{n_outputs} as for the unperturbed inputs (shape {tuple(output.shape)})"
+            )
+        return None
+    if size == 1:
+        return output.reshape(1, -1)
+    return output.reshape(size, -1) if not is_aggregate(output, size * batch) else None
+
+
+def _one_by_one(forward_func, build, total, start, rows, target, args, n_outputs, bar):
+    for index in range(start, total):
+        output = _evaluate(forward_func, build(index, index + 1), 1, target, args)
+        bar.update()
+        rows.append(_per_perturbation(output, 1, 0, n_outputs))
+    return torch.cat(rows)
+
+
+def evaluate_coalitions(
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Baseline, ...],
+    masks: tuple[Tensor, ...],
+    present: Tensor | CoalitionRows,
+    target: TargetType,
+    args: tuple | None,
+    coalitions_per_eval: int,
+    show_progress: bool = False,
+    desc: str = "",
+    n_outputs: int | None = None,
+    done_before: int = 0,
+) -> Tensor:
+    """``F_target`` of every coalition row, ``(n, batch)`` or ``(n, 1)`` for a model that
+    returns one value for the batch (in general ``(n, n_outputs)``), forward-only, in chunks
+    of ``coalitions_per_eval`` coalitions. The progress bar counts model evaluations, with
+    ``done_before`` of them (e.g. ``F(x)``) already made."""
+    n = len(present)
+    calls = -(-n // max(coalitions_per_eval, 1))
+
+    def build(start: int, stop: int) -> tuple[Tensor, ...]:
+        return perturbed_inputs(inputs, baselines, masks, present[start:stop])
+
+    with progress_bar(calls + done_before, show_progress, desc, done_before) as bar:
+        return forward_perturbations(
+            forward_func,
+            build,
+            n,
+            coalitions_per_eval,
+            target,
+            args,
+            inputs[0].shape[0],
+            n_outputs,
+            bar,
+        )

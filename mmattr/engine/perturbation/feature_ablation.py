@@ -1,0 +1,176 @@
+"""Feature ablation: the output change when a group of features is set to its baseline."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import torch
+from torch import Tensor
+
+from .._base import Attribution
+from .._inputs import (
+    Baseline,
+    BaselinesType,
+    TargetType,
+    TensorOrTuple,
+    format_additional_args,
+    format_baselines,
+    format_inputs,
+    format_output,
+    is_tuple,
+    validate_target,
+)
+from ._perturb import (
+    DEFAULT_PERTURBATIONS_PER_EVAL,
+    LeaveOneOut,
+    PerturbationsPerEval,
+    check_mask_rows,
+    count_groups,
+    format_feature_mask,
+    forward_perturbations,
+    initial_forward,
+    is_aggregate,
+    perturbed_inputs,
+    progress_bar,
+    resolve_perturbations_per_eval,
+    spread_groups,
+)
+
+Build = Callable[[int, int], tuple[Tensor, ...]]
+
+
+class FeatureAblation(Attribution):
+    r"""Feature ablation: ``attr_e = F(x) − F(x with group g(e) set to the baseline)``.
+
+    Every element of a feature group gets the group's output difference. Groups come from
+    ``feature_mask`` (default: every scalar element its own group) and may span several inputs.
+    The forward function may return one value per example, or one value for the whole batch
+    ("aggregate" output, e.g. a loss): attributions then have first dimension 1.
+
+    Args:
+        forward_func: the model, or any callable returning a tensor.
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+        >>> ablation = FeatureAblation(model)
+        >>> mask = torch.tensor([[0, 0, 1, 1]])
+        >>> ablation.attribute(torch.randn(2, 4), target=1, feature_mask=mask).shape
+        torch.Size([2, 4])
+    """
+
+    needs_gradients: ClassVar[bool] = False
+    _progress_name: ClassVar[str] = "FeatureAblation attribution"
+
+    def attribute(
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        feature_mask: Tensor | tuple[Tensor, ...] | None = None,
+        perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
+        show_progress: bool = False,
+    ) -> TensorOrTuple:
+        """Attributions the shape of ``inputs`` (first dimension 1 for an aggregate output).
+
+        Args:
+            inputs: tensor or tuple of tensors, batch first.
+            baselines: value a feature takes when ablated: None (zeros), a number, a tensor of
+                the input's shape (or with a leading 1, or the per-example shape), or a tuple
+                of those, one per input.
+            target: output index per example: int, tuple, list of per-example ints/tuples, or
+                tensor; None when the model returns one number per example.
+            additional_forward_args: extra arguments after the inputs; tensors with a batch
+                dimension are repeated with the perturbations.
+            feature_mask: integer tensor (or tuple, one per input) of group ids 0..k-1, each
+                broadcastable to its input with first dimension 1 or the batch size; a group
+                may span several inputs. Default: every scalar element its own group.
+            perturbations_per_eval: groups ablated per model call: a positive int, or
+                ``"auto"`` (default; Captum's default is 1) for as many as fit a memory
+                budget. Results are the same for every value; the number of calls is
+                ``1 + ceil(k / perturbations_per_eval)``.
+            show_progress: show a tqdm bar of model evaluations.
+        """
+        formatted = format_inputs(inputs)
+        formatted_baselines = format_baselines(baselines, formatted)
+        masks = format_feature_mask(feature_mask, formatted)
+        validate_target(target, formatted[0].shape[0])
+        _check_per_eval(perturbations_per_eval)
+        args = format_additional_args(additional_forward_args)
+        with self._model_guard():
+            attributions = self._ablate(
+                formatted,
+                formatted_baselines,
+                masks,
+                target,
+                args,
+                perturbations_per_eval,
+                show_progress,
+            )
+        return format_output(is_tuple(inputs), attributions)
+
+    def _ablate(
+        self,
+        inputs: tuple[Tensor, ...],
+        baselines: tuple[Baseline, ...],
+        masks: tuple[Tensor, ...],
+        target: TargetType,
+        args: tuple | None,
+        per_eval_value: PerturbationsPerEval,
+        show_progress: bool,
+    ) -> tuple[Tensor, ...]:
+        """``F(x)`` once, then ``F`` of every perturbation; group values spread over masks."""
+        batch, k = inputs[0].shape[0], count_groups(masks)
+        initial, row_bytes = initial_forward(
+            self.forward_func, inputs, target, args, measure=per_eval_value == "auto"
+        )
+        check_mask_rows(masks, initial.numel())
+        per_eval = resolve_perturbations_per_eval(
+            per_eval_value,
+            self.forward_func,
+            inputs,
+            args,
+            k,
+            row_bytes,
+            aggregate=is_aggregate(initial, batch),
+        )
+        order = self._group_order(masks, k)
+        build = self._builder(inputs, baselines, masks, order)
+        calls = 1 + -(-k // per_eval)
+        with progress_bar(calls, show_progress, self._progress_name, done=1) as bar:
+            outputs = forward_perturbations(
+                self.forward_func, build, k, per_eval, target, args, batch, initial.numel(), bar
+            )
+        diffs = initial.reshape(1, -1) - outputs  # (k, n_outputs), rows in ``order``
+        if order != list(range(k)):
+            values = torch.empty_like(diffs)
+            values[torch.tensor(order, device=diffs.device)] = diffs
+            diffs = values
+        return spread_groups(diffs.T, masks, inputs)
+
+    def _group_order(self, masks: tuple[Tensor, ...], k: int) -> list[int]:
+        return list(range(k))
+
+    def _builder(
+        self,
+        inputs: tuple[Tensor, ...],
+        baselines: tuple[Baseline, ...],
+        masks: tuple[Tensor, ...],
+        order: list[int],
+    ) -> Build:
+        """Perturbed inputs of groups ``order[start:stop]``, one batch per group."""
+        coalitions = LeaveOneOut(len(order), inputs[0].device)
+
+        def build(start: int, stop: int) -> tuple[Tensor, ...]:
+            return perturbed_inputs(inputs, baselines, masks, coalitions[start:stop])
+
+        return build
+
+
+def _check_per_eval(value: Any, name: str = "perturbations_per_eval") -> None:
+    """Validate early, before any model call (the value itself is resolved later)."""
+    if isinstance(value, str) and value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')

@@ -1,0 +1,150 @@
+"""Permutation feature importance: the output change when a feature group is shuffled across
+the batch (Breiman, 2001; Fisher et al., 2019)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from .._inputs import (
+    Baseline,
+    TargetType,
+    TensorOrTuple,
+    format_additional_args,
+    format_inputs,
+    format_output,
+    is_tuple,
+    validate_target,
+)
+from ._perturb import (
+    DEFAULT_PERTURBATIONS_PER_EVAL,
+    PerturbationsPerEval,
+    format_feature_mask,
+    group_order,
+)
+from .feature_ablation import Build, FeatureAblation, _check_per_eval
+
+PermFunc = Callable[[Tensor, Tensor], Tensor]
+
+
+def permute_feature(x: Tensor, feature_mask: Tensor) -> Tensor:
+    """The masked elements of ``x`` shuffled across the batch by one random permutation
+    (never the identity); other elements unchanged. Draws from torch's global generator
+    exactly as Captum's default, so the same seed gives the same permutations."""
+    n = x.size(0)
+    if n < 2:
+        raise ValueError(f"cannot permute features of a batch of {n}; expected at least 2")
+    perm = torch.randperm(n)
+    while (perm == torch.arange(n)).all():
+        perm = torch.randperm(n)
+    return torch.where(feature_mask, x[perm.to(x.device)], x)
+
+
+class FeaturePermutation(FeatureAblation):
+    r"""Permutation importance: ``attr_e = F(X) − F(X with group g(e) permuted over the batch)``.
+
+    Needs a batch of at least two examples. The forward function may return one value per
+    example, or one value for the whole batch (e.g. a loss against labels passed as an
+    additional argument): attributions then have first dimension 1.
+
+    Args:
+        forward_func: the model, or any callable returning a tensor.
+        perm_func: ``perm_func(x, mask) -> x'``: permute the elements where the bool
+            ``mask`` is True across the batch of ``x`` (default: one random permutation).
+
+    Example::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+        >>> permutation = FeaturePermutation(model)
+        >>> permutation.attribute(torch.randn(8, 4), target=0).shape
+        torch.Size([8, 4])
+    """
+
+    _progress_name = "FeaturePermutation attribution"
+
+    def __init__(self, forward_func: Callable, perm_func: PermFunc = permute_feature) -> None:
+        super().__init__(forward_func)
+        if not callable(perm_func):
+            raise TypeError(f"perm_func is {type(perm_func).__name__}; expected a callable")
+        self.perm_func = perm_func
+
+    def attribute(  # type: ignore[override]
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        feature_mask: Tensor | tuple[Tensor, ...] | None = None,
+        perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
+        show_progress: bool = False,
+    ) -> TensorOrTuple:
+        """Attributions the shape of ``inputs`` (first dimension 1 for an aggregate output).
+
+        Args:
+            inputs: tensor or tuple of tensors, batch first, batch size at least 2.
+            target: output index per example: int, tuple, list or tensor; None for a model
+                returning one number per example (or per batch).
+            additional_forward_args: extra arguments after the inputs.
+            feature_mask: integer tensor (or tuple, one per input) of group ids 0..k-1,
+                broadcastable to the inputs; a group may span several inputs. Default: every
+                scalar element its own group.
+            perturbations_per_eval: groups permuted per model call: a positive int, or
+                ``"auto"`` (default; Captum's default is 1). With the same permutations,
+                results are the same for every value; ``perm_func`` is called in Captum's
+                order, so a seeded default draws the same permutations as Captum with the
+                same ``perturbations_per_eval``.
+            show_progress: show a tqdm bar of model evaluations.
+        """
+        formatted = format_inputs(inputs)
+        if formatted[0].shape[0] < 2:
+            raise ValueError(
+                f"inputs has batch size {formatted[0].shape[0]}; FeaturePermutation shuffles "
+                "features across the batch and needs at least 2 examples"
+            )
+        masks = format_feature_mask(feature_mask, formatted)
+        validate_target(target, formatted[0].shape[0])
+        _check_per_eval(perturbations_per_eval)
+        args = format_additional_args(additional_forward_args)
+        baselines = tuple(0.0 for _ in formatted)
+        with self._model_guard():
+            attributions = self._ablate(
+                formatted, baselines, masks, target, args, perturbations_per_eval, show_progress
+            )
+        return format_output(is_tuple(inputs), attributions)
+
+    def _group_order(self, masks: tuple[Tensor, ...], k: int) -> list[int]:
+        return group_order(masks)
+
+    def _builder(
+        self,
+        inputs: tuple[Tensor, ...],
+        baselines: tuple[Baseline, ...],
+        masks: tuple[Tensor, ...],
+        order: list[int],
+    ) -> Build:
+        """Groups ``order[start:stop]`` permuted one per batch copy; ``perm_func`` is called
+        for every group of the chunk on each input one of them touches (Captum's calls)."""
+        present = [set(torch.unique(mask).tolist()) for mask in masks]
+
+        def build(start: int, stop: int) -> tuple[Tensor, ...]:
+            groups = order[start:stop]
+            result = []
+            for tensor, mask, ids in zip(inputs, masks, present):
+                if ids.isdisjoint(groups):
+                    result.append(tensor.repeat((len(groups),) + (1,) * (tensor.dim() - 1)))
+                    continue
+                result.append(torch.cat([self._permuted(tensor, mask == g) for g in groups]))
+            return tuple(result)
+
+        return build
+
+    def _permuted(self, tensor: Tensor, mask: Tensor) -> Tensor:
+        permuted = self.perm_func(tensor, mask)
+        if not isinstance(permuted, Tensor) or permuted.shape != tensor.shape:
+            shape = tuple(permuted.shape) if isinstance(permuted, Tensor) else type(permuted)
+            raise ValueError(
+                f"perm_func returned {shape}; expected a tensor of the input's shape "
+                f"{tuple(tensor.shape)}"
+            )
+        return permuted

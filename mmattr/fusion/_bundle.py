@@ -1,0 +1,140 @@
+"""A multimodal input made model-ready: modality tensors, baselines, masks and one batched call."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from mmattr.adapters.base import Adapter, ModalityInput
+from mmattr.engine._inputs import check_finite, select_target, validate_target
+
+KNOWN_MODALITIES = ("text", "image", "audio", "graph")
+POSITIONAL = "input"
+
+
+@dataclass
+class Bundle:
+    """Everything the estimators need about one multimodal input (batch ``B``)."""
+
+    call: Callable[..., Any]
+    names: list[str]
+    inputs: dict[str, ModalityInput]
+    adapters: dict[str, Adapter | None]
+    baselines: dict[str, Tensor]
+    positional: bool
+    target: Any = None
+
+    @property
+    def batch(self) -> int:
+        return self.inputs[self.names[0]].tensor.shape[0]
+
+    def output(self, tensors: Mapping[str, Tensor]) -> Tensor:
+        """The model output for ``tensors`` (rows of each modality; model_kwargs repeated)."""
+        rows = max(t.shape[0] for t in tensors.values())
+        kwargs: dict[str, Any] = {}
+        for name in self.names:
+            kwargs[name] = _repeat_rows(tensors[name], rows, self.batch)
+            static = self.inputs[name].meta.get("unbatched_kwargs", ())
+            for key, value in self.inputs[name].model_kwargs.items():
+                kwargs[key] = value if key in static else _repeat_rows(value, rows, self.batch)
+        if self.positional:
+            return self.call(kwargs[POSITIONAL])
+        return self.call(**kwargs)
+
+    def scores(self, variants: list[dict[str, Tensor]]) -> Tensor:
+        """Target score of each variant in one batched forward: shape (len(variants), B)."""
+        stacked = {n: torch.cat([v[n] for v in variants]) for n in self.names}
+        return self.row_scores(stacked).reshape(len(variants), self.batch)
+
+    def row_scores(self, stacked: Mapping[str, Tensor]) -> Tensor:
+        """Target score of each row of ``stacked`` (blocks of B rows), under inference mode."""
+        rows = next(iter(stacked.values())).shape[0]
+        repeats = rows // self.batch
+        with torch.inference_mode():
+            output = self.output(stacked)
+        target = self.target
+        if isinstance(target, Tensor) and target.numel() > 1:
+            target = target.reshape(-1).repeat(repeats)
+        elif isinstance(target, list):
+            target = target * repeats
+        selected = check_finite(select_target(output, target), "model output")
+        return selected.reshape(rows, -1).sum(-1).double().clone()
+
+    def coalition(self, present: set[str]) -> dict[str, Tensor]:
+        """Each modality as given if present, else its baseline."""
+        return {n: self.inputs[n].tensor if n in present else self.baselines[n] for n in self.names}
+
+
+def _repeat_rows(value: Any, rows: int, batch: int) -> Any:
+    if not isinstance(value, Tensor) or value.dim() == 0 or value.shape[0] == rows:
+        return value
+    if value.shape[0] == batch and rows % batch == 0:
+        return value.repeat(rows // batch, *([1] * (value.dim() - 1)))
+    return value
+
+
+def check_parameters(call: Callable, names: list[str], model_kwargs: list[str]) -> None:
+    """Modality names and model kwargs must be parameters of the forward function."""
+    forward = call.forward if isinstance(call, nn.Module) else call
+    try:
+        parameters = inspect.signature(forward).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = [n for n in [*names, *model_kwargs] if n not in parameters]
+    if unknown:
+        raise ValueError(
+            f"inputs has modality names {unknown} that the forward function does not take; "
+            f"expected names among its parameters {list(parameters)}"
+        )
+
+
+def resolve_target(bundle: Bundle, target: Any) -> Any:
+    """``"predicted"`` becomes the argmax per example; others are checked against the output."""
+    with torch.inference_mode():
+        output = bundle.output(bundle.coalition(set(bundle.names)))
+    if isinstance(target, str):
+        if target != "predicted":
+            raise ValueError(f"target is {target!r}; expected 'predicted', an int, tuple or list")
+        if output.dim() < 2:
+            raise ValueError(
+                f"target='predicted' needs an output of shape (batch, classes); the model "
+                f"returned shape {tuple(output.shape)}"
+            )
+        return output.flatten(1).argmax(1).tolist()
+    validate_target(target, bundle.batch)
+    select_target(output, target)
+    return target
+
+
+def row_of(bundle: Bundle, index: int) -> Bundle:
+    """The bundle of example ``index`` alone (batch 1)."""
+    batch = bundle.batch
+
+    def take(value: Any) -> Any:
+        if isinstance(value, Tensor) and value.dim() > 0 and value.shape[0] == batch:
+            return value[index : index + 1]
+        return value
+
+    def kwargs_of(x: ModalityInput) -> dict[str, Any]:
+        static = x.meta.get("unbatched_kwargs", ())
+        return {k: v if k in static else take(v) for k, v in x.model_kwargs.items()}
+
+    inputs = {
+        n: ModalityInput(take(x.tensor), kwargs_of(x), x.meta) for n, x in bundle.inputs.items()
+    }
+    baselines = {n: take(b) for n, b in bundle.baselines.items()}
+    target = bundle.target
+    if isinstance(target, list):
+        target = [target[index]]
+    elif isinstance(target, Tensor) and target.numel() > 1:
+        target = target.reshape(-1)[index : index + 1]
+    return Bundle(
+        bundle.call, bundle.names, inputs, bundle.adapters, baselines, bundle.positional, target
+    )

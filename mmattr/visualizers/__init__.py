@@ -1,0 +1,32 @@
+"""Visualizers: arrays and metadata in, matplotlib Figures (Agg) or HTML strings out."""
+
+from __future__ import annotations
+
+from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
+from mmattr.visualizers.graph import visualize_graph
+from mmattr.visualizers.image import (
+    normalize_attr,
+    overlay,
+    visualize_image_attr,
+    visualize_segments,
+)
+from mmattr.visualizers.layers import visualize_layer_tokens
+from mmattr.visualizers.modality import visualize_contributions
+from mmattr.visualizers.report import Report
+from mmattr.visualizers.text import merge_word_pieces, qa_html, text_html
+
+__all__ = [
+    "Report",
+    "merge_word_pieces",
+    "normalize_attr",
+    "overlay",
+    "qa_html",
+    "text_html",
+    "visualize_contributions",
+    "visualize_graph",
+    "visualize_image_attr",
+    "visualize_layer_tokens",
+    "visualize_segments",
+    "visualize_spectrogram",
+    "visualize_waveform",
+]

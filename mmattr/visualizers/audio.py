@@ -1,0 +1,121 @@
+"""Audio attributions: spectrogram with window attributions over it, waveform with top windows.
+
+Window attributions are on a (frequency bands, time windows) grid that tiles the spectrogram;
+a 1-D grid means time windows only (each covers every frequency).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from mmattr.visualizers._common import as_array, new_figure, symmetric_scale
+
+
+def window_grid(window_scores: Any) -> np.ndarray:
+    """``window_scores`` as a (bands, windows) grid."""
+    grid = as_array(window_scores, "window_scores", ndim=(1, 2))
+    return grid[None, :] if grid.ndim == 1 else grid
+
+
+def upsample_windows(window_scores: Any, shape: tuple[int, int]) -> np.ndarray:
+    """Paint each window's score over the spectrogram cells it covers; returns ``shape``."""
+    grid = window_grid(window_scores)
+    if grid.shape[0] > shape[0] or grid.shape[1] > shape[1]:
+        raise ValueError(
+            f"window_scores has grid {grid.shape}; expected at most {shape} (the spectrogram)"
+        )
+    rows = np.minimum(np.arange(shape[0]) * grid.shape[0] // shape[0], grid.shape[0] - 1)
+    cols = np.minimum(np.arange(shape[1]) * grid.shape[1] // shape[1], grid.shape[1] - 1)
+    return grid[np.ix_(rows, cols)]
+
+
+def visualize_spectrogram(
+    spectrogram: Any,
+    window_scores: Any,
+    ground_truth: Any = None,
+    title: str | None = None,
+) -> Figure:
+    """Spectrogram (log power, frequency up) with window attributions overlaid.
+
+    spectrogram: (F, T) power or log-power. window_scores: (bands, windows) or (windows,).
+    ground_truth: optional grid of the same shape as window_scores, 1 where the signal is.
+    """
+    power = as_array(spectrogram, "spectrogram", ndim=(2,))
+    painted = upsample_windows(window_scores, power.shape)
+    shown = np.log10(power + 1e-8) if power.min() >= 0 else power
+    figure = new_figure(9, 3.4)
+    axes = figure.subplots(1, 2)
+    axes[0].imshow(shown, origin="lower", aspect="auto", cmap="magma")
+    axes[0].set_title("spectrogram")
+    axes[1].imshow(shown, origin="lower", aspect="auto", cmap="gray")
+    scale = symmetric_scale(painted)
+    overlay = axes[1].imshow(
+        painted, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-scale, vmax=scale, alpha=0.6
+    )
+    if ground_truth is not None:
+        truth = upsample_windows(ground_truth, power.shape)
+        axes[1].contour(truth > 0.5, levels=[0.5], colors="lime", linewidths=1.5)
+    axes[1].set_title(
+        "window attribution" + (" (green: ground truth)" if ground_truth is not None else "")
+    )
+    figure.colorbar(overlay, ax=axes[1], shrink=0.8)
+    for axis in axes:
+        axis.set_xlabel("time frame")
+        axis.set_ylabel("frequency bin")
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def top_windows(window_scores: Any, top_k: int) -> np.ndarray:
+    """Indices of the ``top_k`` time windows by total attribution (summed over bands)."""
+    per_window = window_grid(window_scores).sum(axis=0)
+    if not 1 <= top_k <= per_window.size:
+        raise ValueError(f"top_k is {top_k}; expected 1..{per_window.size} (the number of windows)")
+    return np.argsort(-per_window, kind="stable")[:top_k]
+
+
+def visualize_waveform(
+    waveform: Any,
+    window_scores: Any,
+    sample_rate: int,
+    top_k: int = 2,
+    ground_truth_windows: Any = None,
+    title: str | None = None,
+) -> Figure:
+    """Waveform with the ``top_k`` windows shaded and per-window attribution bars below.
+
+    waveform: (samples,). window_scores: (windows,) or (bands, windows), split evenly in time.
+    ground_truth_windows: optional indices of the windows that carry the signal.
+    """
+    signal = as_array(waveform, "waveform", ndim=(1,))
+    per_window = window_grid(window_scores).sum(axis=0)
+    chosen = top_windows(window_scores, top_k)
+    duration = signal.size / sample_rate
+    width = duration / per_window.size
+    figure = new_figure(9, 3.8)
+    wave_axis, bar_axis = figure.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    wave_axis.plot(np.arange(signal.size) / sample_rate, signal, color="black", linewidth=0.5)
+    for index in chosen:
+        wave_axis.add_patch(
+            Rectangle(
+                (index * width, signal.min()), width, np.ptp(signal), color="tab:red", alpha=0.3
+            )
+        )
+    wave_axis.set_title(f"waveform, top {top_k} windows shaded")
+    centres = (np.arange(per_window.size) + 0.5) * width
+    colours = np.where(per_window >= 0, "tab:red", "tab:blue")
+    bar_axis.bar(centres, per_window, width=width * 0.9, color=colours)
+    if ground_truth_windows is not None:
+        for index in np.asarray(ground_truth_windows, dtype=int).ravel():
+            bar_axis.axvspan(index * width, (index + 1) * width, color="lime", alpha=0.2, zorder=0)
+    bar_axis.axhline(0, color="black", linewidth=0.8)
+    bar_axis.set_xlabel("time (s)")
+    bar_axis.set_ylabel("attribution")
+    if title:
+        figure.suptitle(title)
+    return figure

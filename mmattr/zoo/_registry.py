@@ -1,0 +1,126 @@
+"""The zoo's registry: each model is a ``ZooSpec`` subclass registered by name (timm style)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+_REGISTRY: dict[str, type[ZooSpec]] = {}
+
+Data = dict[str, Any]  # columns: tensors with a leading example dimension, or lists
+
+
+def register_model(name: str) -> Callable[[type[ZooSpec]], type[ZooSpec]]:
+    """Class decorator: ``@register_model("shapes-cnn")`` makes the spec loadable by name."""
+
+    def add(cls: type[ZooSpec]) -> type[ZooSpec]:
+        if name in _REGISTRY:
+            raise ValueError(f"zoo model {name!r} is registered twice")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return add
+
+
+def list_models() -> list[str]:
+    """Names of the registered zoo models, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_spec(name: str) -> ZooSpec:
+    if name not in _REGISTRY:
+        raise ValueError(f"name is {name!r}; expected one of {', '.join(list_models())}")
+    return _REGISTRY[name]()
+
+
+def take(data: Data, index: torch.Tensor | list[int]) -> Data:
+    """The examples at ``index`` of every column."""
+    index = torch.as_tensor(index, dtype=torch.long)
+    return {
+        key: value[index] if isinstance(value, torch.Tensor) else [value[i] for i in index.tolist()]
+        for key, value in data.items()
+    }
+
+
+def rows(data: Data) -> list[dict[str, Any]]:
+    """Columns to a list of one dict per example."""
+    size = len(next(iter(data.values())))
+    return [{key: value[i] for key, value in data.items()} for i in range(size)]
+
+
+class ZooSpec:
+    """One zoo model: its data generator with ground truth, architecture and training recipe.
+
+    Subclasses set the training constants and implement ``generate``, ``build``, ``logits`` and
+    ``labels``; ``loss`` and ``accuracy`` follow from those.
+    """
+
+    name: str = ""
+    steps: int = 1000  # default training steps
+    batch_size: int = 64
+    lr: float = 3e-3
+    train_size: int = 4000
+
+    def generate(self, n: int, seed: int) -> Data:
+        raise NotImplementedError
+
+    def build(self) -> nn.Module:
+        raise NotImplementedError
+
+    def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
+        raise NotImplementedError
+
+    def labels(self, batch: Data) -> torch.Tensor:
+        raise NotImplementedError
+
+    def extras(self) -> dict[str, Any]:
+        """Whatever the adapters need beside the model (tokenizer, vocabulary, sample rate)."""
+        return {}
+
+    def config(self) -> dict[str, Any]:
+        """JSON-able settings saved beside the weights (architecture sizes, vocabulary)."""
+        return {}
+
+    def loss(self, model: nn.Module, batch: Data) -> torch.Tensor:
+        return nn.functional.cross_entropy(self.logits(model, batch), self.labels(batch))
+
+    def batches(self, data: Data, steps: int, generator: torch.Generator) -> Iterator[Data]:
+        size = len(next(iter(data.values())))
+        for _ in range(steps):
+            yield take(data, torch.randint(size, (self.batch_size,), generator=generator))
+
+    @torch.no_grad()
+    def accuracy(self, model: nn.Module, data: Data) -> float:
+        was_training = model.training
+        model.eval()
+        predicted = self.logits(model, data).argmax(-1)
+        model.train(was_training)
+        return float((predicted == self.labels(data)).float().mean())
+
+    def weights_path(self) -> Path:
+        return WEIGHTS_DIR / f"{self.name}.safetensors"
+
+    def save(self, model: nn.Module) -> Path:
+        path = self.weights_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(path), metadata={"config": json.dumps(self.config())})
+        return path
+
+    def load_model(self) -> nn.Module:
+        path = self.weights_path()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no shipped weights for {self.name!r} at {path}; "
+                f"run `mmattr zoo train {self.name}`"
+            )
+        model = self.build()
+        model.load_state_dict(load_file(str(path)))
+        return model.eval()

@@ -1,0 +1,122 @@
+"""Layer methods on bad input: clear errors, and the model left as it was."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import mmattr
+from tests.helpers.models import example_inputs, make
+
+METHODS = [
+    "LayerConductance",
+    "InternalInfluence",
+    "LayerIntegratedGradients",
+    "LayerGradientXActivation",
+    "LayerActivation",
+]
+
+
+def _call(method, model, layer, inputs, **kwargs):
+    instance = getattr(mmattr, method)(model, layer)
+    if method != "LayerActivation":
+        kwargs.setdefault("target", 0)
+    return instance.attribute(inputs, **kwargs)
+
+
+def _state(model):
+    hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+    return (
+        hooks,
+        [m.training for m in model.modules()],
+        [p.requires_grad for p in model.parameters()],
+    )
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_layer_outside_the_model_is_named(method):
+    model = make("mlp")
+    with pytest.raises(ValueError, match=r"layer\[0\] \(Linear\) is not a submodule"):
+        getattr(mmattr, method)(model, nn.Linear(10, 16).double())
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_layer_that_never_runs_is_named_and_model_is_unchanged(method):
+    model, (x,) = make("mlp"), example_inputs("mlp")
+    model.unused = nn.Linear(2, 2).double()
+    model.train()
+    model.linear2.weight.requires_grad_(False)
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"layer\[1\] \(Linear\) never ran"):
+        _call(method, model, [model.linear1, model.unused], x)
+    assert _state(model) == before
+
+
+@pytest.mark.parametrize("method", METHODS[:4])
+def test_forward_that_raises_leaves_no_hooks(method):
+    model, (x,) = make("mlp"), example_inputs("mlp")
+    before = _state(model)
+    with pytest.raises(RuntimeError):
+        _call(method, model, model.linear2, x[:, :4])  # wrong width: the forward raises
+    assert _state(model) == before
+
+
+def test_layer_called_twice_is_an_error():
+    relu = nn.ReLU()
+    model = nn.Sequential(nn.Linear(4, 4), relu, nn.Linear(4, 2), relu).double()
+    x = torch.randn(2, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="ran 2 times"):
+        mmattr.LayerConductance(model, relu).attribute(x, target=0)
+
+
+def test_bad_layer_argument_types():
+    model = make("mlp")
+    with pytest.raises(ValueError, match="empty list"):
+        mmattr.LayerConductance(model, [])
+    with pytest.raises(TypeError, match=r"layer\[0\] is str"):
+        mmattr.LayerConductance(model, "linear1")
+    with pytest.raises(ValueError, match="layer_output_index"):
+        mmattr.LayerConductance(model, model.linear1, layer_output_index=-1)
+
+
+class _TupleLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+
+    def forward(self, x):
+        hidden = torch.tanh(self.linear(x))
+        return hidden, hidden.sum(-1)
+
+
+class _TupleModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = _TupleLayer()
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        hidden, total = self.block(x)
+        return self.head(hidden) + total[:, None]
+
+
+def test_tuple_output_layer_attributes_the_chosen_element():
+    torch.manual_seed(0)
+    model = _TupleModel().double().eval()
+    x = torch.randn(3, 4, dtype=torch.float64)
+    first = mmattr.LayerConductance(model, model.block).attribute(
+        x, target=1, n_steps=200, method="riemann_trapezoid"
+    )
+    second = mmattr.LayerConductance(model, model.block, layer_output_index=1).attribute(
+        x, target=1, n_steps=200, method="riemann_trapezoid"
+    )
+    assert first.shape == (3, 4) and second.shape == (3,)
+    with torch.no_grad():
+        gap = model(x)[:, 1] - model(torch.zeros_like(x))[:, 1]
+        hidden, total = model.block(x)
+        base_hidden, base_total = model.block(torch.zeros_like(x))
+    # the summed element feeds the output with weight 1: its conductance is its change
+    torch.testing.assert_close(second, total - base_total, rtol=1e-6, atol=1e-8)
+    # every path to the output starts at the first element (the sum is computed from it)
+    torch.testing.assert_close(first.sum(1), gap, rtol=1e-3, atol=1e-4)

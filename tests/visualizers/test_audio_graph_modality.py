@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgba
+
+from mmattr.visualizers import (
+    visualize_contributions,
+    visualize_graph,
+    visualize_spectrogram,
+    visualize_waveform,
+)
+from mmattr.visualizers.audio import top_windows, upsample_windows
+
+
+def test_window_scores_paint_the_cells_they_cover() -> None:
+    grid = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    painted = upsample_windows(grid, (4, 6))
+    np.testing.assert_array_equal(painted[:2, :2], 1.0)
+    np.testing.assert_array_equal(painted[2:, 4:], 6.0)
+    figure = visualize_spectrogram(np.ones((4, 6)), grid, ground_truth=grid > 4)
+    np.testing.assert_allclose(figure.axes[1].images[1].get_array(), painted)
+
+
+def test_waveform_marks_the_top_windows() -> None:
+    scores = np.array([0.1, 2.0, -1.0, 0.7])
+    assert list(top_windows(scores, 2)) == [1, 3]
+    figure = visualize_waveform(np.sin(np.arange(400) / 5.0), scores, sample_rate=100, top_k=2)
+    wave_axis, bar_axis = figure.axes
+    shaded = sorted(round(patch.get_x(), 6) for patch in wave_axis.patches)
+    assert shaded == [1.0, 3.0]  # windows 1 and 3 of a 4 s signal, 1 s each
+    np.testing.assert_allclose([bar.get_height() for bar in bar_axis.patches], scores)
+
+
+def test_graph_colours_nodes_and_widens_edges_by_attribution() -> None:
+    edge_index = [[0, 1, 2], [1, 2, 3]]
+    node_scores = np.array([1.0, 0.0, -1.0, 0.5])
+    figure = visualize_graph(edge_index, node_scores, edge_scores=[0.0, 1.0, 0.5])
+    axis = figure.axes[0]
+    nodes = axis.collections[-1]
+    np.testing.assert_allclose(nodes.get_array(), node_scores)
+    widths = axis.collections[0].get_linewidths()
+    np.testing.assert_allclose(sorted(widths), [0.5, 2.75, 5.0])
+
+
+def test_contribution_bars_carry_values_and_interaction() -> None:
+    class Contribution:
+        values = {"image": 0.6, "text": 0.25}
+        interactions = {("image", "text"): 0.15}
+
+    figure = visualize_contributions(
+        {"shapley": Contribution(), "share": {"image": 0.7, "text": 0.3}}
+    )
+    axis = figure.axes[0]
+    heights = [round(bar.get_height(), 6) for bar in axis.patches]
+    # bars are drawn label by label: image (shapley, share), text (...), interaction (...)
+    assert heights == [0.6, 0.7, 0.25, 0.3, 0.15, 0.0]
+    assert [t.get_text() for t in axis.get_legend().get_texts()] == ["image", "text", "interaction"]
+    assert to_rgba(axis.patches[0].get_facecolor()) != to_rgba(axis.patches[2].get_facecolor())
+
+
+def test_bad_audio_graph_and_contribution_inputs() -> None:
+    with pytest.raises(ValueError, match="window_scores has grid"):
+        upsample_windows(np.ones((5, 2)), (4, 8))
+    with pytest.raises(ValueError, match="window_scores contains 1 NaN"):
+        visualize_spectrogram(np.ones((4, 4)), [1.0, np.nan])
+    with pytest.raises(ValueError, match="edge_index has node ids"):
+        visualize_graph([[0], [7]], [1.0, 2.0])
+    with pytest.raises(ValueError, match="edge_scores has 2 values"):
+        visualize_graph([[0], [1]], [1.0, 2.0], edge_scores=[1.0, 2.0])
+    with pytest.raises(ValueError, match="contributions is empty"):
+        visualize_contributions({})
+    with pytest.raises(ValueError, match="NaN"):
+        visualize_contributions({"shapley": {"image": float("nan")}})
