@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -120,27 +121,63 @@ class _Vqa(nn.Module):
         return image.mean(dim=(2, 3)) + self.words(question).sum(1)
 
 
+def _captum_word_values(
+    model: _Vqa, image: torch.Tensor, ids: torch.Tensor, target: int
+) -> np.ndarray:
+    """Captum's IG of the answer probability per question word (embedding summed)."""
+    from captum.attr import IntegratedGradients
+
+    def probabilities(pixels: torch.Tensor, embedded: torch.Tensor) -> torch.Tensor:
+        return (pixels.mean(dim=(2, 3)) + embedded.sum(1)).softmax(-1)
+
+    with torch.no_grad():
+        embedded, pad = model.words(ids[None]), model.words(torch.zeros_like(ids)[None])
+    _, words = IntegratedGradients(probabilities).attribute(
+        (image[None], embedded), baselines=(torch.zeros_like(image[None]), pad), target=target
+    )
+    return words[0].sum(-1).numpy()
+
+
 def _vqa_bundle() -> SimpleNamespace:
     vocab = {"<pad>": 0, "what": 1, "shape": 2, "is": 3, "red": 4, "?": 5}
     questions = {"image": [1, 2, 3, 5, 0], "text": [1, 3, 4, 5, 0], "both": [3, 4, 2, 5, 0]}
+    words = {i: w for w, i in vocab.items()}
+    mask = torch.zeros(8, 8)
+    mask[2:5, 2:5] = 1
     examples = [
-        {"image": torch.rand(3, 8, 8), "question_ids": torch.tensor(ids), "family": family}
+        {
+            "image": torch.rand(3, 8, 8),
+            "question_ids": torch.tensor(ids),
+            "question": " ".join(words[i] for i in ids if i),
+            "answer": "a",
+            "family": family,
+            "mask": mask if family != "text" else torch.zeros(8, 8),
+        }
         for family, ids in questions.items()
     ]
     with torch.no_grad():
         model = _Vqa()
         model.words.weight[0] = 0
-    return SimpleNamespace(model=model.eval(), examples=examples, vocab=vocab, pad_id=0)
+    answers = ["a", "b", "c"]
+    return SimpleNamespace(
+        model=model.eval(), examples=examples, vocab=vocab, pad_id=0, answers=answers
+    )
 
 
 def _stand_ins(tmp_path: Path) -> dict[str, SimpleNamespace]:
+    """Bundles with the zoo's field names (``zoo.load(name)``) around models whose
+    attributions are known: linear models and a sum-aggregating graph network."""
     torch.manual_seed(0)
     mask = torch.zeros(16, 16)
     mask[4:10, 5:11] = 1
-    image = {"image": torch.rand(3, 16, 16), "mask": mask, "label": 1}
+    image = {"image": torch.rand(3, 16, 16), "mask": mask, "label": torch.tensor(1)}
     span = torch.zeros(16000)
     span[4000:6000] = 1
-    clip = {"waveform": torch.randn(16000), "label": 1, "span_samples": [4000, 6000]}
+    clip = {
+        "waveform": torch.randn(16000),
+        "label": torch.tensor(1),
+        "span_samples": torch.tensor([4000, 6000]),
+    }
     edges = [(i, i + 1) for i in range(9)] + [
         (10, 11),
         (11, 12),
@@ -149,17 +186,24 @@ def _stand_ins(tmp_path: Path) -> dict[str, SimpleNamespace]:
         (12, 14),
         (0, 10),
     ]
-    in_motif = np.arange(15) >= 10
+    house = torch.where(torch.arange(15) >= 10, 0, -1)
     graph = {
         "x": torch.ones(15, 4) + 0.1 * torch.randn(15, 4),
         "edge_index": torch.tensor(edges).T,
-        "motif": in_motif,
+        "label": (house >= 0).long(),
+        "motif": house >= 0,
+        "house": house,
     }
+    classes = ["background", "thing"]
     return {
         "qa-bert": _qa_bundle(tmp_path),
-        "shapes-cnn": SimpleNamespace(model=_Linear(mask.expand(3, 16, 16)), examples=[image]),
-        "keyword-audio": SimpleNamespace(model=_Linear(span), examples=[clip], sample_rate=16000),
-        "ba-shapes-gcn": SimpleNamespace(model=_Graph().eval(), examples=[graph]),
+        "shapes-cnn": SimpleNamespace(
+            model=_Linear(mask.expand(3, 16, 16)), examples=[image], classes=classes
+        ),
+        "keyword-audio": SimpleNamespace(
+            model=_Linear(span), examples=[clip], sample_rate=16000, classes=classes
+        ),
+        "ba-shapes-gcn": SimpleNamespace(model=_Graph().eval(), examples=[graph], classes=classes),
         "vqa": _vqa_bundle(),
     }
 
@@ -167,16 +211,28 @@ def _stand_ins(tmp_path: Path) -> dict[str, SimpleNamespace]:
 def test_demo_sections_on_stand_in_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bundles = _stand_ins(tmp_path)
     monkeypatch.setattr("mmattr.zoo.load", bundles.__getitem__, raising=False)
+    qa_section = demo._sections()["qa"]
+    heatmap, drawn = qa_section.visualize_layer_tokens, []
+
+    def recording_heatmap(matrix: np.ndarray, tokens: list, names: list, **kwargs: object):
+        drawn.append((matrix, tokens, names))  # the layers x tokens matrix the QA section draws
+        return heatmap(matrix, tokens, names, **kwargs)
+
+    monkeypatch.setattr(qa_section, "visualize_layer_tokens", recording_heatmap)
     page = demo.run(tmp_path / "report")
     sections = _parse(page)
     assert [s["title"].split(". ", 1)[1] for s in sections] == [
         m.TITLE for m in demo._sections().values()
     ]
+    assert all(demo.UNAVAILABLE not in s["text"] for s in sections)
     qa, image, vqa, audio, graph = sections
     bundle = bundles["qa-bert"]
     encoded = bundle.tokenizer("what color is the ball ?", "the ball is red .", return_tensors="pt")
     tokens = bundle.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
     assert [text for _, text in qa["spans"]] == tokens + tokens  # start and end, in order
+    ((matrix, columns, names),) = drawn
+    assert matrix.shape == (bundle.model.config.num_hidden_layers, len(tokens)) == (2, 14)
+    assert columns == tokens and names == ["layer 0", "layer 1"] and qa["images"] == 1
     with torch.no_grad():
         output = bundle.model(**encoded)
     start, end = int(output.start_logits.argmax()), int(output.end_logits.argmax())
@@ -184,21 +240,59 @@ def test_demo_sections_on_stand_in_models(tmp_path: Path, monkeypatch: pytest.Mo
     assert qa["facts"]["predicted answer"] == answer
     assert qa["facts"]["correct"] == str(answer == "red")
     assert image["facts"]["top IG pixel inside the shape"] == "True"
-    assert image["facts"]["predicted class"] == "1" and image["images"] >= 1
+    assert image["facts"]["predicted class"] == "thing" and image["images"] == 2
     assert audio["facts"]["event span (s)"] == "0.25-0.38"
     assert audio["facts"]["top window inside the event"] == "True" and audio["images"] == 2
     assert graph["facts"]["explained node"] == "10"
-    assert graph["facts"]["top node in the house motif"] == "True" and graph["images"] == 1
+    assert graph["facts"]["top node in its house"] == "True" and graph["images"] == 1
+    assert vqa["images"] == 6 and len(vqa["spans"]) == 3 * 4  # pads are left out
+    # the demo explains answer probabilities: each word's value is Captum's IG of softmax(model)
+    # over (image, word embeddings) from (black, PAD), summed over the embedding, in order
+    vqa_bundle = bundles["vqa"]
+    for index, example in enumerate(vqa_bundle.examples):
+        family, ids = example["family"], example["question_ids"]
+        with torch.no_grad():
+            logits = vqa_bundle.model(example["image"][None], ids[None])[0]
+        k = int(logits.argmax())
+        asked = f"“{example['question']}” → {vqa_bundle.answers[k]}"
+        assert vqa["facts"][f"{family}: question → predicted answer"] == asked
+        spans = vqa["spans"][4 * index : 4 * index + 4]
+        assert [text for _, text in spans] == example["question"].split()
+        expected = _captum_word_values(vqa_bundle.model, example["image"], ids, k)[ids != 0]
+        np.testing.assert_allclose([float(v) for v, _ in spans], expected, rtol=1e-3, atol=1e-5)
+        shares = vqa["facts"][f"{family} shares (modality_shapley)"]
+        values = [float(part.split()[1]) for part in shares.split(", ")]
+        assert sum(abs(v) for v in values) == pytest.approx(1.0, abs=0.02)
     pngs = sorted(p.name for p in page.parent.glob("*.png"))
     assert len(pngs) == sum(s["images"] for s in sections)
-    if demo.UNAVAILABLE not in vqa["text"]:  # mmattr.explain is installed
-        assert vqa["images"] == 6 and len(vqa["spans"]) == 3 * 4  # pads are left out
-        for family in ("image", "text", "both"):
-            shares = next(v for k, v in vqa["facts"].items() if k.startswith(family + " shares"))
-            values = [float(part.split()[1]) for part in shares.split(", ")]
-            assert sum(abs(v) for v in values) == pytest.approx(1.0, abs=0.02)
-    else:
-        assert "explain" in vqa["text"]
+
+
+def test_a_missing_optional_dependency_makes_its_part_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundles = _stand_ins(tmp_path)
+    monkeypatch.setattr("mmattr.zoo.load", bundles.__getitem__, raising=False)
+    monkeypatch.setitem(sys.modules, "torchaudio", None)  # import torchaudio -> ImportError
+    (audio,) = _parse(demo.run(tmp_path / "audio", only="audio"))
+    assert audio["text"].startswith(demo.UNAVAILABLE) and "torchaudio" in audio["text"]
+    assert audio["images"] == 0 and not audio["facts"]
+    monkeypatch.setitem(sys.modules, "skimage", None)  # superpixels need scikit-image
+    (image,) = _parse(demo.run(tmp_path / "image", only="image"))
+    assert "Segment ablation: unavailable" in image["text"] and "skimage" in image["text"]
+    assert image["images"] == 1 and image["facts"]["top IG pixel inside the shape"] == "True"
+
+
+def test_other_errors_are_not_hidden_as_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundles = _stand_ins(tmp_path)
+    del bundles["shapes-cnn"].examples[0]["mask"]
+    monkeypatch.setattr("mmattr.zoo.load", bundles.__getitem__, raising=False)
+    with pytest.raises(KeyError, match="mask"):
+        demo.run(tmp_path / "report", only="image")
+    del bundles["keyword-audio"].sample_rate
+    with pytest.raises(AttributeError, match="sample_rate"):
+        demo.run(tmp_path / "report", only="audio")
 
 
 def test_qa_start_attributions_are_complete(
@@ -224,14 +318,20 @@ def test_qa_start_attributions_are_complete(
 
 
 def test_real_demo_reports_every_section(tmp_path: Path) -> None:
-    sections = _parse(demo.run(tmp_path / "report"))
-    assert len(sections) == len(demo.SECTIONS)
-    facts = {s["title"].split(". ", 1)[1]: s for s in sections}
-    qa = facts[demo._sections()["qa"].TITLE]
-    if qa["facts"]:  # the zoo is installed
-        assert qa["facts"]["correct"] == "True"  # the trained zoo model answers correctly
-    for section in sections:
-        assert section["images"] > 0 or section["spans"] or demo.UNAVAILABLE in section["text"]
+    page = demo.run(tmp_path / "report")
+    sections = _parse(page)
+    assert [s["title"].split(". ", 1)[1] for s in sections] == [
+        m.TITLE for m in demo._sections().values()
+    ]
+    assert all(demo.UNAVAILABLE not in s["text"] for s in sections)  # the dev install has all
+    qa, image, vqa, audio, graph = sections
+    assert qa["facts"]["correct"] == "True"  # the trained zoo model answers correctly
+    assert qa["facts"]["predicted answer"] == qa["facts"]["ground truth"]
+    assert [s["images"] for s in sections] == [1, 2, 6, 2, 1]
+    assert len(list(page.parent.glob("*.png"))) == 12
+    assert image["facts"]["predicted class"] == image["facts"]["true class"]
+    assert audio["facts"]["top window inside the event"] == "True"
+    assert graph["facts"]["predicted class"] == graph["facts"]["true class"]
 
 
 def test_unknown_section_is_rejected(tmp_path: Path) -> None:

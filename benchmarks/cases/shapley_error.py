@@ -124,9 +124,13 @@ def shapley_error(device: str) -> Setup:
     evaluations: dict[str, str] = {}
     contenders = {}
     for row in timed:
-        key = f"{row.library} {row.cls.__name__[:12]} n={row.n_samples}"
-        if row.options.get("antithetic"):
-            key += " paired"
+        short = "ks" if row.cls.__name__ == "KernelShap" else "svs"
+        paired = " anti" if row.options.get("antithetic") else ""
+        key = f"{row.library} {short} n={row.n_samples}{paired}"
         tally = Tally(model, evaluations, key)
         contenders[key] = tally.wrap(lambda row=row, tally=tally: row.run(tally, x, mask))
-    return Setup(contenders, evaluations, note="one call per estimator, middle budget")
+    return Setup(
+        contenders,
+        evaluations,
+        note="timing of one call per estimator (svs: ShapleyValueSampling, ks: KernelShap)",
+    )

@@ -1,8 +1,9 @@
 """The demo job: explain the zoo models and write one self-contained HTML report.
 
 ``run(out_dir, only)`` writes ``out_dir/index.html`` (figures embedded) and each figure as a PNG
-beside it. Each use is one small section function; a section whose parts (zoo model, adapter,
-fusion) are not installed yet is reported as unavailable instead of failing the whole page.
+beside it. Each use is one small section function; a section whose optional dependency
+(transformers, scikit-image, torchaudio, networkx) is not installed is reported as unavailable
+instead of failing the whole page. Any other error is a bug and propagates.
 
 >>> from mmattr.demo import run
 >>> page = run("mmattr-report", only="graph")  # doctest: +SKIP
@@ -26,7 +27,7 @@ def _sections() -> dict[str, ModuleType]:
     return {"qa": qa, "image": image, "vqa": vqa, "audio": audio, "graph": graph}  # SECTIONS order
 
 
-#: The text of a section whose parts are not installed.
+#: The text of a section whose optional dependency is not installed.
 UNAVAILABLE = "Unavailable in this install"
 
 #: Section names accepted by ``run(only=...)``, in report order.

@@ -27,18 +27,23 @@ def add_section(report: Report) -> None:
     spectrogram = torchaudio.transforms.MelSpectrogram(rate, n_fft=400, n_mels=40)(waveform)[0]
     truth_grid = np.isin(np.arange(WINDOWS), truth).astype(float)
     facts = {
-        "class": label,
+        "class": bundle.classes[label],
         "event span (s)": f"{span[0] / rate:.2f}-{span[1] / rate:.2f}",
         "top window": f"{top} ({top * size / rate:.2f}-{(top + 1) * size / rate:.2f} s)",
         "top window inside the event": top in truth,
     }
     figures = [
-        ("spectrogram", visualize_spectrogram(numpy_of(spectrogram), window_scores, truth_grid)),
+        (
+            "spectrogram",
+            visualize_spectrogram(
+                numpy_of(spectrogram), window_scores, truth_grid, duration=waveform.shape[1] / rate
+            ),
+        ),
         ("waveform", visualize_waveform(numpy_of(waveform[0]), window_scores, rate, 2, truth)),
     ]
     report.add_section(
         TITLE,
-        text="|IG| summed over 50 ms windows; green: the true event.",
+        text="|IG| summed over 50 ms windows; orange: the true event.",
         facts=facts,
         figures=figures,
     )

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from mmattr.demo._common import MISSING, integrated_gradients, load, numpy_of
-from mmattr.visualizers import Report, visualize_image_attr, visualize_segments
+from mmattr.visualizers import Report, visualize_image_attr_multiple, visualize_segments
 
 TITLE = "Image segments: which superpixels make the shape"
 
@@ -41,16 +41,18 @@ def add_section(report: Report) -> None:
     top_pixel = np.unravel_index(np.abs(pixels).argmax(), pixels.shape)
     picture = numpy_of(image).transpose(1, 2, 0)
     facts = {
-        "true class": label,
-        "predicted class": predicted,
+        "true class": bundle.classes[label],
+        "predicted class": bundle.classes[predicted],
         "top IG pixel inside the shape": bool(mask[top_pixel] > 0.5),
     }
-    ig_figure = visualize_image_attr(
+    ig_figure = visualize_image_attr_multiple(
         pixels,
         picture,
-        method="blended_heat_map",
-        sign="absolute_value",
-        title="IG |attr| (lime: the shape)",
+        ["original_image", "heat_map"],
+        ["all", "absolute_value"],
+        titles=[f"image: {bundle.classes[label]}", "IG |attr| (orange: the shape)"],
+        fig_size=(7.5, 3.4),
+        show_colorbar=True,
         ground_truth=mask,
     )
     figures, note = [("integrated gradients", ig_figure)], None

@@ -31,12 +31,14 @@ def _token_attributions(model: Any, tokenizer: Any, encoded: dict, position: int
 
 
 def _layer_figure(model: Any, tokenizer: Any, question: str, context: str, tokens: list) -> Any:
+    """One row per encoder layer: its conductance for each token toward the answer start."""
     from mmattr.adapters import TextAdapter
 
     adapter = TextAdapter.for_model(model, tokenizer)
     matrix = numpy_of(adapter.layer_token_attributions(model, question, context, target="start"))
     names = [f"layer {i}" for i in range(matrix.shape[0])]
-    return visualize_layer_tokens(matrix, tokens, names, title="layer conductance, answer start")
+    title = "layer conductance toward the predicted answer start (rows: encoder layers)"
+    return visualize_layer_tokens(matrix, tokens, names, title=title)
 
 
 def add_section(report: Report) -> None:
@@ -62,4 +64,8 @@ def add_section(report: Report) -> None:
     }
     figures = [("layers x tokens", _layer_figure(model, tokenizer, question, context, tokens))]
     fragments = [qa_html(tokens, numpy_of(start_attr), numpy_of(end_attr), answer=answer)]
-    report.add_section(TITLE, facts=facts, fragments=fragments, figures=figures)
+    text = (
+        "Integrated gradients of the start and end logits through the word embeddings, from a "
+        "PAD baseline that keeps [CLS]/[SEP]; green: evidence for, red: against."
+    )
+    report.add_section(TITLE, text=text, facts=facts, fragments=fragments, figures=figures)

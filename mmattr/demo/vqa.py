@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from mmattr.adapters import TokenAdapter
 from mmattr.demo._common import load, numpy_of
-from mmattr.visualizers import Report, visualize_contributions, visualize_image_attr
+from mmattr.visualizers import Report, visualize_contributions, visualize_image_attr_multiple
 
 TITLE = "Visual question answering: how much each modality mattered"
 
@@ -18,41 +20,64 @@ def _one_per_family(examples: list) -> dict[str, Any]:
     return chosen
 
 
-def _explain_family(bundle: Any, family: str, example: Any) -> tuple[list, str, Any]:
+def _explain_family(bundle: Any, example: dict) -> tuple[Any, str, Any, str]:
+    """(image figure, question HTML, contributions, "question -> predicted answer")."""
     from mmattr.fusion import explain
 
+    family = example["family"]
     image = example["image"][None].float()  # (1, 3, H, W)
     question = example["question_ids"][None]  # (1, L) word ids, PAD-padded
+    with torch.no_grad():
+        predicted = int(bundle.model(image=image, question=question).argmax())
+    asked = f"“{example['question']}” → {bundle.answers[predicted]}"
     tokens = TokenAdapter(bundle.vocab, bundle.pad_id)
     explanation = explain(
         bundle.model,
         {"image": image, "question": question},
         adapters={"question": tokens},
-        target="predicted",
+        target=predicted,
+        # answer probabilities: logits have no fixed scale (MM-SHAP's convention)
+        forward=lambda image, question: bundle.model(image=image, question=question).softmax(-1),
     )
-    image_attr = numpy_of(explanation.attributions["image"])[0]
-    picture = numpy_of(image[0]).transpose(1, 2, 0)
-    figure = visualize_image_attr(image_attr, picture, method="blended_heat_map", title=family)
+    image_attr = numpy_of(explanation.attributions["image"])[0]  # (3, H, W)
+    # the heat map is scaled to its own maximum: the total says how much the image mattered
+    figure = visualize_image_attr_multiple(
+        image_attr,
+        numpy_of(image[0]).transpose(1, 2, 0),
+        ["original_image", "heat_map"],
+        ["all", "absolute_value"],
+        titles=[f"{family} family: input image", f"IG |attr|, Σ attr = {image_attr.sum():.2f}"],
+        fig_size=(8, 3.4),
+        show_colorbar=True,
+        ground_truth=numpy_of(example["mask"]),
+    )
     html = tokens.render(
-        explanation.attributions["question"], tokens.prepare(question), title=f"{family}: question"
+        explanation.attributions["question"],
+        tokens.prepare(question),
+        title=f"{family}: question words, IG toward “{bundle.answers[predicted]}”",
     )
-    return [(f"{family}: image attribution", figure)], html, explanation.contributions
+    return figure, html, explanation.contributions, asked
 
 
 def add_section(report: Report) -> None:
     bundle = load("vqa")
     figures, fragments, facts = [], [], {}
     for family, example in _one_per_family(bundle.examples).items():
-        family_figures, html, contributions = _explain_family(bundle, family, example)
-        figures += family_figures
+        figure, html, contributions, asked = _explain_family(bundle, example)
         fragments.append(html)
-        figures.append(
-            (
-                f"{family}: contributions",
-                visualize_contributions(contributions, f"question family: {family}"),
-            )
-        )
-        shapley = contributions.get("modality_shapley") or next(iter(contributions.values()))
+        figures.append((f"{family}: image attribution", figure))
+        title = f"{family} family: {asked} (truth: {example['answer']})"
+        figures.append((f"{family}: contributions", visualize_contributions(contributions, title)))
+        shapley = contributions["modality_shapley"]
         shares = ", ".join(f"{m} {v:.2f}" for m, v in shapley.shares.items())
+        facts[f"{family}: question → predicted answer"] = asked
         facts[f"{family} shares ({shapley.estimator})"] = shares
-    report.add_section(TITLE, facts=facts, fragments=fragments, figures=figures)
+    report.add_section(
+        TITLE,
+        text="Orange outline: the object the question asks about (none for text questions). "
+        "Heat maps are scaled to their own maximum; Σ attr is the image's total. Contributions "
+        "are in logit units of the predicted answer; n/a: the estimator has no interaction term.",
+        facts=facts,
+        fragments=fragments,
+        figures=figures,
+    )

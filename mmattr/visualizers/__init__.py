@@ -8,6 +8,7 @@ from mmattr.visualizers.image import (
     normalize_attr,
     overlay,
     visualize_image_attr,
+    visualize_image_attr_multiple,
     visualize_segments,
 )
 from mmattr.visualizers.layers import visualize_layer_tokens
@@ -25,6 +26,7 @@ __all__ = [
     "visualize_contributions",
     "visualize_graph",
     "visualize_image_attr",
+    "visualize_image_attr_multiple",
     "visualize_layer_tokens",
     "visualize_segments",
     "visualize_spectrogram",

@@ -11,11 +11,23 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 # Red for evidence against, green for evidence for: Captum's diverging "RdWhGn" convention.
+# Every figure and every HTML fragment uses it, so one report never flips what a colour means.
 NEGATIVE_RGB = (0.84, 0.15, 0.16)
 POSITIVE_RGB = (0.17, 0.63, 0.17)
+DIVERGING = LinearSegmentedColormap.from_list(
+    "mmattr_RdWhGn", [NEGATIVE_RGB, (1.0, 1.0, 1.0), POSITIVE_RGB]
+)
+# Ground truth (what should matter) is outlined in orange: it is neither sign's colour.
+GROUND_TRUTH = "darkorange"
+
+
+def sign_colours(values: np.ndarray) -> list[tuple[float, float, float]]:
+    """Bar colours: green for values >= 0, red below."""
+    return [POSITIVE_RGB if value >= 0 else NEGATIVE_RGB for value in np.ravel(values)]
 
 
 def as_array(values: Any, name: str, ndim: tuple[int, ...] | None = None) -> np.ndarray:

@@ -10,9 +10,17 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 
-from mmattr.visualizers._common import as_array, new_figure, symmetric_scale
+from mmattr.visualizers._common import (
+    DIVERGING,
+    GROUND_TRUTH,
+    POSITIVE_RGB,
+    as_array,
+    new_figure,
+    sign_colours,
+    symmetric_scale,
+)
 
 
 def window_grid(window_scores: Any) -> np.ndarray:
@@ -38,33 +46,36 @@ def visualize_spectrogram(
     window_scores: Any,
     ground_truth: Any = None,
     title: str | None = None,
+    duration: float | None = None,
 ) -> Figure:
     """Spectrogram (log power, frequency up) with window attributions overlaid.
 
     spectrogram: (F, T) power or log-power. window_scores: (bands, windows) or (windows,).
-    ground_truth: optional grid of the same shape as window_scores, 1 where the signal is.
+    ground_truth: optional grid of the same shape as window_scores, 1 where the signal is,
+    outlined in orange. duration: the clip's length in seconds, to label time in seconds
+    (default None: time frames).
     """
     power = as_array(spectrogram, "spectrogram", ndim=(2,))
     painted = upsample_windows(window_scores, power.shape)
     shown = np.log10(power + 1e-8) if power.min() >= 0 else power
+    extent = None if duration is None else (0.0, float(duration), -0.5, power.shape[0] - 0.5)
     figure = new_figure(9, 3.4)
     axes = figure.subplots(1, 2)
-    axes[0].imshow(shown, origin="lower", aspect="auto", cmap="magma")
-    axes[0].set_title("spectrogram")
-    axes[1].imshow(shown, origin="lower", aspect="auto", cmap="gray")
+    drawn = {"origin": "lower", "aspect": "auto", "extent": extent}
+    axes[0].imshow(shown, cmap="magma", **drawn)
+    axes[0].set_title("spectrogram (log power)")
+    axes[1].imshow(shown, cmap="gray", **drawn)
     scale = symmetric_scale(painted)
-    overlay = axes[1].imshow(
-        painted, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-scale, vmax=scale, alpha=0.6
-    )
+    overlay = axes[1].imshow(painted, cmap=DIVERGING, vmin=-scale, vmax=scale, alpha=0.6, **drawn)
     if ground_truth is not None:
         truth = upsample_windows(ground_truth, power.shape)
-        axes[1].contour(truth > 0.5, levels=[0.5], colors="lime", linewidths=1.5)
+        axes[1].contour(truth > 0.5, levels=[0.5], colors=GROUND_TRUTH, linewidths=2, extent=extent)
     axes[1].set_title(
-        "window attribution" + (" (green: ground truth)" if ground_truth is not None else "")
+        "window attribution" + (" (orange: ground truth)" if ground_truth is not None else "")
     )
-    figure.colorbar(overlay, ax=axes[1], shrink=0.8)
+    figure.colorbar(overlay, ax=axes[1], shrink=0.8, label="attribution")
     for axis in axes:
-        axis.set_xlabel("time frame")
+        axis.set_xlabel("time frame" if duration is None else "time (s)")
         axis.set_ylabel("frequency bin")
     if title:
         figure.suptitle(title)
@@ -90,7 +101,7 @@ def visualize_waveform(
     """Waveform with the ``top_k`` windows shaded and per-window attribution bars below.
 
     waveform: (samples,). window_scores: (windows,) or (bands, windows), split evenly in time.
-    ground_truth_windows: optional indices of the windows that carry the signal.
+    ground_truth_windows: optional indices of the windows that carry the signal (orange).
     """
     signal = as_array(waveform, "waveform", ndim=(1,))
     per_window = window_grid(window_scores).sum(axis=0)
@@ -103,16 +114,26 @@ def visualize_waveform(
     for index in chosen:
         wave_axis.add_patch(
             Rectangle(
-                (index * width, signal.min()), width, np.ptp(signal), color="tab:red", alpha=0.3
+                (index * width, signal.min()), width, np.ptp(signal), color=POSITIVE_RGB, alpha=0.3
             )
         )
     wave_axis.set_title(f"waveform, top {top_k} windows shaded")
     centres = (np.arange(per_window.size) + 0.5) * width
-    colours = np.where(per_window >= 0, "tab:red", "tab:blue")
-    bar_axis.bar(centres, per_window, width=width * 0.9, color=colours)
+    bar_axis.bar(centres, per_window, width=width * 0.9, color=sign_colours(per_window))
     if ground_truth_windows is not None:
         for index in np.asarray(ground_truth_windows, dtype=int).ravel():
-            bar_axis.axvspan(index * width, (index + 1) * width, color="lime", alpha=0.2, zorder=0)
+            for axis in (wave_axis, bar_axis):
+                axis.axvspan(
+                    index * width, (index + 1) * width, color=GROUND_TRUTH, alpha=0.25, zorder=0
+                )
+        wave_axis.legend(
+            handles=[
+                Patch(color=POSITIVE_RGB, alpha=0.3, label=f"top {top_k} windows"),
+                Patch(color=GROUND_TRUTH, alpha=0.25, label="ground truth"),
+            ],
+            loc="upper right",
+            fontsize=8,
+        )
     bar_axis.axhline(0, color="black", linewidth=0.8)
     bar_axis.set_xlabel("time (s)")
     bar_axis.set_ylabel("attribution")

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import networkx as nx
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-from mmattr.visualizers._common import as_array, new_figure, symmetric_scale
+from mmattr.visualizers._common import (
+    DIVERGING,
+    GROUND_TRUTH,
+    as_array,
+    new_figure,
+    symmetric_scale,
+)
 
 
 def _edges(edge_index: Any, num_nodes: int) -> np.ndarray:
@@ -35,11 +41,14 @@ def visualize_graph(
     """Nodes coloured by attribution (diverging), edges as wide as their |attribution|.
 
     edge_index: (2, E) node ids. node_scores: (N,). edge_scores: optional (E,).
-    ground_truth_nodes: ids drawn with a thick green ring. highlight_node: the explained node,
+    ground_truth_nodes: ids drawn with a thick orange ring. highlight_node: the explained node,
     drawn as a square. seed: the spring layout's seed (the drawing is deterministic).
+    Needs networkx (``mmattr[graph]``).
 
     >>> fig = visualize_graph([[0, 1], [1, 2]], [0.5, -0.2, 0.1])
     """
+    import networkx as nx
+
     scores = as_array(node_scores, "node_scores", ndim=(1,))
     edges = _edges(edge_index, scores.size)
     graph = nx.Graph()
@@ -72,14 +81,14 @@ def visualize_graph(
             nodelist=list(ground_truth_nodes),
             ax=axis,
             node_size=400,
-            node_color="lime",
+            node_color=GROUND_TRUTH,
         )
     drawn = nx.draw_networkx_nodes(
         graph,
         layout,
         ax=axis,
         node_color=scores,
-        cmap="RdBu_r",
+        cmap=DIVERGING,
         vmin=-scale,
         vmax=scale,
         node_size=120,
@@ -95,14 +104,29 @@ def visualize_graph(
             node_shape="s",
             node_size=200,
             node_color=[scores[highlight_node]],
-            cmap="RdBu_r",
+            cmap=DIVERGING,
             vmin=-scale,
             vmax=scale,
             edgecolors="black",
             linewidths=2,
         )
     figure.colorbar(drawn, ax=axis, shrink=0.8, label="node attribution")
+    _legend(axis, ground_truth_nodes is not None, highlight_node is not None)
     axis.set_axis_off()
     if title:
         axis.set_title(title)
     return figure
+
+
+def _legend(axis: Any, ground_truth: bool, highlight: bool) -> None:
+    """Say what the orange rings and the square mean, when they are drawn."""
+    shown = [("o", GROUND_TRUTH, "ground truth", ground_truth)]
+    shown.append(("s", "black", "explained node", highlight))
+    style = {"linestyle": "", "markersize": 10, "markerfacecolor": "white", "markeredgewidth": 2.5}
+    handles = [
+        Line2D([], [], marker=marker, markeredgecolor=edge, label=label, **style)
+        for marker, edge, label, drawn in shown
+        if drawn
+    ]
+    if handles:
+        axis.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)

@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.colors import Colormap, LinearSegmentedColormap
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Colormap, LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
-from skimage.segmentation import mark_boundaries
 
-from mmattr.visualizers._common import as_array, new_figure
+from mmattr.visualizers._common import GROUND_TRUTH, as_array, new_figure
 
 METHODS = ("heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling")
 SIGNS = ("positive", "negative", "absolute_value", "all")
@@ -136,30 +137,82 @@ def visualize_image_attr(
     original_image: matching image, [0, 1] floats or 0-255; needed by every method but heat_map.
     method: heat_map | blended_heat_map | original_image | masked_image | alpha_scaling.
     sign: positive | negative | absolute_value (default) | all.
-    ground_truth: optional (H, W) mask of what should matter, drawn as a lime contour.
+    ground_truth: optional (H, W) mask of what should matter, drawn as an orange contour.
 
     >>> import numpy as np
     >>> fig = visualize_image_attr(np.eye(8), np.ones((8, 8, 3)), method="blended_heat_map")
     """
     picture = overlay(attr, original_image, method, sign, outlier_perc, alpha_overlay, cmap)
     figure = new_figure(*fig_size)
-    axis = figure.add_subplot()
+    _draw(figure, figure.add_subplot(), picture, method, sign, cmap, show_colorbar, ground_truth)
+    if title:
+        figure.axes[0].set_title(title)
+    return figure
+
+
+def visualize_image_attr_multiple(
+    attr: Any,
+    original_image: Any,
+    methods: list[str],
+    signs: list[str],
+    titles: list[str] | None = None,
+    fig_size: tuple[float, float] = (8, 6),
+    **kwargs: Any,
+) -> Figure:
+    """Several views side by side, as Captum's ``visualize_image_attr_multiple``: panel ``i``
+    draws ``methods[i]`` with ``signs[i]``; ``kwargs`` (outlier_perc, alpha_overlay, cmap,
+    show_colorbar, ground_truth) apply to every panel. The ground truth is outlined on every
+    panel but the original image.
+
+    >>> import numpy as np
+    >>> fig = visualize_image_attr_multiple(
+    ...     np.eye(8), np.ones((8, 8, 3)), ["original_image", "heat_map"], ["all", "positive"])
+    """
+    if len(methods) != len(signs) or not methods:
+        raise ValueError(
+            f"methods has {len(methods)} entries and signs {len(signs)}; expected the same "
+            "number, at least one"
+        )
+    if titles is not None and len(titles) != len(methods):
+        raise ValueError(f"titles has {len(titles)} entries; expected {len(methods)} (methods)")
+    show_colorbar = kwargs.pop("show_colorbar", False)
+    truth = kwargs.pop("ground_truth", None)
+    figure = new_figure(*fig_size)
+    axes = figure.subplots(1, len(methods), squeeze=False)[0]
+    for index, (method, sign) in enumerate(zip(methods, signs)):
+        picture = overlay(attr, original_image, method, sign, **kwargs)
+        outline = None if method == "original_image" else truth
+        cmap = kwargs.get("cmap")
+        _draw(figure, axes[index], picture, method, sign, cmap, show_colorbar, outline)
+        if titles is not None:
+            axes[index].set_title(titles[index])
+    return figure
+
+
+def _draw(
+    figure: Figure,
+    axis: Axes,
+    picture: np.ndarray,
+    method: str,
+    sign: str,
+    cmap: str | Colormap | None,
+    show_colorbar: bool,
+    ground_truth: Any,
+) -> None:
+    """One panel: the picture, the ground-truth outline and the colour bar where asked."""
     axis.imshow(picture)
     axis.set_axis_off()
     if ground_truth is not None:
         truth = as_array(ground_truth, "ground_truth", ndim=(2,))
         if truth.shape != picture.shape[:2]:
             raise ValueError(f"ground_truth has shape {truth.shape}; expected {picture.shape[:2]}")
-        axis.contour(truth > 0.5, levels=[0.5], colors="lime", linewidths=1.5)
+        if truth.max() > 0.5:  # an empty mask (nothing should matter) has no outline
+            axis.contour(truth > 0.5, levels=[0.5], colors=GROUND_TRUTH, linewidths=2)
     if show_colorbar and method in ("heat_map", "blended_heat_map"):
         colour_map, vmin, vmax = _cmap(sign, cmap)
-        mappable = axis.imshow(
-            np.zeros((1, 1)), cmap=colour_map, vmin=vmin, vmax=vmax, visible=False
-        )
+        # a free-standing mappable: a hidden imshow would reset the panel's limits to its 1x1
+        mappable = ScalarMappable(Normalize(vmin, vmax), colour_map)
         figure.colorbar(mappable, ax=axis, shrink=0.8)
-    if title:
-        axis.set_title(title)
-    return figure
 
 
 def _check_segments(segments: Any, image: np.ndarray) -> np.ndarray:
@@ -210,30 +263,45 @@ def visualize_segments(
 
     image: (H, W, 3) or (3, H, W). segments: (H, W) integer ids 0..S-1.
     segment_scores: (S,) one attribution per segment. ground_truth: optional (H, W) mask drawn
-    as a contour on the score map.
+    as an orange contour on the score map. Needs scikit-image (``mmattr[vision]``).
     """
     picture = as_image(image, "image")
     segment_map = _check_segments(segments, picture)
     score_map = segment_score_map(segment_map, segment_scores)
-    kept, top_ids = top_segments_image(picture, segment_map, segment_scores, top_k, keep=True)
+    kept, _ = top_segments_image(picture, segment_map, segment_scores, top_k, keep=True)
     removed, _ = top_segments_image(picture, segment_map, segment_scores, top_k, keep=False)
     figure = new_figure(13, 3.6)
     axes = figure.subplots(1, 4)
-    axes[0].imshow(mark_boundaries(picture, segment_map, color=(1, 1, 0)))
+    _show_boundaries(axes[0], picture, segment_map)
     axes[0].set_title(f"superpixels ({int(segment_map.max()) + 1})")
     scale = float(np.abs(score_map).max()) or 1.0
     shown = axes[1].imshow(score_map, cmap=_cmap("all", None)[0], vmin=-scale, vmax=scale)
     if ground_truth is not None:
         truth = as_array(ground_truth, "ground_truth", ndim=(2,))
-        axes[1].contour(truth > 0.5, levels=[0.5], colors="black", linewidths=1.5)
+        axes[1].contour(truth > 0.5, levels=[0.5], colors=GROUND_TRUTH, linewidths=2)
     figure.colorbar(shown, ax=axes[1], shrink=0.8)
     axes[1].set_title("segment attribution")
-    axes[2].imshow(mark_boundaries(kept, segment_map, color=(1, 1, 0)))
-    axes[2].set_title(f"top {top_k} kept: {', '.join(map(str, top_ids))}")
+    _show_boundaries(axes[2], kept, segment_map)
+    axes[2].set_title(f"top {top_k} segments kept")
     axes[3].imshow(removed)
-    axes[3].set_title(f"top {top_k} removed")
+    axes[3].set_title(f"top {top_k} segments removed")
     for axis in axes:
         axis.set_axis_off()
     if title:
         figure.suptitle(title)
     return figure
+
+
+def _show_boundaries(axis: Axes, picture: np.ndarray, segment_map: np.ndarray) -> None:
+    """Superpixel boundaries in yellow, drawn on a nearest-neighbour enlargement (at least 256
+    pixels a side) so that on a small image they are thin lines, not a third of the pixels."""
+    from skimage.segmentation import mark_boundaries
+
+    height, width = segment_map.shape
+    factor = max(1, -(-256 // max(height, width)))
+    picture, segment_map = (
+        np.repeat(np.repeat(array, factor, axis=0), factor, axis=1)
+        for array in (picture, segment_map)
+    )
+    marked = mark_boundaries(picture, segment_map, color=(1, 1, 0))
+    axis.imshow(marked, extent=(-0.5, width - 0.5, height - 0.5, -0.5))

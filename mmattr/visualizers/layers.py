@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from mmattr.visualizers._common import as_array, new_figure, symmetric_scale
+from mmattr.visualizers._common import (
+    DIVERGING,
+    as_array,
+    new_figure,
+    sign_colours,
+    symmetric_scale,
+)
 
 
 def _check(matrix: Any, tokens: Sequence[str], layer_names: Sequence[str] | None) -> np.ndarray:
@@ -60,13 +66,13 @@ def visualize_layer_tokens(
     figure = new_figure(max(6.0, 0.42 * len(tokens) + 3.5), 0.35 * len(values) + 2.2)
     heat_axis, token_axis = figure.subplots(1, 2, width_ratios=[4, 1])
     scale = symmetric_scale(values)
-    image = heat_axis.imshow(values, cmap="RdBu_r", vmin=-scale, vmax=scale, aspect="auto")
+    image = heat_axis.imshow(values, cmap=DIVERGING, vmin=-scale, vmax=scale, aspect="auto")
     heat_axis.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
     heat_axis.set_yticks(range(len(names)), names, fontsize=8)
     heat_axis.set_xlabel("token")
     figure.colorbar(image, ax=heat_axis, shrink=0.8, label="attribution")
     column = values[:, token_index]
-    token_axis.barh(range(len(names)), column, color=np.where(column >= 0, "tab:red", "tab:blue"))
+    token_axis.barh(range(len(names)), column, color=sign_colours(column))
     token_axis.set_ylim(len(names) - 0.5, -0.5)
     token_axis.set_yticks(range(len(names)), [])
     token_axis.axvline(0, color="black", linewidth=0.8)

@@ -48,7 +48,7 @@ def visualize_contributions(contributions: Mapping[str, Any], title: str | None 
     modalities = sorted({m for table in tables.values() for m in table})
     labels = modalities + (["interaction"] if interactions else [])
     estimators = list(tables)
-    figure = new_figure(max(5.0, 1.6 * len(estimators) + 2), 3.4)
+    figure = new_figure(max(6.0, 1.6 * len(estimators) + 3.2), 3.4)  # legend at the right
     axis = figure.add_subplot()
     width = 0.8 / len(labels)
     positions = np.arange(len(estimators))
@@ -57,14 +57,25 @@ def visualize_contributions(contributions: Mapping[str, Any], title: str | None 
             interactions.get(e, 0.0) if label == "interaction" else tables[e].get(label, 0.0)
             for e in estimators
         ]
+        # grey, not a modality's colour: green and red mean evidence for and against elsewhere
+        colour = {"color": "tab:gray"} if label == "interaction" else {}
         bars = axis.bar(
-            positions + (slot - (len(labels) - 1) / 2) * width, heights, width, label=label
+            positions + (slot - (len(labels) - 1) / 2) * width,
+            heights,
+            width,
+            label=label,
+            **colour,
         )
-        axis.bar_label(bars, fmt="%.2f", fontsize=7)
+        # an estimator without an interaction term gets "n/a", not a measured-looking 0.00
+        texts = [
+            "n/a" if label == "interaction" and e not in interactions else f"{h:.2f}"
+            for e, h in zip(estimators, heights)
+        ]
+        axis.bar_label(bars, labels=texts, fontsize=7)
     axis.set_xticks(positions, estimators)
     axis.axhline(0, color="black", linewidth=0.8)
-    axis.set_ylabel("contribution")
-    axis.legend(fontsize=8)
+    axis.set_ylabel("contribution (output units)")
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         axis.set_title(title)
     return figure

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from mmattr.zoo import audio, graph, qa_bert, shapes, vqa  # noqa: F401  (registration)
 from mmattr.zoo._registry import ZooSpec, get_spec, list_models, register_model, rows
@@ -96,7 +97,8 @@ def _fit(spec: ZooSpec, model: nn.Module, data: Any, steps: int, seed: int) -> l
     )
     generator = torch.Generator().manual_seed(seed)
     losses = []
-    for batch in spec.batches(data, steps, generator):
+    bar = tqdm(spec.batches(data, steps, generator), total=steps, desc=f"train {spec.name}")
+    for batch in bar:
         loss = spec.loss(model, batch)
         optimizer.zero_grad()
         loss.backward()
@@ -104,4 +106,6 @@ def _fit(spec: ZooSpec, model: nn.Module, data: Any, steps: int, seed: int) -> l
         optimizer.step()
         schedule.step()
         losses.append(float(loss.detach()))
+        if len(losses) % 50 == 0:
+            bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.4f}", refresh=False)
     return losses

@@ -123,7 +123,7 @@ def _model_inputs(batch: Data) -> dict[str, torch.Tensor]:
 
 @register_model("qa-bert")
 class QABertSpec(ZooSpec):
-    steps = 2000
+    steps = 6000
     batch_size = 32
     lr = 2e-3
     train_size = 8000

@@ -8,10 +8,14 @@ Ground truth per example: ``family``, ``referred`` (the object the question name
 object's pixels, zeros where it is absent). Questions are word ids under ``VOCAB`` (PAD = 0).
 
 Training uses modality dropout so that "absent" is in distribution for the estimators that
-switch a modality to its baseline: on half the ``image`` examples each question word becomes PAD
-with probability 1/2, and on half the ``text`` examples each 8×8 patch of the (noise) image
-becomes black. The answer does not change, since those words and pixels carry no information
-about it; the model learns that they do not matter, which is the ground truth the tests check.
+switch a modality to its baseline (PAD words, black pixels): on half the ``image`` examples the
+question words become PAD (all, or each with probability 1/2), on half the ``text`` examples the
+(noise) image goes black (all, or each 8×8 patch with probability 1/2), and the answer does not
+change, since those words and pixels carry no information about it. A PAD question thus reads as
+a shape question; a shape question whose image is black is trained towards "every shape
+equally likely", and "is there a red circle ?" over a black image towards "no". Measured on
+answer probabilities, image-only questions then owe their answer to the image and text-only
+questions to the text, which is the ground truth the tests check.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ NUMBERS = ("one", "two", "three", "four", "five")
 NOUNS = ("ball", "box", "cup", "car")
 ANSWERS = (*SHAPES, *COLOURS, "yes", "no")
 FAMILIES = ("image", "text", "both")
+BOTH = FAMILIES.index("both")
 _IMAGE_QUESTIONS = (
     "what shape is in the image ?",
     "which shape is shown ?",
@@ -45,6 +50,9 @@ VOCAB = {
 }
 PAD_ID, QUESTION_LENGTH = 0, 8
 PATCH = 8  # side of the image patches blacked out by modality dropout (a 4×4 grid)
+#: "No image" for a shape question: every shape equally likely
+SHAPE_PRIOR = torch.tensor([1.0 / len(SHAPES) if a in SHAPES else 0.0 for a in ANSWERS])
+NO = torch.tensor([float(a == "no") for a in ANSWERS])
 
 
 def encode(question: str) -> torch.Tensor:
@@ -128,21 +136,34 @@ def generate(n: int, seed: int) -> Data:
 
 
 def modality_dropout(batch: Data, generator: torch.Generator) -> Data:
-    """Blank uninformative inputs (see the module docstring): PAD words in half the ``image``
-    questions, black 8×8 patches in half the ``text`` images, each with probability 1/2."""
-    n = len(batch["label"])
+    """Blank inputs that carry no information (see the module docstring).
+
+    Half the ``image`` questions and half the ``text`` images are blanked, wholly or (each word /
+    8×8 patch with probability 1/2) in part; the answer stays. A quarter of the ``image`` and
+    ``both`` rows lose their image: the target becomes uniform over the shapes ("what shape?"
+    with nothing to see) or "no" ("is there a red circle?" in a black image). Adds ``target``.
+    """
+    n, shape = len(batch["label"]), batch["question_ids"].shape
     family = torch.tensor([FAMILIES.index(f) for f in batch["family"]])
-    chosen = torch.rand(n, generator=generator) < 0.5
-    words = torch.rand(batch["question_ids"].shape, generator=generator) < 0.5
-    blank_words = (chosen & (family == FAMILIES.index("image")))[:, None] & words
+    image_rows, text_rows = family == FAMILIES.index("image"), family == FAMILIES.index("text")
+    chosen, whole = (torch.rand(2, n, generator=generator) < 0.5).unbind()
+    words = (torch.rand(shape, generator=generator) < 0.5) | whole[:, None]
+    blank_words = (chosen & image_rows)[:, None] & words
     grid = SIZE // PATCH
-    patches = torch.rand(n, 1, grid, grid, generator=generator) < 0.5
-    patches = patches.repeat_interleave(PATCH, 2).repeat_interleave(PATCH, 3)
-    blank_pixels = (chosen & (family == FAMILIES.index("text")))[:, None, None, None] & patches
+    patches = (torch.rand(n, grid, grid, generator=generator) < 0.5) | whole[:, None, None]
+    patches = patches.repeat_interleave(PATCH, 1).repeat_interleave(PATCH, 2)[:, None]
+    no_image = torch.rand(n, generator=generator) < 0.25
+    shape_unknown, nothing_there = no_image & image_rows, no_image & (family == BOTH)
+    blank_pixels = (chosen & text_rows)[:, None, None, None] & patches
+    blank_pixels = blank_pixels | (shape_unknown | nothing_there)[:, None, None, None]
+    target = nn.functional.one_hot(batch["label"], len(ANSWERS)).float()
+    target[shape_unknown] = SHAPE_PRIOR
+    target[nothing_there] = NO
     return {
         **batch,
         "question_ids": batch["question_ids"].masked_fill(blank_words, PAD_ID),
         "image": batch["image"].masked_fill(blank_pixels, 0.0),
+        "target": target,
     }
 
 
@@ -194,6 +215,11 @@ class VQASpec(ZooSpec):
 
     def labels(self, batch: Data) -> torch.Tensor:
         return batch["label"]
+
+    def loss(self, model: nn.Module, batch: Data) -> torch.Tensor:
+        """Cross-entropy against ``target`` (one-hot, or the shape prior where the image of a
+        shape question was removed)."""
+        return nn.functional.cross_entropy(self.logits(model, batch), batch["target"])
 
     def batches(self, data: Data, steps: int, generator: torch.Generator) -> Iterator[Data]:
         for batch in super().batches(data, steps, generator):

@@ -1,17 +1,20 @@
 """Modality contributions on the zoo's trained VQA model, against its question families:
-image-only questions lean on the image, text-only questions on the text, mixed ones on both."""
+image-only questions lean on the image, text-only questions on the text, mixed ones on both.
+
+The value explained is the probability of the predicted answer (MM-SHAP's convention): logits
+have no fixed scale, so a modality that only sharpens an already certain answer would otherwise
+look as if it mattered."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
 from mmattr import zoo
 from mmattr.adapters import ImageAdapter, TokenAdapter
 from mmattr.fusion import explain
 
 FAMILY_SHARES = {"image": ("image", 0.9), "text": ("question", 0.9)}
-N_PER_FAMILY = 6
+N_PER_FAMILY = 8
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +22,17 @@ def vqa():
     return zoo.load("vqa")
 
 
+def probabilities(model):
+    """The model's answer probabilities, the value the contributions are measured on."""
+    return lambda image, question: model(image=image, question=question).softmax(-1)
+
+
 @pytest.fixture(scope="module")
 def shares_by_family(vqa):
-    """Mean modality shares per family and estimator over held-out examples."""
-    examples = vqa.make_data(3 * N_PER_FAMILY, seed=424_242)
-    totals: dict = {}
-    for example in examples:
+    """Mean modality shares per group and estimator over held-out examples; the groups are the
+    families, with ``both`` split by answer ("both/yes", "both/no")."""
+    shares: dict = {}
+    for example in vqa.make_data(3 * N_PER_FAMILY, seed=424_242):
         adapters = {
             "image": ImageAdapter(segmentation="grid", n_segments=16),
             "question": TokenAdapter(vqa.vocab, vqa.pad_id),
@@ -35,15 +43,21 @@ def shares_by_family(vqa):
             adapters=adapters,
             method="saliency",
             target="predicted",
+            forward=probabilities(vqa.model),
             contributions=("modality_shapley", "mm_shap"),
             mm_shap_permutations=10,
         )
-        family = totals.setdefault(example["family"], {})
+        group = example["family"]
+        group += f"/{example['answer']}" if group == "both" else ""
         for estimator, contribution in explanation.contributions.items():
-            sums = family.setdefault(estimator, {"image": 0.0, "question": 0.0})
-            for name, share in contribution.shares.items():
-                sums[name] += share / N_PER_FAMILY
-    return totals
+            shares.setdefault(group, {}).setdefault(estimator, []).append(contribution.shares)
+    return {
+        group: {
+            estimator: {m: sum(s[m] for s in rows) / len(rows) for m in ("image", "question")}
+            for estimator, rows in by_estimator.items()
+        }
+        for group, by_estimator in shares.items()
+    }
 
 
 @pytest.mark.parametrize("estimator", ["modality_shapley", "mm_shap"])
@@ -55,8 +69,15 @@ def test_single_modality_families_lean_on_their_modality(shares_by_family, famil
 
 @pytest.mark.parametrize("estimator", ["modality_shapley", "mm_shap"])
 def test_questions_needing_both_use_both(shares_by_family, estimator):
-    shares = shares_by_family["both"][estimator]
+    """A "yes" to "is there a red circle ?" needs the question and the image: both above 0.2."""
+    shares = shares_by_family["both/yes"][estimator]
     assert min(shares.values()) > 0.2, shares
+
+
+def test_a_no_owes_nothing_to_the_image_relative_to_a_black_one(shares_by_family):
+    """A "no" to "is there a red circle ?": a black image (the image's baseline) holds no red
+    circle either, so with whole modalities as players the question takes the credit."""
+    assert shares_by_family["both/no"]["modality_shapley"]["question"] >= 0.9
 
 
 def test_text_questions_ignore_the_image_exactly_enough_for_interaction_to_be_small(vqa):
@@ -68,6 +89,7 @@ def test_text_questions_ignore_the_image_exactly_enough_for_interaction_to_be_sm
         adapters={"question": TokenAdapter(vqa.vocab, vqa.pad_id)},
         method="saliency",
         target="predicted",
+        forward=probabilities(vqa.model),
         contributions=("modality_shapley",),
     )
     result = explanation.contributions["modality_shapley"]

@@ -115,3 +115,25 @@ def test_bad_inputs_raise_naming_the_argument() -> None:
         visualize_segments(image, np.zeros((3, 3), dtype=int), [1.0])
     with pytest.raises(ValueError, match="segments has ids"):
         segment_score_map(np.full((2, 2), 5), [1.0, 2.0])
+
+
+def test_multiple_panels_keep_the_image_size_with_colour_bars() -> None:
+    """Original beside the heat map; a colour bar must not shrink a panel (it once blanked it)."""
+    from mmattr.visualizers import visualize_image_attr_multiple
+
+    image, attr = _image_and_attr()
+    figure = visualize_image_attr_multiple(
+        attr, image, ["original_image", "heat_map"], ["all", "positive"], show_colorbar=True
+    )
+    original, heat = (axes.images[0].get_array() for axes in figure.axes[:2])
+    np.testing.assert_allclose(np.asarray(original), image)
+    heat = np.asarray(heat, dtype=float)  # RGB, coloured by the colour map
+    assert heat.shape == (24, 24, 3)
+    deviation = np.abs(heat - np.median(heat.reshape(-1, 3), axis=0)).sum(-1)
+    row, col = np.unravel_index(np.argmax(deviation), deviation.shape)
+    assert 4 <= row < 10 and 14 <= col < 20
+    figure.canvas.draw()
+    widths = [axes.get_window_extent().width for axes in figure.axes[:2]]
+    assert min(widths) > 0.3 * max(widths)
+    with pytest.raises(ValueError, match="methods has 2 entries and signs 1"):
+        visualize_image_attr_multiple(attr, image, ["original_image", "heat_map"], ["all"])
