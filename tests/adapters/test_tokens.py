@@ -1,4 +1,4 @@
-"""TokenAdapter: word ids of a model's own vocabulary, PAD baseline, attribution at the embedding."""
+"""TokenAdapter: word ids of a model's own vocabulary, PAD baseline, the embedding as layer."""
 
 from __future__ import annotations
 
@@ -45,9 +45,9 @@ def test_integrated_gradients_per_token_is_exact_on_an_additive_model():
     explanation = explain(model, {"question": ids}, adapters={"question": adapter}, target=1)
     per_token = explanation.attributions["question"][0].sum(-1)
     with torch.no_grad():
-        expected = model.readout.weight[1] @ (
-            model.embedding.weight[ids[0]] - model.embedding.weight[0]
-        ).T
+        expected = (
+            model.readout.weight[1] @ (model.embedding.weight[ids[0]] - model.embedding.weight[0]).T
+        )
     torch.testing.assert_close(per_token, expected, atol=1e-5, rtol=1e-4)
 
 
