@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -36,14 +35,6 @@ def case(name: str):
 
 class Unavailable(RuntimeError):
     """Raised by a case whose mmattr side is not delivered yet; the runner prints and goes on."""
-
-
-def optional(module: str, name: str):
-    """``module.name`` when a colleague has delivered it, else ``None`` (the case then says so)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 def _timed(fn: Callable[[], object], device: str) -> float:

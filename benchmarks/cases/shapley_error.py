@@ -68,7 +68,7 @@ def estimators(budget: int, kernel: bool) -> list[Estimator]:
     ]
 
 
-def exact_values(model, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def exact_values(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``φ`` from all ``2^k`` coalitions, checked against efficiency ``Σφ = F(x) − F(0)``."""
     exact = mmattr.ShapleyValues(model).attribute(x, target=0, feature_mask=mask)
     with torch.no_grad():
@@ -78,7 +78,14 @@ def exact_values(model, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return exact
 
 
-def measure_errors(rows: list[Estimator], model, x, mask, exact: torch.Tensor) -> None:
+def measure_errors(
+    rows: list[Estimator],
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    exact: torch.Tensor,
+) -> None:
+    """Append ``MAE = mean_j |φ̂_j − φ_j|`` and the counted evaluations of every seed to each row."""
     evaluations: dict[str, str] = {}
     for row in rows:
         tally = Tally(model, evaluations, row.label())
@@ -91,6 +98,7 @@ def measure_errors(rows: list[Estimator], model, x, mask, exact: torch.Tensor) -
 
 
 def print_table(groups: list[list[Estimator]], exact: torch.Tensor) -> None:
+    """Median MAE per row, and its ratio to the first (Captum's) row of its group."""
     print(
         f"\n== shapley-error: k={N_GROUPS} groups, 10-input MLP, mean |φ| = "
         f"{float(exact.abs().mean()):.4f}; MAE = mean_j |φ̂_j − φ_j|, median over {len(SEEDS)} "

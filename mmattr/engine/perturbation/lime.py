@@ -60,7 +60,7 @@ def get_exp_kernel_similarity_function(
 
 def default_perturb_func(original_inp: Any, **kwargs: Any) -> Tensor:
     """One coalition ``(1, k)``: each group present with probability ½ (Captum's default)."""
-    device = _flatten(original_inp).device
+    device = (original_inp[0] if isinstance(original_inp, tuple) else original_inp).device
     probs = torch.ones(1, int(kwargs["num_interp_features"])) * 0.5
     return torch.bernoulli(probs).to(device=device).long()
 
