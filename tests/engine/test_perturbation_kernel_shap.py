@@ -132,3 +132,17 @@ def test_bad_arguments_raise():
         KernelShap(model).attribute(x, target=0, n_samples=-1)
     with pytest.raises(ValueError, match="one value per example"):
         KernelShap(model).attribute(x, feature_mask=MASK7, n_samples=10, exact=False)
+
+
+def test_evaluates_as_many_rows_as_captum_reusing_f_of_x_for_the_full_coalition():
+    """Captum's first coalition is the full one, F(x): mmattr reuses the F(x) its setup already
+    computed, so both spend n_samples model rows, and the values stay equal."""
+    (x,) = example_inputs("mlp", batch=1)
+    counted = {name: RowCounter(make("mlp")) for name in ("mmattr", "captum")}
+    kwargs = dict(target=1, feature_mask=MASK7, n_samples=25)
+    torch.manual_seed(5)
+    ours = KernelShap(counted["mmattr"]).attribute(x, exact=False, **kwargs)
+    torch.manual_seed(5)
+    theirs = captum_attr.KernelShap(counted["captum"]).attribute(x, **kwargs)
+    torch.testing.assert_close(ours, theirs.to(ours.dtype), atol=1e-4, rtol=0)  # Captum: float32
+    assert counted["mmattr"].rows == counted["captum"].rows == 25

@@ -238,24 +238,39 @@ class Lime(Attribution):
     ) -> Tensor:
         kwargs = self._perturb_kwargs(unit)
         samples = self._draw_samples(unit, n_samples, kwargs)  # (n, k)
-        present = samples != 0
-        outputs = evaluate_coalitions(
-            unit.forward_func,
-            unit.inputs,
-            unit.baselines,
-            unit.masks,
-            present,
-            unit.target,
-            unit.args,
-            unit.per_eval(perturbations_per_eval, present.shape[0]),
-            show_progress,
-            f"{type(self).__name__} attribution",
-            unit.n_outputs,
-        )
+        outputs = self._sample_outputs(unit, samples != 0, perturbations_per_eval, show_progress)
         weights = self._similarities(unit, samples, kwargs)
         return fit_surrogate(
             self.interpretable_model, samples.to(outputs.dtype), outputs.reshape(-1), weights
         )
+
+    def _sample_outputs(
+        self,
+        unit: CoalitionSetup,
+        present: Tensor,
+        perturbations_per_eval: PerturbationsPerEval,
+        show_progress: bool,
+    ) -> Tensor:
+        """``F`` of every coalition, ``(n, n_outputs)``; a full coalition reuses the setup's
+        ``F(x)`` instead of evaluating the model again."""
+        outputs = unit.output_row().repeat(present.shape[0], 1)
+        partial = ~present.all(dim=1)
+        if partial.any():
+            outputs = outputs.to(torch.promote_types(outputs.dtype, torch.float32))
+            outputs[partial] = evaluate_coalitions(
+                unit.forward_func,
+                unit.inputs,
+                unit.baselines,
+                unit.masks,
+                present[partial],
+                unit.target,
+                unit.args,
+                unit.per_eval(perturbations_per_eval, int(partial.sum())),
+                show_progress,
+                f"{type(self).__name__} attribution",
+                unit.n_outputs,
+            ).to(outputs.dtype)
+        return outputs
 
     def _perturb_kwargs(self, unit: CoalitionSetup) -> dict:
         """What Captum passes to ``perturb_func`` and ``similarity_func`` besides the inputs."""
