@@ -3,6 +3,8 @@ Lasso and linear regression against sklearn, and Captum's interpretable models a
 
 from __future__ import annotations
 
+import types
+
 import captum.attr as captum_attr
 import numpy as np
 import pytest
@@ -145,3 +147,25 @@ def test_bad_arguments_raise():
         Lasso(alpha=-1.0)
     with pytest.raises(ValueError, match="target"):
         Lime(model).attribute(x, target=7, feature_mask=MASK6)
+
+
+@pytest.mark.parametrize("distance_mode", ["cosine", "euclidean"])
+def test_kernel_from_group_sums_equals_the_kernel_on_the_perturbed_inputs(distance_mode):
+    """The default kernel is computed from per-group sums (O(k) per sample); it equals the
+    kernel of the flattened perturbed inputs, here over a tuple input and mixed baselines."""
+    from mmattr.engine.perturbation._perturb import perturbed_inputs
+    from mmattr.engine.perturbation.lime import ExpKernelSimilarity, _group_sums
+
+    torch.manual_seed(0)
+    inputs = (torch.randn(1, 3, 4, 4, dtype=torch.float64), torch.randn(1, 5, dtype=torch.float64))
+    baselines = (0.3, torch.randn(1, 5, dtype=torch.float64))
+    masks = (torch.arange(4).repeat_interleave(4).reshape(1, 1, 4, 4), torch.tensor([[4] * 5]))
+    unit = types.SimpleNamespace(inputs=inputs, baselines=baselines, masks=masks, n_groups=5)
+    present = torch.rand(12, 5) < 0.5
+    kernel = ExpKernelSimilarity(distance_mode, kernel_width=0.75)
+    mixed = perturbed_inputs(inputs, baselines, masks, present)
+    flat = torch.cat([t.reshape(12, -1) for t in mixed], dim=1)
+    original = torch.cat([t.reshape(-1) for t in inputs])
+    torch.testing.assert_close(
+        kernel.from_group_sums(_group_sums(unit), present), kernel.batched(original, flat)
+    )

@@ -24,8 +24,6 @@ from ._perturb import (
 #: Captum's defaults: 25 samples, a Lasso with α = 0.01, an exponential cosine kernel of width 1.
 DEFAULT_N_SAMPLES = 25
 DEFAULT_LASSO_ALPHA = 0.01
-#: Perturbed rows flattened at once to compute the default similarity kernel.
-_SIMILARITY_ROWS = 256
 
 
 class ExpKernelSimilarity:
@@ -44,6 +42,23 @@ class ExpKernelSimilarity:
             distance = 1 - cosine
         else:
             distance = (perturbed - original[None]).norm(dim=1)
+        return torch.exp(-(distance**2) / (2 * self.kernel_width**2))
+
+    def from_group_sums(self, sums: Tensor, present: Tensor) -> Tensor:
+        """The kernel of every coalition row from per-group sums, without building the inputs.
+
+        ``sums`` (3, k): Σ_{i∈g} x_i², Σ x_i·b_i, Σ b_i² per group ``g``; ``present`` (n, k).
+        With z the coalition, x·x̃ = Σ_g z_g·xx_g + (1−z_g)·xb_g, ‖x̃‖² = Σ_g z_g·xx_g + (1−z_g)·bb_g
+        and ‖x − x̃‖² = Σ_g (1−z_g)·(xx_g − 2·xb_g + bb_g).
+        """
+        xx, xb, bb = sums
+        z = present.to(sums.dtype)
+        if self.distance_mode == "cosine":
+            dot = z @ xx + (1 - z) @ xb
+            norms = xx.sum().sqrt().clamp_min(1e-8) * (z @ xx + (1 - z) @ bb).sqrt().clamp_min(1e-8)
+            distance = 1 - dot / norms
+        else:
+            distance = ((1 - z) @ (xx - 2 * xb + bb)).clamp_min(0).sqrt()
         return torch.exp(-(distance**2) / (2 * self.kernel_width**2))
 
     def __call__(self, original_inp: Any, perturbed_inp: Any, _sample: Any, **kwargs: Any) -> float:
@@ -307,14 +322,8 @@ class Lime(Attribution):
     def _similarities(self, unit: CoalitionSetup, samples: Tensor, kwargs: dict) -> Tensor:
         """Weight ``π`` of every sample, ``(n,)``; the default kernel is computed batched."""
         if isinstance(self.similarity_func, ExpKernelSimilarity):
-            original = _flatten(unit.inputs)
-            weights = []
-            for start in range(0, samples.shape[0], _SIMILARITY_ROWS):
-                present = samples[start : start + _SIMILARITY_ROWS] != 0
-                mixed = perturbed_inputs(unit.inputs, unit.baselines, unit.masks, present)
-                flat = torch.cat([t.reshape(present.shape[0], -1) for t in mixed], dim=1)
-                weights.append(self.similarity_func.batched(original, flat.to(original.dtype)))
-            return torch.cat(weights)
+            sums = _group_sums(unit)
+            return self.similarity_func.from_group_sums(sums, samples.to(sums.device) != 0)
         original = self._user_inputs(unit)
         weights = []
         for sample in samples:
@@ -324,3 +333,15 @@ class Lime(Attribution):
             )
             weights.append(torch.as_tensor(value, dtype=torch.float64).reshape(-1)[:1])
         return torch.cat(weights)
+
+
+def _group_sums(unit: CoalitionSetup) -> Tensor:
+    """(3, k) float64: Σ x², Σ x·b and Σ b² over each group's elements, across all inputs."""
+    sums = torch.zeros(3, unit.n_groups, dtype=torch.float64, device=unit.inputs[0].device)
+    for tensor, baseline, mask in zip(unit.inputs, unit.baselines, unit.masks):
+        x = tensor.double()
+        b = torch.as_tensor(baseline, dtype=torch.float64, device=x.device).expand_as(x)
+        ids = mask.to(x.device).expand_as(x).reshape(-1)
+        for row, values in enumerate((x * x, x * b, b * b)):
+            sums[row].index_add_(0, ids, values.reshape(-1))
+    return sums
