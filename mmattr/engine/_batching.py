@@ -19,6 +19,10 @@ BatchSize = Union[None, int, str]
 AUTO_MEMORY_FRACTION = 0.1
 #: Upper bound for ``"auto"`` on the CPU, in bytes: beyond this, bigger chunks buy no speed.
 AUTO_CPU_CAP_BYTES = 1 << 30
+#: The same for forward-only chunks (perturbations) on the CPU, whose activations are freed
+#: layer by layer: bigger chunks only add cache misses (resnet18 at 224², 2 cores: 4 rows per
+#: call ran 15–18% faster than the 35 rows a 1 GiB budget allows, and than one row per call).
+AUTO_CPU_FORWARD_CAP_BYTES = 128 << 20
 
 
 def chunk_bounds(total: int, size: int | None) -> Iterator[tuple[int, int]]:
@@ -44,9 +48,13 @@ def free_memory_bytes(device: torch.device) -> int:
     return int(pages * page_size)
 
 
-def memory_budget_bytes(device: torch.device) -> int:
+def memory_budget_bytes(device: torch.device, forward_only: bool = False) -> int:
+    """Bytes an ``"auto"`` chunk may take on ``device``: a fraction of its free memory, capped
+    on the CPU (lower for forward-only chunks)."""
     budget = int(free_memory_bytes(device) * AUTO_MEMORY_FRACTION)
-    return min(budget, AUTO_CPU_CAP_BYTES) if device.type == "cpu" else budget
+    if device.type != "cpu":
+        return budget
+    return min(budget, AUTO_CPU_FORWARD_CAP_BYTES if forward_only else AUTO_CPU_CAP_BYTES)
 
 
 def activation_bytes_per_example(
@@ -84,7 +92,7 @@ def resolve_batch_size(
             raise ValueError(f'{name}={batch_size!r}; expected an int, None or "auto"')
         per_example = activation_bytes_per_example(forward_func, inputs, additional_forward_args)
         per_example *= 2 if with_gradients else 1
-        budget = memory_budget_bytes(inputs[0].device)
+        budget = memory_budget_bytes(inputs[0].device, forward_only=not with_gradients)
         return int(max(1, min(total, budget // max(per_example, 1))))
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f'{name}={batch_size!r}; expected a positive int, None or "auto"')

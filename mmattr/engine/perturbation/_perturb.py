@@ -277,7 +277,7 @@ def resolve_perturbations_per_eval(
                 "auto", forward_func, inputs, args, n_perturbations * batch, name, False
             )
         else:
-            rows = memory_budget_bytes(inputs[0].device) // max(bytes_per_row, 1)
+            rows = memory_budget_bytes(inputs[0].device, forward_only=True) // max(bytes_per_row, 1)
         return int(max(1, min(n_perturbations, rows // batch)))
     return value
 
