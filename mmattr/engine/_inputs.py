@@ -6,7 +6,7 @@ Errors name the argument, what was expected and what came (einops style).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, NamedTuple, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -121,6 +121,34 @@ def format_additional_args(additional_forward_args: Any) -> tuple | None:
     if isinstance(additional_forward_args, tuple):
         return additional_forward_args
     return (additional_forward_args,)
+
+
+class FormattedCall(NamedTuple):
+    """An ``attribute`` call's arguments, formatted and checked once."""
+
+    was_tuple: bool
+    inputs: tuple[Tensor, ...]
+    baselines: tuple[Baseline, ...]
+    args: tuple | None
+
+
+def format_call(
+    inputs: Any,
+    baselines: BaselinesType = None,
+    target: TargetType = None,
+    additional_forward_args: Any = None,
+    gradient_of: str | None = None,
+) -> FormattedCall:
+    """The preamble every ``attribute`` shares: inputs as a tuple, baselines matching them,
+    ``target`` checked against the batch, extra arguments as a tuple. With ``gradient_of``
+    (the method's name) the inputs must be floating point."""
+    formatted = format_inputs(inputs)
+    if gradient_of is not None:
+        require_floating(formatted, gradient_of)
+    formatted_baselines = format_baselines(baselines, formatted)
+    validate_target(target, formatted[0].shape[0])
+    args = format_additional_args(additional_forward_args)
+    return FormattedCall(is_tuple(inputs), formatted, formatted_baselines, args)
 
 
 def expand_additional_args(args: tuple | None, n_repeats: int, interleave: bool = False):

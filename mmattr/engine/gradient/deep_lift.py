@@ -18,11 +18,10 @@ from .._inputs import (
     expand_additional_args,
     expand_target,
     format_additional_args,
-    format_baselines,
+    format_call,
     format_inputs,
     format_output,
     is_tuple,
-    require_floating,
     run_forward,
     tensorize_baselines,
     validate_target,
@@ -79,12 +78,10 @@ class DeepLift(Attribution):
             custom_attribution_func: ``f(multipliers[, inputs[, baselines]])`` -> tuple of
                 tensors, replacing ``(x − b) · m``.
         """
-        was_tuple = is_tuple(inputs)
-        formatted = format_inputs(inputs)
-        require_floating(formatted, type(self).__name__)
-        full_baselines = tensorize_baselines(format_baselines(baselines, formatted), formatted)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
+        was_tuple, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args, gradient_of=type(self).__name__
+        )
+        full_baselines = tensorize_baselines(formatted_baselines, formatted)
         with self._model_guard():
             multipliers = self._multipliers(formatted, full_baselines, target, args)
             attributions = self._combine(

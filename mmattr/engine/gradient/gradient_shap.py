@@ -13,12 +13,9 @@ from .._gradients import gradients
 from .._inputs import (
     TargetType,
     TensorOrTuple,
-    format_additional_args,
+    format_call,
     format_inputs,
     format_output,
-    is_tuple,
-    require_floating,
-    validate_target,
 )
 from .deep_lift import format_baseline_distribution
 from .noise_tunnel import NoiseTunnel
@@ -99,12 +96,10 @@ class _InputBaselineXGradient(Attribution):
         additional_forward_args=None,
         return_convergence_delta=False,
     ):
-        was_tuple = is_tuple(inputs)
-        formatted = format_inputs(inputs)
-        require_floating(formatted, "GradientShap")
+        was_tuple, formatted, _, args = format_call(
+            inputs, None, target, additional_forward_args, gradient_of="GradientShap"
+        )
         baselines = baselines if isinstance(baselines, tuple) else (baselines,)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
         alpha = torch.tensor(
             np.random.uniform(0.0, 1.0, formatted[0].shape[0]),
             device=formatted[0].device,

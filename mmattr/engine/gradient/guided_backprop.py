@@ -10,12 +10,8 @@ from .._gradients import gradients
 from .._inputs import (
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_inputs,
+    format_call,
     format_output,
-    is_tuple,
-    require_floating,
-    validate_target,
 )
 
 
@@ -32,11 +28,9 @@ class _ModifiedReluGradient(Attribution):
         self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None
     ) -> TensorOrTuple:
         """The modified gradient of ``F_target``, the shape of ``inputs``."""
-        was_tuple = is_tuple(inputs)
-        formatted = format_inputs(inputs)
-        require_floating(formatted, type(self).__name__)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
+        was_tuple, formatted, _, args = format_call(
+            inputs, None, target, additional_forward_args, gradient_of=type(self).__name__
+        )
         with self._model_guard(), guided_relu(self.use_grad_output):
             grads = gradients(self.forward_func, formatted, target, args)
         return format_output(was_tuple, grads)

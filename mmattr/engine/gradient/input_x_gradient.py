@@ -9,12 +9,8 @@ from .._gradients import gradients
 from .._inputs import (
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_inputs,
+    format_call,
     format_output,
-    is_tuple,
-    require_floating,
-    validate_target,
 )
 
 
@@ -32,15 +28,9 @@ class InputXGradient(Attribution):
         self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None
     ) -> TensorOrTuple:
         """``x · ∂F_target/∂x``, the shape of ``inputs``."""
-        was_tuple = is_tuple(inputs)
-        formatted = format_inputs(inputs)
-        require_floating(formatted, "InputXGradient")
-        validate_target(target, formatted[0].shape[0])
+        was_tuple, formatted, _, args = format_call(
+            inputs, None, target, additional_forward_args, gradient_of="InputXGradient"
+        )
         with self._model_guard():
-            grads = gradients(
-                self.forward_func,
-                formatted,
-                target,
-                format_additional_args(additional_forward_args),
-            )
+            grads = gradients(self.forward_func, formatted, target, args)
         return format_output(was_tuple, tuple(x * g for x, g in zip(formatted, grads)))

@@ -16,13 +16,8 @@ from .._inputs import (
     TensorOrTuple,
     expand_additional_args,
     expand_target,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
+    format_call,
     format_output,
-    is_tuple,
-    require_floating,
-    validate_target,
 )
 from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
 
@@ -80,13 +75,10 @@ class IntegratedGradients(Attribution):
                 at once) or ``"auto"`` (from a memory budget).
             return_convergence_delta: also return ``Σ attr − (F(x) − F(b))``, shape (batch,).
         """
-        was_tuple = is_tuple(inputs)
-        formatted = format_inputs(inputs)
-        require_floating(formatted, "IntegratedGradients")
-        formatted_baselines = format_baselines(baselines, formatted)
+        was_tuple, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args, gradient_of="IntegratedGradients"
+        )
         step_sizes, alphas = quadrature(method, n_steps)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
         with self._model_guard():
             attributions = self._integrate(
                 formatted,

@@ -9,12 +9,8 @@ from .._gradients import gradients
 from .._inputs import (
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_inputs,
+    format_call,
     format_output,
-    is_tuple,
-    require_floating,
-    validate_target,
 )
 
 
@@ -37,16 +33,10 @@ class Saliency(Attribution):
         additional_forward_args: Any = None,
     ) -> TensorOrTuple:
         """Gradient (absolute by default) of ``F_target`` at ``inputs``, the shape of ``inputs``."""
-        was_tuple = is_tuple(inputs)
-        formatted = format_inputs(inputs)
-        require_floating(formatted, "Saliency")
-        validate_target(target, formatted[0].shape[0])
+        was_tuple, formatted, _, args = format_call(
+            inputs, None, target, additional_forward_args, gradient_of="Saliency"
+        )
         with self._model_guard():
-            grads = gradients(
-                self.forward_func,
-                formatted,
-                target,
-                format_additional_args(additional_forward_args),
-            )
+            grads = gradients(self.forward_func, formatted, target, args)
         grads = tuple(g.abs() if abs else g for g in grads)
         return format_output(was_tuple, grads)

@@ -15,9 +15,7 @@ from torch import Tensor
 from .._inputs import (
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_inputs,
-    validate_target,
+    format_call,
 )
 from ._layer_base import LayerAttribution
 from ._layer_pass import ModuleOrList, layer_gradients
@@ -78,9 +76,7 @@ class LayerGradCam(LayerAttribution):
             attr_dim_summation: sum over dimension 1 (default True).
             grad_kwargs: keyword arguments for ``torch.autograd.grad``.
         """
-        formatted = format_inputs(inputs)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
+        _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():
             grads, values = layer_gradients(

@@ -11,11 +11,7 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
-    require_floating,
-    validate_target,
+    format_call,
 )
 from .._integration import quadrature, weighted_step_sum
 from ._layer_base import LayerAttribution
@@ -38,12 +34,10 @@ class InternalInfluence(LayerAttribution):
         grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor]:
         """``Σ_k w_k ∂F_target/∂a_l(x_k)`` per layer unit (a list for a list of layers)."""
-        formatted = format_inputs(inputs)
-        require_floating(formatted, "InternalInfluence")
-        formatted_baselines = format_baselines(baselines, formatted)
+        _, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args, gradient_of="InternalInfluence"
+        )
         step_sizes, alphas = quadrature(method, n_steps)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
         spec = self._layers(attribute_to_layer_input)
         totals: list[Tensor] | None = None
         with self._model_guard():

@@ -16,11 +16,7 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
-    require_floating,
-    validate_target,
+    format_call,
 )
 from .._integration import quadrature
 from ._layer_base import LayerAttribution
@@ -68,12 +64,10 @@ class LayerConductance(LayerAttribution):
         ``return_convergence_delta`` also returns ``Σ attr − (F(x) − F(b))`` per example (for a
         list of layers, a list of deltas, one per layer).
         """
-        formatted = format_inputs(inputs)
-        require_floating(formatted, "LayerConductance")
-        formatted_baselines = format_baselines(baselines, formatted)
+        _, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args, gradient_of="LayerConductance"
+        )
         _, alphas = quadrature(method, n_steps + 1)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():
             path = interpolated_layer_gradients(

@@ -20,12 +20,8 @@ from .._inputs import (
     TensorOrTuple,
     expand_additional_args,
     expand_target,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
-    require_floating,
+    format_call,
     tensorize_baselines,
-    validate_target,
 )
 from ..gradient.deep_lift import baseline_pairs, call_custom_attribution_func, mean_over_baselines
 from ._layer_base import LayerAttribution
@@ -91,11 +87,10 @@ class LayerDeepLift(LayerAttribution):
                 -> tuple of tensors, replacing ``(a_l(x) − a_l(b)) · m_l``.
             grad_kwargs: keyword arguments for ``torch.autograd.grad``.
         """
-        formatted = format_inputs(inputs)
-        require_floating(formatted, type(self).__name__)
-        full_baselines = tensorize_baselines(format_baselines(baselines, formatted), formatted)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
+        _, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args, gradient_of=type(self).__name__
+        )
+        full_baselines = tensorize_baselines(formatted_baselines, formatted)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():
             multipliers, at_inputs, at_baselines = self._layer_multipliers(

@@ -10,9 +10,7 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_inputs,
-    validate_target,
+    format_call,
 )
 from ..perturbation._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval
 from ..perturbation.feature_ablation import FeatureAblation
@@ -46,9 +44,7 @@ class LayerFeatureAblation(LayerAttribution):
         ``feature_mask`` for the layer's value; ``perturbations_per_eval`` defaults to
         ``"auto"`` (Captum: 1; the results do not depend on it).
         """
-        formatted = format_inputs(inputs)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
+        _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():
             values = tuple(layer_values(self.forward_func, spec, formatted, args))

@@ -18,10 +18,8 @@ from .._inputs import (
     TensorOrTuple,
     as_tuple,
     expand_additional_args,
-    format_additional_args,
+    format_call,
     format_inputs,
-    require_floating,
-    validate_target,
 )
 from ..gradient.gradient_shap import _as_distribution, _scale
 from ..gradient.noise_tunnel import NoiseTunnel
@@ -135,11 +133,10 @@ class _LayerInputBaselineXGradient:
         additional_forward_args: Any = None,
         return_convergence_delta: bool = False,
     ) -> tuple[Tensor, ...] | tuple[tuple[Tensor, ...], Tensor]:
-        formatted = format_inputs(inputs)
-        require_floating(formatted, "LayerGradientShap")
+        _, formatted, _, args = format_call(
+            inputs, None, target, additional_forward_args, gradient_of="LayerGradientShap"
+        )
         batch = formatted[0].shape[0]
-        validate_target(target, batch)
-        args = format_additional_args(additional_forward_args)
         alpha = torch.tensor(
             np.random.uniform(0.0, 1.0, batch), device=formatted[0].device, dtype=formatted[0].dtype
         )

@@ -10,9 +10,7 @@ from torch import Tensor
 from .._inputs import (
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_inputs,
-    validate_target,
+    format_call,
 )
 from ._layer_base import LayerAttribution
 from ._layer_pass import ModuleOrList, layer_gradients
@@ -47,9 +45,7 @@ class LayerGradientXActivation(LayerAttribution):
         grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor]:
         """``a_l ⊙ ∂F_target/∂a_l`` per layer, the layer's shape; a list for a list of layers."""
-        formatted = format_inputs(inputs)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
+        _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():
             grads, values = layer_gradients(

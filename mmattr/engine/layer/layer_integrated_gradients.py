@@ -17,11 +17,8 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
+    format_call,
     tensorize_baselines,
-    validate_target,
 )
 from .._integration import quadrature
 from ..gradient.integrated_gradients import IntegratedGradients
@@ -73,11 +70,10 @@ class LayerIntegratedGradients(LayerAttribution):
         """Attributions of the layer's value (a list for a list of layers); Captum's args."""
         if grad_kwargs:
             raise ValueError("grad_kwargs is not supported by LayerIntegratedGradients; pass None")
-        formatted = format_inputs(inputs)
-        formatted_baselines = format_baselines(baselines, formatted)
+        _, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args
+        )
         step_sizes, alphas = quadrature(method, n_steps)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():
             at_input = layer_values(self.forward_func, spec, formatted, args)

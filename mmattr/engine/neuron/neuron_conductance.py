@@ -16,14 +16,9 @@ from .._inputs import (
     TensorOrTuple,
     expand_additional_args,
     expand_target,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
+    format_call,
     format_output,
-    is_tuple,
-    require_floating,
     run_forward,
-    validate_target,
 )
 from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
 from ._neuron import (
@@ -86,13 +81,10 @@ class NeuronConductance(NeuronAttributionByInputs):
                 stacklevel=2,
             )
         check_selector(neuron_selector)
-        was_tuple = is_tuple(inputs)
-        formatted = format_inputs(inputs)
-        require_floating(formatted, "NeuronConductance")
-        formatted_baselines = format_baselines(baselines, formatted)
+        was_tuple, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args, gradient_of="NeuronConductance"
+        )
         step_sizes, alphas = quadrature(method, n_steps)
-        validate_target(target, formatted[0].shape[0])
-        args = format_additional_args(additional_forward_args)
         with self._model_guard():
             totals = self._integrate(
                 formatted,

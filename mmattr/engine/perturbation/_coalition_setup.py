@@ -13,14 +13,10 @@ from .._inputs import (
     Baseline,
     BaselinesType,
     TargetType,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
+    format_call,
     format_output,
-    is_tuple,
     slice_additional_args,
     slice_target,
-    validate_target,
 )
 from ._perturb import (
     PerturbationsPerEval,
@@ -118,12 +114,10 @@ def setup_coalitions(
 ) -> CoalitionSetup:
     """Validate everything at the boundary, then run ``F(x)`` once (measuring one row's memory
     when ``perturbations_per_eval="auto"``)."""
-    was_tuple = is_tuple(inputs)
-    formatted = format_inputs(inputs)
-    formatted_baselines = format_baselines(baselines, formatted)
+    was_tuple, formatted, formatted_baselines, args = format_call(
+        inputs, baselines, target, additional_forward_args
+    )
     masks = format_feature_mask(feature_mask, formatted)
-    validate_target(target, formatted[0].shape[0])
-    args = format_additional_args(additional_forward_args)
     if perturbations_per_eval != "auto":
         resolve_perturbations_per_eval(perturbations_per_eval, forward_func, formatted, args, 1)
     output, bytes_per_row = initial_forward(

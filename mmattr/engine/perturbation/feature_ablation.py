@@ -13,12 +13,9 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
+    format_call,
     format_output,
     is_tuple,
-    validate_target,
 )
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
@@ -92,12 +89,11 @@ class FeatureAblation(Attribution):
                 ``1 + ceil(k / perturbations_per_eval)``.
             show_progress: show a tqdm bar of model evaluations.
         """
-        formatted = format_inputs(inputs)
-        formatted_baselines = format_baselines(baselines, formatted)
+        _, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args
+        )
         masks = format_feature_mask(feature_mask, formatted)
-        validate_target(target, formatted[0].shape[0])
         _check_per_eval(perturbations_per_eval)
-        args = format_additional_args(additional_forward_args)
         with self._model_guard():
             attributions = self._ablate(
                 formatted,

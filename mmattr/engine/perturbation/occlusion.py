@@ -14,12 +14,9 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_baselines,
-    format_inputs,
+    format_call,
     format_output,
     is_tuple,
-    validate_target,
 )
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
@@ -146,12 +143,11 @@ class Occlusion(FeatureAblation):
                 (default; Captum's default is 1). Results are the same for every value.
             show_progress: show a tqdm bar of model evaluations.
         """
-        formatted = format_inputs(inputs)
+        _, formatted, formatted_baselines, args = format_call(
+            inputs, baselines, target, additional_forward_args
+        )
         grids = _format_grids(formatted, sliding_window_shapes, strides)
-        formatted_baselines = format_baselines(baselines, formatted)
-        validate_target(target, formatted[0].shape[0])
         _check_per_eval(perturbations_per_eval)
-        args = format_additional_args(additional_forward_args)
         with self._model_guard():
             attributions = self._occlude(
                 formatted,
