@@ -105,7 +105,9 @@ def _check_callable_result(result: Any, values: tuple[Tensor, ...]) -> Tensor:
 @contextlib.contextmanager
 def record_layer(layer: nn.Module, to_input: bool) -> Iterator[list[tuple[Tensor, ...]]]:
     """Record the layer's output (or inputs) as a tuple on every call. The model continues
-    with clones, so in-place operations after the layer leave the recorded values intact."""
+    with clones, so in-place operations after the layer leave the recorded values intact.
+    Unlike ``capture_layers`` (one tuple element, optionally cut from the graph), a neuron
+    selector may index any element, and the neuron's gradient flows back to the inputs."""
     calls: list[tuple[Tensor, ...]] = []
 
     def pre_hook(module: nn.Module, args: tuple) -> tuple:
