@@ -33,10 +33,6 @@ def case(name: str):
     return register
 
 
-class Unavailable(RuntimeError):
-    """Raised by a case whose mmattr side is not delivered yet; the runner prints and goes on."""
-
-
 def _timed(fn: Callable[[], object], device: str) -> float:
     if device == "cuda":
         torch.cuda.synchronize()
@@ -49,11 +45,7 @@ def _timed(fn: Callable[[], object], device: str) -> float:
 
 def measure(name: str, repeat: int, device: str) -> dict[str, float]:
     """Median seconds per contender; contenders alternate within each repetition."""
-    try:
-        setup = CASES[name](device)
-    except Unavailable as reason:
-        print(f"\n== {name}: not measured: {reason}")
-        return {}
+    setup = CASES[name](device)
     for key, fn in setup.contenders.items():
         if key not in setup.once:  # a run-once contender is too slow to run twice
             fn()  # warm-up: allocator, lazy init, caches

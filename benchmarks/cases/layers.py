@@ -8,6 +8,7 @@ from transformers import BertConfig, BertForQuestionAnswering
 
 import mmattr
 from benchmarks._harness import Setup, case
+from mmattr.engine._hooks import capture_layers
 
 N_STEPS = 50
 
@@ -32,26 +33,15 @@ def bert_qa(device: str):
     return forward, embeds, list(model.bert.encoder.layer)
 
 
-def _first(output):
-    return output[0] if isinstance(output, tuple) else output
-
-
 def conductance_floor(forward, x: torch.Tensor, layers):
     """Bare cost: one forward over the ``n_steps + 1`` path points conductance needs, one
     backward to all layer outputs."""
 
     def run():
-        captured = []
-        handles = [
-            layer.register_forward_hook(lambda m, i, o: captured.append(_first(o)))
-            for layer in layers
-        ]
-        try:
-            rows = x.repeat(N_STEPS + 1, 1, 1).requires_grad_()
-            torch.autograd.grad(forward(rows)[:, 0].sum(), [rows, *captured])
-        finally:
-            for handle in handles:
-                handle.remove()
+        rows = x.repeat(N_STEPS + 1, 1, 1).requires_grad_()
+        with capture_layers(layers) as records:
+            output = forward(rows)[:, 0].sum()
+        torch.autograd.grad(output, [rows, *(record.values[0] for record in records)])
 
     return run
 

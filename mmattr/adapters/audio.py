@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters._audio_grid import cell_ids, sample_window_ids, window_grid
-from mmattr.adapters.base import ModalityInput
+from mmattr.adapters.base import ModalityInput, check_choice
 
 MODEL_INPUTS = ("waveform", "spectrogram")
 BASELINES = ("silence", "noise", "mean_spectrum")
@@ -71,8 +71,8 @@ class AudioAdapter:
         seed: int = 0,
         resample: bool = False,
     ) -> None:
-        _check_choice(model_input, MODEL_INPUTS, "model_input")
-        _check_choice(baseline, BASELINES, "baseline")
+        check_choice(model_input, MODEL_INPUTS, "model_input")
+        check_choice(baseline, BASELINES, "baseline")
         for name, value in (("sample_rate", sample_rate), ("n_bands", n_bands), ("n_fft", n_fft)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} is {value!r}; expected a positive int")
@@ -163,7 +163,7 @@ class AudioAdapter:
         "spectrogram"``), or the waveform with the top windows shaded (``kind="waveform"``)."""
         from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
 
-        _check_choice(kind, ("spectrogram", "waveform"), "kind")
+        check_choice(kind, ("spectrogram", "waveform"), "kind")
         scores = self.window_scores(attribution, x)  # (bands or 1, windows)
         if kind == "waveform":
             return visualize_waveform(
@@ -207,15 +207,11 @@ class AudioAdapter:
             return values.reshape(bands, windows)
         if values.numel() == x.meta["spectrogram"].numel():
             ids = self.cell_ids(x).reshape(-1).cpu()
-            return (
-                torch.zeros(bands * windows)
-                .double()
-                .index_add(0, ids, values)
-                .reshape(bands, windows)
-            )
+            per_window = torch.zeros(bands * windows, dtype=torch.float64).index_add(0, ids, values)
+            return per_window.reshape(bands, windows)
         if values.numel() == x.meta["waveform"].numel():
             ids = self.sample_window_ids(x).cpu()
-            return torch.zeros(1, windows).double().index_add(1, ids, values[None])
+            return torch.zeros(1, windows, dtype=torch.float64).index_add(1, ids, values[None])
         raise ValueError(
             f"attribution has {values.numel()} values (shape {tuple(attribution.shape)}); "
             f"expected {bands * windows} windows, the spectrogram's "
@@ -238,12 +234,12 @@ class AudioAdapter:
                     f"{wave.numel()} samples"
                 )
             return self._stft(kind.reshape(wave.shape).to(wave.dtype))
-        _check_choice(kind, BASELINES, "baseline")
+        check_choice(kind, BASELINES, "baseline")
+        if kind == "noise":
+            return self._stft(self.noise(x))
         stft = self._stft(wave)
         if kind == "silence":
             return torch.zeros_like(stft)
-        if kind == "noise":
-            return self._stft(self.noise(x))
         return torch.polar(stft.abs().mean(-1, keepdim=True).expand_as(stft), stft.angle())
 
     def noise(self, x: ModalityInput) -> Tensor:
@@ -386,8 +382,3 @@ def _mix(source: Tensor, base: Tensor, weights: Tensor, cells: Tensor) -> Tensor
 
 def _rms(wave: Tensor) -> Tensor:
     return wave.pow(2).mean().sqrt()
-
-
-def _check_choice(value: Any, choices: tuple[str, ...], name: str) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} is {value!r}; expected one of {list(choices)}")

@@ -56,3 +56,9 @@ class Adapter(Protocol):
 
     def render(self, attribution: Tensor, x: ModalityInput, **kwargs: Any) -> Any:
         """A matplotlib Figure or an HTML string through :mod:`mmattr.visualizers`."""
+
+
+def check_choice(value: Any, choices: tuple[str, ...], name: str) -> None:
+    """An adapter option must be one of ``choices``; the error names the argument."""
+    if value not in choices:
+        raise ValueError(f"{name} is {value!r}; expected one of {list(choices)}")

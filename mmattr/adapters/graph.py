@@ -10,12 +10,13 @@ block-diagonal graph of ``b × N`` nodes (``batching="block"``) or ``b`` calls (
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from mmattr.adapters.base import ModalityInput
+from mmattr.adapters.base import ModalityInput, check_choice
 
 MASK_TYPES = ("object", "attributes", "common_attributes", "edge")
 BASELINES = ("zero", "mean")
@@ -54,9 +55,9 @@ class GraphAdapter:
     def __init__(
         self, mask_type: str = "object", baseline: str = "zero", batching: str = "block"
     ) -> None:
-        _check_choice(mask_type, MASK_TYPES, "mask_type")
-        _check_choice(baseline, BASELINES, "baseline")
-        _check_choice(batching, BATCHING, "batching")
+        check_choice(mask_type, MASK_TYPES, "mask_type")
+        check_choice(baseline, BASELINES, "baseline")
+        check_choice(batching, BATCHING, "batching")
         if mask_type == "edge" and baseline != "zero":
             raise ValueError(
                 f"baseline is {baseline!r}; mask_type='edge' attributes edge weights, whose "
@@ -84,7 +85,7 @@ class GraphAdapter:
             weights = (
                 torch.ones(edge_index.shape[1], dtype=x.dtype)
                 if edge_weight is None
-                else (edge_weight)
+                else edge_weight
             )
             return ModalityInput(weights[None], {"x": x, "edge_index": edge_index}, meta, raw)
         kwargs = {"edge_index": edge_index}
@@ -145,7 +146,7 @@ class GraphAdapter:
         from mmattr.visualizers.graph import visualize_graph
 
         edge_scores = (
-            attribution.detach().reshape(-1).cpu().numpy() if (self.mask_type == "edge") else None
+            attribution.detach().reshape(-1).cpu().numpy() if self.mask_type == "edge" else None
         )
         return visualize_graph(
             x.meta["edge_index"].cpu().numpy(),
@@ -277,9 +278,7 @@ def _check_edge_weight(edge_weight: Any, edges: int, dtype: torch.dtype) -> Tens
 
 def _per_row(value: Tensor, rows: int, shape: tuple, name: str) -> Tensor:
     """``value`` as (rows, *shape): one copy broadcast, or the engine's repeated copies."""
-    size = 1
-    for dim in shape:
-        size *= dim
+    size = math.prod(shape)
     if value.numel() % size or value.numel() // size not in (1, rows):
         raise ValueError(
             f"{name} has shape {tuple(value.shape)}; expected {tuple(shape)}, or {rows} copies "
@@ -290,8 +289,3 @@ def _per_row(value: Tensor, rows: int, shape: tuple, name: str) -> Tensor:
 
 def _row(value: Tensor | None, row: int) -> Tensor | None:
     return None if value is None else value[row]
-
-
-def _check_choice(value: Any, choices: tuple[str, ...], name: str) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} is {value!r}; expected one of {list(choices)}")

@@ -168,10 +168,7 @@ class ImageAdapter:
         import mmattr
 
         x = image if isinstance(image, ModalityInput) else self.prepare(image)
-        if isinstance(baseline, Tensor):
-            baselines = baseline
-        else:
-            baselines = self.baseline(x, baseline)
+        baselines = baseline if isinstance(baseline, Tensor) else self.baseline(x, baseline)
         segments = self._segments(x)
         ablation = mmattr.FeatureAblation(model)
         attributions = ablation.attribute(
@@ -307,8 +304,10 @@ def _grid(height: int, width: int, n_segments: int) -> np.ndarray:
 
 
 def _user_segments(segmentation: Any, shape: tuple[int, int]) -> np.ndarray:
-    labels = segmentation.detach().cpu().numpy() if isinstance(segmentation, Tensor) else None
-    labels = np.asarray(segmentation) if labels is None else labels
+    if isinstance(segmentation, Tensor):
+        labels = segmentation.detach().cpu().numpy()
+    else:
+        labels = np.asarray(segmentation)
     if labels.shape != shape:
         raise ValueError(
             f"segmentation has shape {labels.shape}; expected {shape} to match the image"

@@ -139,7 +139,7 @@ class TextAdapter:
         if self.baseline_kind == "zero":
             return ids.clone()
         replacement = getattr(self.tokenizer, _BASELINE_TOKEN[self.baseline_kind])
-        return torch.where(self._special(x), ids, torch.full_like(ids, replacement))
+        return torch.where(self._special(x, ids), ids, torch.full_like(ids, replacement))
 
     def baseline_embedding(self, x: ModalityInput) -> Tensor:
         """The baseline at the attribution layer's output, (B, L, D): E[baseline(x)], or zeros.
@@ -163,7 +163,7 @@ class TextAdapter:
     def feature_mask(self, x: ModalityInput) -> Tensor:
         """(1, L) group ids 0..k-1 in order: one per token, or one per word (pieces together);
         each special token is its own group."""
-        special = self._special(x).tolist()
+        special = self._special(x, self._ids(x)).tolist()
         word_ids = x.meta.get("word_ids")
         sequence_ids = x.meta.get("sequence_ids") or [None] * len(special)
         if self.mask_by == "token" or word_ids is None:
@@ -251,9 +251,9 @@ class TextAdapter:
                 f"0..{rows - 1} (the embedding's rows)"
             )
 
-    def _special(self, x: ModalityInput) -> Tensor:
-        """(L,) bool: CLS/SEP/PAD positions, from meta or from the tokenizer's special ids."""
-        ids = self._ids(x)
+    def _special(self, x: ModalityInput, ids: Tensor) -> Tensor:
+        """(L,) bool: CLS/SEP/PAD positions of ``ids`` (checked by :meth:`_ids`), from meta or
+        from the tokenizer's special ids."""
         positions = x.meta.get("special_positions")
         if positions is not None:
             special = torch.zeros(ids.shape[1], dtype=torch.bool)

@@ -46,17 +46,19 @@ class TokenAdapter:
 
     def encode(self, text: str) -> Tensor:
         """Whitespace-split words to ids (1, L); an unknown word is an error naming it."""
-        unknown = [w for w in text.split() if w not in self.ids]
+        words = text.split()
+        unknown = [w for w in words if w not in self.ids]
         if unknown:
             raise ValueError(f"text has words {unknown} outside the vocabulary")
-        return torch.tensor([[self.ids[w] for w in text.split()]])
+        return torch.tensor([[self.ids[w] for w in words]])
 
     def prepare(self, raw: str | Tensor) -> ModalityInput:
         """A text, or ids (L,) / (1, L); meta: ``tokens`` (PAD positions excluded in render),
         ``special_positions`` (the PAD positions)."""
         ids = self.encode(raw) if isinstance(raw, str) else _as_ids(raw, len(self.words))
-        tokens = [self.words.get(int(i), "?") for i in ids[0]]
-        pads = [i for i, v in enumerate(ids[0].tolist()) if v == self.pad_id]
+        values = ids[0].tolist()
+        tokens = [self.words.get(v, "?") for v in values]
+        pads = [i for i, v in enumerate(values) if v == self.pad_id]
         return ModalityInput(ids, meta={"tokens": tokens, "special_positions": pads}, raw=raw)
 
     def baseline(self, x: ModalityInput) -> Tensor:

@@ -11,6 +11,7 @@ instead of failing the whole page. Any other error is a bug and propagates.
 
 from __future__ import annotations
 
+import importlib
 import time
 from pathlib import Path
 from types import ModuleType
@@ -20,18 +21,15 @@ import torch
 from mmattr.demo._common import MISSING
 from mmattr.visualizers import Report
 
-
-def _sections() -> dict[str, ModuleType]:
-    from mmattr.demo import audio, graph, image, qa, vqa
-
-    return {"qa": qa, "image": image, "vqa": vqa, "audio": audio, "graph": graph}  # SECTIONS order
-
-
 #: The text of a section whose optional dependency is not installed.
 UNAVAILABLE = "Unavailable in this install"
 
-#: Section names accepted by ``run(only=...)``, in report order.
+#: Section names accepted by ``run(only=...)``, in report order; each is a module of this package.
 SECTIONS = ("qa", "image", "vqa", "audio", "graph")
+
+
+def _sections() -> dict[str, ModuleType]:
+    return {name: importlib.import_module(f"mmattr.demo.{name}") for name in SECTIONS}
 
 
 def run(out_dir: str | Path = "mmattr-report", only: str | None = None) -> Path:

@@ -22,15 +22,16 @@ def add_section(report: Report) -> None:
     attr = numpy_of(integrated_gradients(bundle.model, waveform, 0.0, label))[0]
     window_scores = np.abs(attr).reshape(WINDOWS, -1).sum(axis=1)
     size = waveform.shape[1] / WINDOWS
-    truth = [w for w in range(WINDOWS) if (w + 1) * size > span[0] and w * size < span[1]]
+    starts = np.arange(WINDOWS) * size
+    truth_grid = ((starts + size > span[0]) & (starts < span[1])).astype(float)  # overlaps event
+    truth = np.flatnonzero(truth_grid)
     top = int(np.argmax(window_scores))
     spectrogram = torchaudio.transforms.MelSpectrogram(rate, n_fft=400, n_mels=40)(waveform)[0]
-    truth_grid = np.isin(np.arange(WINDOWS), truth).astype(float)
     facts = {
         "class": bundle.classes[label],
         "event span (s)": f"{span[0] / rate:.2f}-{span[1] / rate:.2f}",
         "top window": f"{top} ({top * size / rate:.2f}-{(top + 1) * size / rate:.2f} s)",
-        "top window inside the event": top in truth,
+        "top window inside the event": bool(truth_grid[top]),
     }
     figures = [
         (

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
+from mmattr.adapters import GraphAdapter
 from mmattr.demo._common import integrated_gradients, load, numpy_of
 from mmattr.visualizers import Report, visualize_graph
 
 TITLE = "Graph nodes: BA-Shapes house motifs"
-
-
-def _node_forward(model: Any, edge_index: torch.Tensor, node: int) -> Any:
-    def forward(features: torch.Tensor) -> torch.Tensor:  # (steps, N, F) -> (steps, classes)
-        return torch.stack([model(x, edge_index)[node] for x in features])
-
-    return forward
 
 
 def add_section(report: Report) -> None:
@@ -31,8 +23,12 @@ def add_section(report: Report) -> None:
     in_house = house == house[node]  # ground truth: the explained node's own house
     with torch.no_grad():
         label = int(bundle.model(x, edge_index)[node].argmax())
-    attr = integrated_gradients(_node_forward(bundle.model, edge_index, node), x[None], 0.0, label)
-    scores = numpy_of(attr)[0].sum(axis=1)
+    # all interpolation steps in one call, on a block-diagonal graph of (steps × nodes) nodes
+    adapter = GraphAdapter("object")
+    graph_input = adapter.prepare({"x": x, "edge_index": edge_index})
+    forward = adapter.forward(bundle.model, graph_input, node=node)
+    attr = integrated_gradients(forward, graph_input.tensor, 0.0, label)
+    scores = numpy_of(adapter.node_scores(attr, graph_input))  # summed over node features
     graph = nx.Graph(numpy_of(edge_index).T.tolist())
     nearby = sorted(nx.single_source_shortest_path_length(graph, node, cutoff=3))
     local = {n: i for i, n in enumerate(nearby)}

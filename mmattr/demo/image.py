@@ -21,10 +21,11 @@ def _segment_scores(model: Any, image: torch.Tensor, target: int) -> tuple[np.nd
     return numpy_of(result.segments), numpy_of(result.scores)
 
 
-def _segment_figure(model: Any, batch: torch.Tensor, label: int, mask: np.ndarray) -> tuple:
+def _segment_figure(
+    model: Any, batch: torch.Tensor, picture: np.ndarray, label: int, mask: np.ndarray
+) -> tuple:
     segments, scores = _segment_scores(model, batch, label)
     inside = float(mask[segments == int(np.argmax(scores))].mean())
-    picture = numpy_of(batch[0]).transpose(1, 2, 0)
     return visualize_segments(picture, segments, scores, 3, mask), inside
 
 
@@ -57,7 +58,7 @@ def add_section(report: Report) -> None:
     )
     figures, note = [("integrated gradients", ig_figure)], None
     try:
-        segment_figure, inside = _segment_figure(bundle.model, batch, label, mask)
+        segment_figure, inside = _segment_figure(bundle.model, batch, picture, label, mask)
         figures.insert(0, ("superpixels and segment ablation", segment_figure))
         facts["top segment: fraction of its pixels inside the shape"] = f"{inside:.2f}"
     except MISSING as error:  # scikit-image (superpixels) is not installed

@@ -6,35 +6,18 @@ from typing import Any
 
 import torch
 
+from mmattr.adapters import TextAdapter
+from mmattr.adapters.text import EmbeddingForward
 from mmattr.demo._common import integrated_gradients, load, numpy_of
 from mmattr.visualizers import Report, qa_html, visualize_layer_tokens
 
 TITLE = "BERT question answering: tokens and layers"
 
 
-def _token_attributions(model: Any, tokenizer: Any, encoded: dict, position: int, end: bool) -> Any:
-    """IG through the word embeddings (PAD baseline keeping CLS/SEP), summed over hidden units."""
-    ids = encoded["input_ids"]
-    special = torch.isin(ids, torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id]))
-    baseline_ids = torch.where(special, ids, tokenizer.pad_token_id)
-    embed = model.get_input_embeddings()
-    with torch.no_grad():
-        inputs, baselines = embed(ids), embed(baseline_ids)
-    extra = {k: v for k, v in encoded.items() if k != "input_ids"}
-
-    def forward(embeddings: torch.Tensor) -> torch.Tensor:
-        repeat = {k: v.expand(len(embeddings), -1) for k, v in extra.items()}
-        output = model(inputs_embeds=embeddings, **repeat)
-        return output.end_logits if end else output.start_logits
-
-    return integrated_gradients(forward, inputs, baselines, position).sum(-1)[0]
-
-
-def _layer_figure(model: Any, tokenizer: Any, question: str, context: str, tokens: list) -> Any:
+def _layer_figure(
+    model: Any, adapter: TextAdapter, question: str, context: str, tokens: list
+) -> Any:
     """One row per encoder layer: its conductance for each token toward the answer start."""
-    from mmattr.adapters import TextAdapter
-
-    adapter = TextAdapter.for_model(model, tokenizer)
     matrix = numpy_of(adapter.layer_token_attributions(model, question, context, target="start"))
     names = [f"layer {i}" for i in range(matrix.shape[0])]
     title = "layer conductance toward the predicted answer start (rows: encoder layers)"
@@ -46,15 +29,22 @@ def add_section(report: Report) -> None:
     model, tokenizer = bundle.model, bundle.tokenizer
     example = bundle.examples[0]
     question, context, truth = example["question"], example["context"], example["answer"]
-    encoded = dict(tokenizer(question, context, return_tensors="pt"))
+    adapter = TextAdapter.for_model(model, tokenizer)  # baseline: PAD, [CLS]/[SEP] kept
+    x = adapter.prepare((question, context))
     with torch.no_grad():
-        output = model(**encoded)
-    start, end = int(output.start_logits.argmax()), int(output.end_logits.argmax())
-    ids = encoded["input_ids"][0]
-    answer = tokenizer.decode(ids[start : end + 1]).strip()
-    tokens = tokenizer.convert_ids_to_tokens(ids.tolist())
-    start_attr = _token_attributions(model, tokenizer, encoded, start, end=False)
-    end_attr = _token_attributions(model, tokenizer, encoded, end, end=True)
+        output = model(input_ids=x.tensor, **x.model_kwargs)
+        embedded = adapter.embedding(x.tensor)  # (1, tokens, hidden)
+    baselines = adapter.baseline_embedding(x)
+    positions = {"start": int(output.start_logits.argmax()), "end": int(output.end_logits.argmax())}
+    # IG through the word embeddings toward each logit, summed over hidden units
+    attributions = {
+        target: integrated_gradients(
+            EmbeddingForward(model, adapter.embedding, x, target), embedded, baselines, position
+        ).sum(-1)[0]
+        for target, position in positions.items()
+    }
+    answer = tokenizer.decode(x.tensor[0, positions["start"] : positions["end"] + 1]).strip()
+    tokens = x.meta["tokens"]
     facts = {
         "question": question,
         "context": context,
@@ -62,8 +52,12 @@ def add_section(report: Report) -> None:
         "ground truth": truth,
         "correct": answer == str(truth).strip(),
     }
-    figures = [("layers x tokens", _layer_figure(model, tokenizer, question, context, tokens))]
-    fragments = [qa_html(tokens, numpy_of(start_attr), numpy_of(end_attr), answer=answer)]
+    figures = [("layers x tokens", _layer_figure(model, adapter, question, context, tokens))]
+    fragments = [
+        qa_html(
+            tokens, numpy_of(attributions["start"]), numpy_of(attributions["end"]), answer=answer
+        )
+    ]
     text = (
         "Integrated gradients of the start and end logits through the word embeddings, from a "
         "PAD baseline that keeps [CLS]/[SEP]; green: evidence for, red: against."

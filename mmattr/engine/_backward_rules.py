@@ -33,7 +33,15 @@ _ELEMENTWISE = _RELU | {
     F.tanh,
     Tensor.tanh,
 }
-_INPLACE = {torch.relu_, Tensor.relu_, getattr(F, "relu_", None), F.elu_, F.leaky_relu_}
+#: In-place nonlinearities and the out-of-place call a rule computes instead.
+_OUT_OF_PLACE = {
+    torch.relu_: torch.relu,
+    Tensor.relu_: torch.relu,
+    F.elu_: F.elu,
+    F.leaky_relu_: F.leaky_relu,
+}
+if hasattr(F, "relu_"):
+    _OUT_OF_PLACE[F.relu_] = torch.relu
 _SOFTMAX = {F.softmax, torch.softmax, Tensor.softmax}
 _MAXPOOL = {F.max_pool1d: 1, F.max_pool2d: 2, F.max_pool3d: 3}
 _POOL_WITH_INDICES = {
@@ -47,13 +55,7 @@ def _call_out_of_place(func: Callable, args: tuple, kwargs: dict) -> Callable[[T
     """``x -> func(x, *rest)`` computed out of place (an in-place call becomes a copy: the
     rule needs the input, and the caller uses the returned tensor)."""
     kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
-    if func in _INPLACE:
-        func = {
-            torch.relu_: torch.relu,
-            Tensor.relu_: torch.relu,
-            F.elu_: F.elu,
-            F.leaky_relu_: F.leaky_relu,
-        }.get(func, torch.relu)
+    func = _OUT_OF_PLACE.get(func, func)
     if func in (F.elu, F.leaky_relu) and len(args) > 2:
         args = args[:2]  # drop the positional ``inplace`` flag
     rest = args[1:]
@@ -143,7 +145,7 @@ class _DeepLiftMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in _ELEMENTWISE or func in _INPLACE:
+        if func in _ELEMENTWISE or func in _OUT_OF_PLACE:
             fn = _call_out_of_place(func, args, kwargs)
             return _Rescale.apply(args[0], fn, self.eps, False)
         if func in _SOFTMAX:
@@ -179,7 +181,7 @@ class _GuidedMode(TorchFunctionMode):
         self.use_grad_output = use_grad_output
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func in _RELU or func in (torch.relu_, Tensor.relu_):
+        if func in _RELU:
             return _GuidedRelu.apply(args[0], self.use_grad_output)
         return func(*args, **(kwargs or {}))
 

@@ -13,6 +13,9 @@ from typing import Callable, Iterator, Union
 import torch
 from torch import Tensor
 
+from ._hooks import count_activation_bytes
+from ._inputs import slice_additional_args
+
 BatchSize = Union[None, int, str]
 
 #: Fraction of the free memory of the inputs' device that ``"auto"`` chunks may use.
@@ -62,16 +65,11 @@ def activation_bytes_per_example(
 ) -> int:
     """Bytes of every intermediate tensor one example creates in a forward pass: the memory
     a backward pass keeps alive, measured with one probe forward under ``inference_mode``."""
-    from ._hooks import count_activation_bytes
-
     one = tuple(tensor[:1] for tensor in inputs)
-    extra = tuple(
-        arg[:1] if isinstance(arg, Tensor) and arg.dim() > 0 else arg
-        for arg in (additional_forward_args or ())
-    )
+    extra = slice_additional_args(additional_forward_args, 0, 1) or ()
     with count_activation_bytes(forward_func) as counter, torch.inference_mode():
         forward_func(*one, *extra)
-    input_bytes = sum(t[:1].numel() * t.element_size() for t in inputs)
+    input_bytes = sum(t.numel() * t.element_size() for t in one)
     return max(counter.bytes, input_bytes) + input_bytes
 
 

@@ -10,7 +10,6 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
-import torch
 from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -126,25 +125,23 @@ def capture_layers(
 
 
 def _recording_hook(record: LayerRecord, to_input: bool, index: int, require_grad: bool):
-    def pre_hook(module: nn.Module, args: tuple) -> Any:
-        value = pick_output(args, index)
-        if require_grad and not value.requires_grad:
-            value = value.detach().requires_grad_()
-            record.values.append(value)
-            return _replace_output(args, index, value)
-        record.values.append(value)
-        return None
+    def record_value(value: Any) -> Any:
+        tensor = pick_output(value, index)
+        as_leaf = require_grad and not tensor.requires_grad
+        if as_leaf:
+            tensor = tensor.detach().requires_grad_()
+        record.values.append(tensor)
+        return _replace_output(value, index, tensor) if as_leaf else None
 
-    def post_hook(module: nn.Module, args: tuple, output: Any) -> Any:
-        value = pick_output(output, index)
-        if require_grad and not value.requires_grad:
-            value = value.detach().requires_grad_()
-            record.values.append(value)
-            return _replace_output(output, index, value)
-        record.values.append(value)
-        return None
+    return _hook_on(to_input, record_value)
 
-    return pre_hook if to_input else post_hook
+
+def _hook_on(to_input: bool, handle: Callable[[Any], Any]) -> Callable[..., Any]:
+    """A forward hook passing the layer's output to ``handle`` (with ``to_input``, a pre-hook
+    passing its positional inputs); what ``handle`` returns replaces that value unless None."""
+    if to_input:
+        return lambda module, args: handle(args)
+    return lambda module, args, output: handle(output)
 
 
 @contextlib.contextmanager
@@ -156,23 +153,21 @@ def replace_layer(
 ) -> Iterator[None]:
     """Replace the layer's output (or input) by ``make_value(original)`` on each call."""
 
-    def pre_hook(module: nn.Module, args: tuple) -> Any:
-        return _replace_output(args, output_index, make_value(pick_output(args, output_index)))
+    def replaced(value: Any) -> Any:
+        return _replace_output(value, output_index, make_value(pick_output(value, output_index)))
 
-    def post_hook(module: nn.Module, args: tuple, output: Any) -> Any:
-        return _replace_output(output, output_index, make_value(pick_output(output, output_index)))
-
-    with forward_hook(layer, pre_hook if attribute_to_input else post_hook, pre=attribute_to_input):
+    with forward_hook(layer, _hook_on(attribute_to_input, replaced), pre=attribute_to_input):
         yield
 
 
 def check_layers_in_model(forward_func: Callable, layers: Sequence[nn.Module], name: str) -> None:
     """A layer must be a submodule of the model (when the model is known)."""
     model = module_of(forward_func)
+    submodules = set() if model is None else {id(m) for m in model.modules()}
     for index, layer in enumerate(layers):
         if not isinstance(layer, nn.Module):
             raise TypeError(f"{name}[{index}] is {type(layer).__name__}; expected an nn.Module")
-        if model is not None and not any(layer is m for m in model.modules()):
+        if model is not None and id(layer) not in submodules:
             raise ValueError(
                 f"{name}[{index}] ({type(layer).__name__}) is not a submodule of the model "
                 f"{type(model).__name__}; pass a module taken from the model, e.g. model.layer1"
@@ -211,10 +206,3 @@ def count_activation_bytes(forward_func: Callable) -> Iterator[_ByteCounter]:
     counter = _ByteCounter()
     with counter:
         yield counter
-
-
-@contextlib.contextmanager
-def inference_forward() -> Iterator[None]:
-    """Forward-only evaluation: no graph, no version counters."""
-    with torch.inference_mode():
-        yield

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._batching import chunk_bounds
 from ._inputs import Baseline
 
 RIEMANN_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
@@ -48,18 +49,19 @@ def step_chunks(n_steps: int, rows_per_step: int, rows_per_chunk: int) -> Iterat
     """Ranges of step indices; each chunk holds at most ``rows_per_chunk`` rows (at least one
     step)."""
     steps = max(1, rows_per_chunk // max(rows_per_step, 1))
-    for start in range(0, n_steps, steps):
-        yield range(start, min(start + steps, n_steps))
+    for start, stop in chunk_bounds(n_steps, steps):
+        yield range(start, stop)
 
 
 def interpolate(inputs: Tensor, baseline: Baseline, alphas: list[float]) -> Tensor:
     """Rows ``b + α_k (x − b)`` stacked step-major: ``(len(alphas) * batch, ...)``."""
-    return torch.cat([baseline + alpha * (inputs - baseline) for alpha in alphas], dim=0)
+    difference = inputs - baseline
+    return torch.cat([baseline + alpha * difference for alpha in alphas], dim=0)
 
 
 def weighted_step_sum(values: Tensor, step_sizes: list[float]) -> Tensor:
     """``Σ_k w_k v_k`` for step-major rows ``(steps * batch, ...)`` -> ``(batch, ...)``."""
     n_steps = len(step_sizes)
-    weights = torch.tensor(step_sizes).float().to(values.device)
+    weights = torch.tensor(step_sizes, dtype=torch.float32, device=values.device)
     flat = values.contiguous().view(n_steps, -1) * weights.view(n_steps, 1)
     return flat.reshape((n_steps, values.shape[0] // n_steps) + values.shape[1:]).sum(0)

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters.base import Adapter, ModalityInput
-from mmattr.engine._inputs import check_finite, select_target, validate_target
+from mmattr.engine._inputs import check_finite, expand_target, select_target, validate_target
 
 KNOWN_MODALITIES = ("text", "image", "audio", "graph")
 POSITIONAL = "input"
@@ -54,14 +54,9 @@ class Bundle:
     def row_scores(self, stacked: Mapping[str, Tensor]) -> Tensor:
         """Target score of each row of ``stacked`` (blocks of B rows), under inference mode."""
         rows = next(iter(stacked.values())).shape[0]
-        repeats = rows // self.batch
         with torch.inference_mode():
             output = self.output(stacked)
-        target = self.target
-        if isinstance(target, Tensor) and target.numel() > 1:
-            target = target.reshape(-1).repeat(repeats)
-        elif isinstance(target, list):
-            target = target * repeats
+        target = expand_target(self.target, rows // self.batch)
         selected = check_finite(select_target(output, target), "model output")
         return selected.reshape(rows, -1).sum(-1).double().clone()
 

@@ -55,9 +55,7 @@ def _default_adapter(name: str, raw: Any) -> Adapter | None:
         )
     import mmattr.adapters as package
 
-    adapter_class = getattr(package, _DEFAULT_ADAPTERS[name], None)
-    if adapter_class is None:
-        raise ValueError(f"no default {name} adapter is available; pass adapters={{{name!r}: ...}}")
+    adapter_class = getattr(package, _DEFAULT_ADAPTERS[name])
     try:
         return adapter_class()
     except TypeError as error:  # e.g. TextAdapter needs the model's tokenizer and embedding

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from mmattr.engine._batching import chunk_bounds
 from mmattr.fusion.explanation import Contribution
 
 
@@ -21,8 +22,8 @@ def _logits(call: Callable, inputs: Mapping[str, Tensor], batch_size: int) -> Te
     total = next(iter(inputs.values())).shape[0]
     with torch.inference_mode():
         parts = [
-            call(**{n: t[start : start + batch_size] for n, t in inputs.items()})
-            for start in range(0, total, batch_size)
+            call(**{n: t[start:stop] for n, t in inputs.items()})
+            for start, stop in chunk_bounds(total, batch_size)
         ]
     return torch.cat(parts).flatten(1).double()
 
@@ -45,8 +46,8 @@ def _perceptual(call, inputs, labels, batch_size, n_permutations, generator, bar
     return base, values
 
 
-def _emap(call, inputs, labels, batch_size, bar) -> tuple[float, dict[str, Tensor]]:
-    """EMAP logits (N, classes) and the per-modality conditional means."""
+def _emap(call, inputs, labels, batch_size, bar) -> float:
+    """Accuracy of the EMAP logits (N, classes), built from the per-modality conditional means."""
     names, n = list(inputs), labels.shape[0]
     conditional = {}
     for name in names:
@@ -58,7 +59,7 @@ def _emap(call, inputs, labels, batch_size, bar) -> tuple[float, dict[str, Tenso
         conditional[name] = torch.stack(means)  # (N, classes): E_j f(x_i^m, x_j^-m)
     grand = conditional[names[0]].mean(0)
     emap = sum(conditional.values()) - (len(names) - 1) * grand
-    return _accuracy(emap, labels), conditional
+    return _accuracy(emap, labels)
 
 
 def dataset_contributions(
@@ -91,6 +92,8 @@ def dataset_contributions(
     sizes = {n: t.shape[0] for n, t in inputs.items()}
     if any(s != labels.shape[0] for s in sizes.values()):
         raise ValueError(f"dataset tensors have {sizes} rows; labels has {labels.shape[0]}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size is {batch_size!r}; expected a positive int (rows per call)")
     call = forward if forward is not None else model
     generator = torch.Generator().manual_seed(seed)
     total = len(inputs) * (n_permutations + labels.shape[0])
@@ -98,7 +101,7 @@ def dataset_contributions(
         accuracy, values = _perceptual(
             call, inputs, labels, batch_size, n_permutations, generator, bar
         )
-        emap_accuracy, _ = _emap(call, inputs, labels, batch_size, bar)
+        emap_accuracy = _emap(call, inputs, labels, batch_size, bar)
     n = labels.shape[0]
     evaluations = n * (1 + len(inputs) * n_permutations) + len(inputs) * n * n
     return {

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters.base import Adapter
-from mmattr.engine._hooks import capture_layers, replace_layer
+from mmattr.engine._hooks import capture_layers, preserve_model_state, replace_layer
 from mmattr.fusion._bundle import Bundle, resolve_target
 from mmattr.fusion._inputs import build_bundle, feature_masks
 from mmattr.fusion.attribution_share import attribution_share
@@ -64,7 +64,7 @@ def explain(
     permutations = method_kwargs.pop("mm_shap_permutations", 20)
     bundle = build_bundle(model, inputs, adapters, forward)
     method_class = _method_class(method)
-    with _model_state(model):
+    with preserve_model_state(model):
         bundle.target = resolve_target(bundle, target)
         attributions, completeness = _attribute(bundle, model, method_class, method_kwargs)
         results = {}
@@ -94,12 +94,6 @@ def _method_class(method: str | type) -> type:
             f"'integrated_gradients' or a class; available: {sorted(mmattr.__all__)}"
         )
     return found
-
-
-def _model_state(model: Callable) -> contextlib.AbstractContextManager:
-    from mmattr.engine._hooks import preserve_model_state
-
-    return preserve_model_state(model)
 
 
 def _takes(method_class: type, parameter: str) -> bool:

@@ -85,13 +85,9 @@ class Explanation:
 
     def to_html(self) -> str:
         """An HTML page with the contributions chart and one table per estimator."""
-        import base64
-        import io
+        from mmattr.visualizers._common import figure_base64
 
-        figure = self.render()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        image = base64.b64encode(buffer.getvalue()).decode("ascii")
+        image = figure_base64(self.render())
         rows = "".join(
             f"<tr><td>{name}</td>"
             + "".join(f"<td>{m}: {s:.3f}</td>" for m, s in c.shares.items())

@@ -34,7 +34,7 @@ def permutation_shapley(
     bundle: Bundle, masks: dict[str, Tensor], n_permutations: int, generator: torch.Generator
 ) -> tuple[Tensor, int]:
     """Feature Shapley values of a batch-1 bundle from antithetic permutations; and calls."""
-    n_features = int(max(int(m.max()) for m in masks.values())) + 1
+    n_features = max(int(m.max()) for m in masks.values()) + 1
     orders = []
     for _ in range((n_permutations + 1) // 2):
         order = torch.randperm(n_features, generator=generator)

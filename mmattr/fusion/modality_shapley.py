@@ -7,8 +7,8 @@ I_ij = sum_{S ⊆ N\\{i,j}} |S|! (M-|S|-2)! / (M-1)! [v(S+ij) - v(S+i) - v(S+j) 
 from __future__ import annotations
 
 from itertools import combinations
-from math import factorial
 
+from mmattr.engine.perturbation.shapley_values import shapley_weights
 from mmattr.fusion._bundle import Bundle
 from mmattr.fusion.explanation import Contribution
 
@@ -29,13 +29,12 @@ def coalition_values(bundle: Bundle) -> dict[frozenset[str], float]:
 
 
 def shapley_from_values(names: list[str], value: dict[frozenset[str], float]) -> dict[str, float]:
-    m = len(names)
+    weights = shapley_weights(len(names)).tolist()  # |S|! (M-|S|-1)! / M!
     phi = {}
     for player in names:
         others = [n for n in names if n != player]
         total = 0.0
-        for k in range(m):
-            weight = factorial(k) * factorial(m - k - 1) / factorial(m)
+        for k, weight in enumerate(weights):
             for subset in combinations(others, k):
                 s = frozenset(subset)
                 total += weight * (value[s | {player}] - value[s])
@@ -46,13 +45,12 @@ def shapley_from_values(names: list[str], value: dict[frozenset[str], float]) ->
 def interactions_from_values(
     names: list[str], value: dict[frozenset[str], float]
 ) -> dict[tuple[str, str], float]:
-    m = len(names)
+    weights = shapley_weights(max(len(names) - 1, 0)).tolist()  # |S|! (M-|S|-2)! / (M-1)!
     result = {}
     for i, j in combinations(names, 2):
         others = [n for n in names if n not in (i, j)]
         total = 0.0
-        for k in range(m - 1):
-            weight = factorial(k) * factorial(m - k - 2) / factorial(m - 1)
+        for k, weight in enumerate(weights):
             for subset in combinations(others, k):
                 s = frozenset(subset)
                 total += weight * (value[s | {i, j}] - value[s | {i}] - value[s | {j}] + value[s])

@@ -120,8 +120,10 @@ def visualize_graph(
 
 def _legend(axis: Any, ground_truth: bool, highlight: bool) -> None:
     """Say what the orange rings and the square mean, when they are drawn."""
-    shown = [("o", GROUND_TRUTH, "ground truth", ground_truth)]
-    shown.append(("s", "black", "explained node", highlight))
+    shown = [
+        ("o", GROUND_TRUTH, "ground truth", ground_truth),
+        ("s", "black", "explained node", highlight),
+    ]
     style = {"linestyle": "", "markersize": 10, "markerfacecolor": "white", "markeredgewidth": 2.5}
     handles = [
         Line2D([], [], marker=marker, markeredgecolor=edge, label=label, **style)

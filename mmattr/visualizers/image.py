@@ -15,14 +15,15 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
 
-from mmattr.visualizers._common import GROUND_TRUTH, as_array, new_figure
+from mmattr.visualizers._common import GROUND_TRUTH, as_array, new_figure, symmetric_scale
 
 METHODS = ("heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling")
 SIGNS = ("positive", "negative", "absolute_value", "all")
 _SIGN_CMAPS = {"positive": "Greens", "negative": "Reds", "absolute_value": "Blues"}
+_RD_WH_GN = LinearSegmentedColormap.from_list("RdWhGn", ["red", "white", "green"])  # Captum's
 
 
-def _channels_last(array: np.ndarray, name: str) -> np.ndarray:
+def _channels_last(array: np.ndarray) -> np.ndarray:
     if array.ndim == 2:
         return array[:, :, None]
     if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[2] not in (1, 3):
@@ -32,7 +33,7 @@ def _channels_last(array: np.ndarray, name: str) -> np.ndarray:
 
 def as_image(image: Any, name: str = "original_image") -> np.ndarray:
     """``image`` as (H, W, 3) floats in [0, 1]; 0-255 images are rescaled."""
-    array = _channels_last(as_array(image, name, ndim=(2, 3)), name)
+    array = _channels_last(as_array(image, name, ndim=(2, 3)))
     if array.shape[2] not in (1, 3):
         raise ValueError(
             f"{name} has shape {array.shape}; expected (H, W), (H, W, 1|3) or (1|3, H, W)"
@@ -48,7 +49,7 @@ def normalize_attr(attr: Any, sign: str = "absolute_value", outlier_perc: float 
         raise ValueError(f"sign is {sign!r}; expected one of {SIGNS}")
     if not 0 <= outlier_perc <= 100:
         raise ValueError(f"outlier_perc is {outlier_perc}; expected a percentage in [0, 100]")
-    values = _channels_last(as_array(attr, "attr", ndim=(2, 3)), "attr").sum(axis=2)
+    values = _channels_last(as_array(attr, "attr", ndim=(2, 3))).sum(axis=2)
     if sign == "positive":
         values = np.maximum(values, 0)
     elif sign == "negative":
@@ -72,7 +73,7 @@ def _cmap(sign: str, cmap: str | Colormap | None) -> tuple[Colormap, float, floa
     if cmap is not None:
         chosen = colormaps[cmap] if isinstance(cmap, str) else cmap
     elif sign == "all":
-        chosen = LinearSegmentedColormap.from_list("RdWhGn", ["red", "white", "green"])
+        chosen = _RD_WH_GN
     else:
         chosen = colormaps[_SIGN_CMAPS[sign]]
     return chosen, (-1.0 if sign == "all" else 0.0), 1.0
@@ -177,12 +178,12 @@ def visualize_image_attr_multiple(
         raise ValueError(f"titles has {len(titles)} entries; expected {len(methods)} (methods)")
     show_colorbar = kwargs.pop("show_colorbar", False)
     truth = kwargs.pop("ground_truth", None)
+    cmap = kwargs.get("cmap")
     figure = new_figure(*fig_size)
     axes = figure.subplots(1, len(methods), squeeze=False)[0]
     for index, (method, sign) in enumerate(zip(methods, signs)):
         picture = overlay(attr, original_image, method, sign, **kwargs)
         outline = None if method == "original_image" else truth
-        cmap = kwargs.get("cmap")
         _draw(figure, axes[index], picture, method, sign, cmap, show_colorbar, outline)
         if titles is not None:
             axes[index].set_title(titles[index])
@@ -203,16 +204,21 @@ def _draw(
     axis.imshow(picture)
     axis.set_axis_off()
     if ground_truth is not None:
-        truth = as_array(ground_truth, "ground_truth", ndim=(2,))
-        if truth.shape != picture.shape[:2]:
-            raise ValueError(f"ground_truth has shape {truth.shape}; expected {picture.shape[:2]}")
-        if truth.max() > 0.5:  # an empty mask (nothing should matter) has no outline
-            axis.contour(truth > 0.5, levels=[0.5], colors=GROUND_TRUTH, linewidths=2)
+        _outline(axis, ground_truth, picture.shape[:2])
     if show_colorbar and method in ("heat_map", "blended_heat_map"):
         colour_map, vmin, vmax = _cmap(sign, cmap)
         # a free-standing mappable: a hidden imshow would reset the panel's limits to its 1x1
         mappable = ScalarMappable(Normalize(vmin, vmax), colour_map)
         figure.colorbar(mappable, ax=axis, shrink=0.8)
+
+
+def _outline(axis: Axes, ground_truth: Any, shape: tuple[int, ...]) -> None:
+    """The (H, W) ground-truth mask as an orange contour over a panel of ``shape``."""
+    truth = as_array(ground_truth, "ground_truth", ndim=(2,))
+    if truth.shape != shape:
+        raise ValueError(f"ground_truth has shape {truth.shape}; expected {shape}")
+    if truth.max() > 0.5:  # an empty mask (nothing should matter) has no outline
+        axis.contour(truth > 0.5, levels=[0.5], colors=GROUND_TRUTH, linewidths=2)
 
 
 def _check_segments(segments: Any, image: np.ndarray) -> np.ndarray:
@@ -274,11 +280,10 @@ def visualize_segments(
     axes = figure.subplots(1, 4)
     _show_boundaries(axes[0], picture, segment_map)
     axes[0].set_title(f"superpixels ({int(segment_map.max()) + 1})")
-    scale = float(np.abs(score_map).max()) or 1.0
-    shown = axes[1].imshow(score_map, cmap=_cmap("all", None)[0], vmin=-scale, vmax=scale)
+    scale = symmetric_scale(score_map)
+    shown = axes[1].imshow(score_map, cmap=_RD_WH_GN, vmin=-scale, vmax=scale)
     if ground_truth is not None:
-        truth = as_array(ground_truth, "ground_truth", ndim=(2,))
-        axes[1].contour(truth > 0.5, levels=[0.5], colors=GROUND_TRUTH, linewidths=2)
+        _outline(axes[1], ground_truth, segment_map.shape)
     figure.colorbar(shown, ax=axes[1], shrink=0.8)
     axes[1].set_title("segment attribution")
     _show_boundaries(axes[2], kept, segment_map)

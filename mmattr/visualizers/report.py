@@ -9,6 +9,7 @@ True
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from mmattr.visualizers._common import figure_base64, figure_png
+from mmattr.visualizers._common import figure_png
 
 _PAGE_STYLE = (
     "body{font-family:sans-serif;max-width:1200px;margin:24px auto;color:#222;}"
@@ -98,7 +99,11 @@ class Report:
         return "\n".join(parts)
 
     def to_html(self) -> str:
-        images = {id(f): figure_base64(f) for s in self.sections for _, f in s.figures}
+        return self._page({id(f): figure_png(f) for s in self.sections for _, f in s.figures})
+
+    def _page(self, pngs: dict[int, bytes]) -> str:
+        """The page with each figure's PNG (by ``id(figure)``) embedded as base64."""
+        images = {key: base64.b64encode(png).decode("ascii") for key, png in pngs.items()}
         body = "\n".join(
             self._section_html(number, section, images)
             for number, section in enumerate(self.sections, 1)
@@ -113,8 +118,11 @@ class Report:
         """Write ``out_dir/index.html`` and each figure as a PNG beside it; return the page."""
         directory = Path(out_dir)
         directory.mkdir(parents=True, exist_ok=True)
+        pngs: dict[int, bytes] = {}  # each figure rendered once, for its file and the page
         for name, figure in self.figure_names():
-            (directory / name).write_bytes(figure_png(figure))
+            if id(figure) not in pngs:
+                pngs[id(figure)] = figure_png(figure)
+            (directory / name).write_bytes(pngs[id(figure)])
         page = directory / "index.html"
-        page.write_text(self.to_html(), encoding="utf-8")
+        page.write_text(self._page(pngs), encoding="utf-8")
         return page

@@ -31,7 +31,7 @@ def _check_tokens(tokens: Sequence[str], attributions: Any, name: str) -> np.nda
     if values.ndim == 2:
         if values.shape[0] != 1:
             raise ValueError(
-                f"{name} has shape {values.shape}; expected ({(len(tokens),)}) or (1, tokens)"
+                f"{name} has shape {values.shape}; expected ({len(tokens)},) or (1, {len(tokens)})"
             )
         values = values[0]
     if values.shape[0] != len(tokens):

@@ -70,8 +70,9 @@ def _story(rng: random.Random) -> tuple[str, str, str, int]:
 
 def generate(n: int, seed: int) -> Data:
     """Strings ``question``, ``context``, ``answer``; encoded ``input_ids``, ``token_type_ids``,
-    ``attention_mask`` (n, 48); ``start``/``end`` (n,) answer token positions; ``key_mask``
-    (n, 48) bool: the asked noun's pieces in the context."""
+    ``attention_mask`` (n, MAX_LENGTH); ``start``/``end`` (n,) answer token positions;
+    ``key_mask`` (n, MAX_LENGTH) bool: the asked noun's pieces in the context; ``noun_of``
+    (n, MAX_LENGTH): for each context colour token, its noun's first piece (else -1)."""
     rng = random.Random(seed)
     stories = [_story(rng) for _ in range(n)]
     questions, contexts, answers, asked = (list(column) for column in zip(*stories))

@@ -95,7 +95,7 @@ def _question(family: str, rng: random.Random) -> tuple[str, str, list, str]:
 def _render(objects: list, referred: str, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
     """(image (3, H, W), mask of the referred object (H, W)): objects in the left/right halves."""
     image = 0.3 + 0.3 * torch.rand(1, 1, 1, generator=generator)
-    image = (image + 0.06 * torch.randn(3, SIZE, SIZE, generator=generator)).clone()
+    image = image + 0.06 * torch.randn(3, SIZE, SIZE, generator=generator)
     mask = torch.zeros(SIZE, SIZE)
     halves = torch.randperm(2, generator=generator).tolist()
     for (colour, shape), half in zip(objects, halves):

@@ -8,7 +8,8 @@ from typing import ClassVar
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._base import Attribution
+from .._base import Attribution, _sum_rows
+from .._inputs import TargetType
 from ._layer_pass import LayerSpec, ModuleOrList, layer_spec
 
 
@@ -49,3 +50,17 @@ class LayerAttribution(Attribution):
     ) -> Tensor:
         """Upsample a layer attribution to ``interpolate_dims`` (Captum's helper)."""
         return F.interpolate(layer_attribution, interpolate_dims, mode=interpolate_mode)
+
+
+def per_layer_deltas(
+    method: Attribution,
+    attributions: list[Tensor],
+    baselines: tuple,
+    inputs: tuple[Tensor, ...],
+    target: TargetType,
+    args: tuple | None,
+) -> list[Tensor]:
+    """``Σ attr_l − (F(x) − F(b))`` for each layer ``l``, the model run once for all layers:
+    ``δ_l = δ_0 + Σ attr_l − Σ attr_0``."""
+    first = method.compute_convergence_delta(attributions[0], baselines, inputs, target, args)
+    return [first + _sum_rows(a) - _sum_rows(attributions[0]) for a in attributions]

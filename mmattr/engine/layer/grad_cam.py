@@ -6,7 +6,6 @@ channel's activation weighted by its average gradient, summed over channels (dim
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -18,7 +17,7 @@ from .._inputs import (
     format_call,
 )
 from ._layer_base import LayerAttribution
-from ._layer_pass import ModuleOrList, layer_gradients
+from ._layer_pass import layer_gradients
 
 
 class LayerGradCam(LayerAttribution):
@@ -44,15 +43,6 @@ class LayerGradCam(LayerAttribution):
         >>> cam.shape
         torch.Size([2, 1, 6, 6])
     """
-
-    def __init__(
-        self,
-        forward_func: Callable,
-        layer: ModuleOrList,
-        device_ids: list[int] | None = None,
-        layer_output_index: int = 0,
-    ) -> None:
-        super().__init__(forward_func, layer, device_ids, layer_output_index)
 
     def attribute(
         self,

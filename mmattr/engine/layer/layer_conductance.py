@@ -19,7 +19,7 @@ from .._inputs import (
     format_call,
 )
 from .._integration import quadrature
-from ._layer_base import LayerAttribution
+from ._layer_base import LayerAttribution, per_layer_deltas
 from ._layer_pass import interpolated_layer_gradients
 
 
@@ -85,11 +85,7 @@ class LayerConductance(LayerAttribution):
             result = spec.format(totals)
             if not return_convergence_delta:
                 return result
-            delta = self.compute_convergence_delta(
-                totals[0], formatted_baselines, formatted, target, args
-            )
-        # the same F(x) − F(b) for every layer: δ_l = δ_0 + Σ attr_l − Σ attr_0
-        deltas = [delta + _row_sums(total) - _row_sums(totals[0]) for total in totals]
+            deltas = per_layer_deltas(self, totals, formatted_baselines, formatted, target, args)
         return result, spec.format(deltas)
 
 
@@ -111,7 +107,3 @@ def _sum_conductance(path, batch: int) -> list[Tensor]:
         totals = sums if totals is None else [t + s for t, s in zip(totals, sums)]
         previous = [(g[-1:], a[-1:]) for g, a in current]
     return totals
-
-
-def _row_sums(values: Tensor) -> Tensor:
-    return values.reshape(values.shape[0], -1).sum(1)

@@ -24,7 +24,7 @@ from .._inputs import (
     tensorize_baselines,
 )
 from ..gradient.deep_lift import baseline_pairs, call_custom_attribution_func, mean_over_baselines
-from ._layer_base import LayerAttribution
+from ._layer_base import LayerAttribution, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients
 
 LayerResult = Tensor | list[Tensor]
@@ -139,23 +139,6 @@ class LayerDeepLift(LayerAttribution):
         if not self.multiplies_by_inputs:
             return multiplier
         return (at_input - at_baseline) * multiplier
-
-
-def per_layer_deltas(
-    method: LayerAttribution,
-    attributions: list[Tensor],
-    baselines: tuple[Tensor, ...],
-    inputs: tuple[Tensor, ...],
-    target: TargetType,
-    args: tuple | None,
-) -> list[Tensor]:
-    """``Σ attr_l − (F(x) − F(b))`` for each layer ``l``, the model run once for all layers."""
-    first = method.compute_convergence_delta(attributions[0], baselines, inputs, target, args)
-    return [first + _row_sums(a) - _row_sums(attributions[0]) for a in attributions]
-
-
-def _row_sums(values: Tensor) -> Tensor:
-    return values.reshape(values.shape[0], -1).sum(1)
 
 
 class LayerDeepLiftShap(LayerDeepLift):

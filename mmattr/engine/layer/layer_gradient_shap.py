@@ -23,9 +23,8 @@ from .._inputs import (
 )
 from ..gradient.gradient_shap import _as_distribution, _scale
 from ..gradient.noise_tunnel import NoiseTunnel
-from ._layer_base import LayerAttribution
+from ._layer_base import LayerAttribution, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients, layer_values
-from .layer_deep_lift import per_layer_deltas
 
 LayerResult = Tensor | list[Tensor]
 
@@ -156,4 +155,5 @@ class _LayerInputBaselineXGradient:
         values = layer_values(
             self.forward_func, self.spec, stacked, expand_additional_args(args, 2)
         )
-        return [g * (v.chunk(2)[0] - v.chunk(2)[1]) for g, v in zip(grads, values)]
+        halves = [value.chunk(2) for value in values]
+        return [g * (at_input - at_baseline) for g, (at_input, at_baseline) in zip(grads, halves)]

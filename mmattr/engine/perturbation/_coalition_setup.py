@@ -20,6 +20,7 @@ from .._inputs import (
 )
 from ._perturb import (
     PerturbationsPerEval,
+    check_perturbations_per_eval,
     count_groups,
     format_feature_mask,
     initial_forward,
@@ -63,13 +64,7 @@ class CoalitionSetup:
 
     def per_eval(self, value: PerturbationsPerEval, n_coalitions: int) -> int:
         return resolve_perturbations_per_eval(
-            value,
-            self.forward_func,
-            self.inputs,
-            self.args,
-            max(n_coalitions, 1),
-            self.bytes_per_row,
-            self.aggregate,
+            value, self.inputs, max(n_coalitions, 1), self.bytes_per_row, self.aggregate
         )
 
     def example(self, index: int) -> CoalitionSetup:
@@ -118,8 +113,7 @@ def setup_coalitions(
         inputs, baselines, target, additional_forward_args
     )
     masks = format_feature_mask(feature_mask, formatted)
-    if perturbations_per_eval != "auto":
-        resolve_perturbations_per_eval(perturbations_per_eval, forward_func, formatted, args, 1)
+    check_perturbations_per_eval(perturbations_per_eval)
     output, bytes_per_row = initial_forward(
         forward_func, formatted, target, args, measure=perturbations_per_eval == "auto"
     )

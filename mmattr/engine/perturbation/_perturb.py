@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .._batching import chunk_bounds, memory_budget_bytes, resolve_batch_size
+from .._batching import chunk_bounds, memory_budget_bytes
 from .._hooks import count_activation_bytes
 from .._inputs import (
     Baseline,
@@ -210,18 +210,10 @@ def spread_groups(
 # ------------------------------------------------------------------------ model evaluations
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 @contextlib.contextmanager
-def progress_bar(total: int, show: bool, desc: str, done: int = 0) -> Iterator[Any]:
+def progress_bar(total: int, show: bool, desc: str, done: int = 0) -> Iterator[tqdm]:
     """A tqdm bar of model evaluations (``done`` of them already made), or a silent one."""
-    bar = tqdm(total=total, desc=desc, initial=done) if show else _NoBar()
+    bar = tqdm(total=total, desc=desc, initial=done, disable=not show)
     try:
         yield bar
     finally:
@@ -248,37 +240,34 @@ def initial_forward(
     return output, counter.bytes // batch + 3 * input_bytes
 
 
+def check_perturbations_per_eval(value: Any, name: str = "perturbations_per_eval") -> None:
+    """A positive int or ``"auto"``; checked before any model call, resolved later."""
+    if isinstance(value, str) and value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')
+
+
 def resolve_perturbations_per_eval(
     value: PerturbationsPerEval,
-    forward_func: Callable,
     inputs: tuple[Tensor, ...],
-    args: tuple | None,
     n_perturbations: int,
-    bytes_per_row: int | None = None,
+    bytes_per_row: int | None,
     aggregate: bool = False,
     name: str = "perturbations_per_eval",
 ) -> int:
     """Perturbations per model call: a positive int, or ``"auto"``: as many as a memory budget
-    holds (``bytes_per_row`` from :func:`initial_forward`, else a probe forward), capped at
-    ``n_perturbations``. Always 1 for a model that returns one value for the whole batch
-    (``aggregate``): its output cannot be split between perturbations."""
-    if isinstance(value, str) and value != "auto":
-        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')
-    if not isinstance(value, str) and (
-        isinstance(value, bool) or not isinstance(value, int) or value < 1
-    ):
-        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')
+    holds at ``bytes_per_row`` (measured by :func:`initial_forward` with ``measure=True``;
+    None only for an int ``value``), capped at ``n_perturbations``. Always 1 for a model that
+    returns one value for the whole batch (``aggregate``): its output cannot be split between
+    perturbations."""
+    check_perturbations_per_eval(value, name)
     if aggregate:
         return 1
     if value == "auto":
-        batch = inputs[0].shape[0]
-        if bytes_per_row is None:
-            rows = resolve_batch_size(
-                "auto", forward_func, inputs, args, n_perturbations * batch, name, False
-            )
-        else:
-            rows = memory_budget_bytes(inputs[0].device, forward_only=True) // max(bytes_per_row, 1)
-        return int(max(1, min(n_perturbations, rows // batch)))
+        budget = memory_budget_bytes(inputs[0].device, forward_only=True)
+        rows = budget // max(bytes_per_row or 0, 1)
+        return int(max(1, min(n_perturbations, rows // inputs[0].shape[0])))
     return value
 
 
@@ -303,7 +292,7 @@ def forward_perturbations(
 
     A model whose output does not grow with the batch is evaluated one perturbation per call.
     """
-    bar = bar if bar is not None else _NoBar()
+    bar = bar if bar is not None else tqdm(disable=True)
     rows: list[Tensor] = []
     with torch.inference_mode():
         for start, stop in chunk_bounds(n_perturbations, per_eval):

@@ -22,6 +22,7 @@ from ._perturb import (
     LeaveOneOut,
     PerturbationsPerEval,
     check_mask_rows,
+    check_perturbations_per_eval,
     count_groups,
     format_feature_mask,
     forward_perturbations,
@@ -93,7 +94,7 @@ class FeatureAblation(Attribution):
             inputs, baselines, target, additional_forward_args
         )
         masks = format_feature_mask(feature_mask, formatted)
-        _check_per_eval(perturbations_per_eval)
+        check_perturbations_per_eval(perturbations_per_eval)
         with self._model_guard():
             attributions = self._ablate(
                 formatted,
@@ -117,33 +118,54 @@ class FeatureAblation(Attribution):
         show_progress: bool,
     ) -> tuple[Tensor, ...]:
         """``F(x)`` once, then ``F`` of every perturbation; group values spread over masks."""
-        batch, k = inputs[0].shape[0], count_groups(masks)
-        initial, row_bytes = initial_forward(
-            self.forward_func, inputs, target, args, measure=per_eval_value == "auto"
-        )
-        check_mask_rows(masks, initial.numel())
-        per_eval = resolve_perturbations_per_eval(
-            per_eval_value,
-            self.forward_func,
-            inputs,
-            args,
-            k,
-            row_bytes,
-            aggregate=is_aggregate(initial, batch),
-        )
+        k = count_groups(masks)
         order = self._group_order(masks, k)
         build = self._builder(inputs, baselines, masks, order)
-        calls = 1 + -(-k // per_eval)
-        with progress_bar(calls, show_progress, self._progress_name, done=1) as bar:
-            outputs = forward_perturbations(
-                self.forward_func, build, k, per_eval, target, args, batch, initial.numel(), bar
-            )
-        diffs = initial.reshape(1, -1) - outputs  # (k, n_outputs), rows in ``order``
+        diffs = self._output_drops(
+            inputs, target, args, build, k, per_eval_value, show_progress, masks
+        )  # (k, n_outputs), rows in ``order``
         if order != list(range(k)):
             values = torch.empty_like(diffs)
             values[torch.tensor(order, device=diffs.device)] = diffs
             diffs = values
         return spread_groups(diffs.T, masks, inputs)
+
+    def _output_drops(
+        self,
+        inputs: tuple[Tensor, ...],
+        target: TargetType,
+        args: tuple | None,
+        build: Build,
+        n_perturbations: int,
+        per_eval_value: PerturbationsPerEval,
+        show_progress: bool,
+        masks: tuple[Tensor, ...] | None = None,
+    ) -> Tensor:
+        """``F(x) − F(build(j))`` for every perturbation ``j``, ``(n_perturbations, n_outputs)``:
+        one forward for ``F(x)``, then ``per_eval`` perturbations per forward."""
+        batch = inputs[0].shape[0]
+        initial, row_bytes = initial_forward(
+            self.forward_func, inputs, target, args, measure=per_eval_value == "auto"
+        )
+        if masks is not None:
+            check_mask_rows(masks, initial.numel())
+        per_eval = resolve_perturbations_per_eval(
+            per_eval_value, inputs, n_perturbations, row_bytes, is_aggregate(initial, batch)
+        )
+        calls = 1 + -(-n_perturbations // per_eval)
+        with progress_bar(calls, show_progress, self._progress_name, done=1) as bar:
+            outputs = forward_perturbations(
+                self.forward_func,
+                build,
+                n_perturbations,
+                per_eval,
+                target,
+                args,
+                batch,
+                initial.numel(),
+                bar,
+            )
+        return initial.reshape(1, -1) - outputs
 
     def _group_order(self, masks: tuple[Tensor, ...], k: int) -> list[int]:
         return list(range(k))
@@ -162,11 +184,3 @@ class FeatureAblation(Attribution):
             return perturbed_inputs(inputs, baselines, masks, coalitions[start:stop])
 
         return build
-
-
-def _check_per_eval(value: Any, name: str = "perturbations_per_eval") -> None:
-    """Validate early, before any model call (the value itself is resolved later)."""
-    if isinstance(value, str) and value == "auto":
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')

@@ -12,19 +12,18 @@ from .._inputs import (
     Baseline,
     TargetType,
     TensorOrTuple,
-    format_additional_args,
-    format_inputs,
+    format_call,
     format_output,
     is_tuple,
-    validate_target,
 )
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     PerturbationsPerEval,
+    check_perturbations_per_eval,
     format_feature_mask,
     group_order,
 )
-from .feature_ablation import Build, FeatureAblation, _check_per_eval
+from .feature_ablation import Build, FeatureAblation
 
 PermFunc = Callable[[Tensor, Tensor], Tensor]
 
@@ -96,17 +95,15 @@ class FeaturePermutation(FeatureAblation):
                 same ``perturbations_per_eval``.
             show_progress: show a tqdm bar of model evaluations.
         """
-        formatted = format_inputs(inputs)
+        # no baselines: format_call's default (zeros) fills a slot that permuting never reads
+        _, formatted, baselines, args = format_call(inputs, None, target, additional_forward_args)
         if formatted[0].shape[0] < 2:
             raise ValueError(
                 f"inputs has batch size {formatted[0].shape[0]}; FeaturePermutation shuffles "
                 "features across the batch and needs at least 2 examples"
             )
         masks = format_feature_mask(feature_mask, formatted)
-        validate_target(target, formatted[0].shape[0])
-        _check_per_eval(perturbations_per_eval)
-        args = format_additional_args(additional_forward_args)
-        baselines = tuple(0.0 for _ in formatted)
+        check_perturbations_per_eval(perturbations_per_eval)
         with self._model_guard():
             attributions = self._ablate(
                 formatted, baselines, masks, target, args, perturbations_per_eval, show_progress

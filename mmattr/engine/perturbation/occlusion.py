@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence, Union
@@ -21,13 +22,9 @@ from .._inputs import (
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     PerturbationsPerEval,
-    forward_perturbations,
-    initial_forward,
-    is_aggregate,
-    progress_bar,
-    resolve_perturbations_per_eval,
+    check_perturbations_per_eval,
 )
-from .feature_ablation import FeatureAblation, _check_per_eval
+from .feature_ablation import FeatureAblation
 
 WindowShapes = Union[tuple[int, ...], tuple[tuple[int, ...], ...]]
 Strides = Union[None, int, tuple[int, ...], tuple[Union[int, tuple[int, ...]], ...]]
@@ -147,7 +144,7 @@ class Occlusion(FeatureAblation):
             inputs, baselines, target, additional_forward_args
         )
         grids = _format_grids(formatted, sliding_window_shapes, strides)
-        _check_per_eval(perturbations_per_eval)
+        check_perturbations_per_eval(perturbations_per_eval)
         with self._model_guard():
             attributions = self._occlude(
                 formatted,
@@ -161,22 +158,12 @@ class Occlusion(FeatureAblation):
         return format_output(is_tuple(inputs), attributions)
 
     def _occlude(self, inputs, baselines, grids, target, args, per_eval_value, show_progress):
-        batch, total = inputs[0].shape[0], sum(len(grid) for grid in grids)
-        initial, row_bytes = initial_forward(
-            self.forward_func, inputs, target, args, measure=per_eval_value == "auto"
-        )
-        aggregate = is_aggregate(initial, batch)
-        per_eval = resolve_perturbations_per_eval(
-            per_eval_value, self.forward_func, inputs, args, total, row_bytes, aggregate
-        )
+        total = sum(len(grid) for grid in grids)
         covers = [grid.cover(x.device) for grid, x in zip(grids, inputs)]
         build = _occluded_builder(inputs, baselines, grids, covers)
-        calls = 1 + -(-total // per_eval)
-        with progress_bar(calls, show_progress, self._progress_name, done=1) as bar:
-            outputs = forward_perturbations(
-                self.forward_func, build, total, per_eval, target, args, batch, initial.numel(), bar
-            )
-        diffs = initial.reshape(1, -1) - outputs  # (n_windows, n_outputs)
+        diffs = self._output_drops(
+            inputs, target, args, build, total, per_eval_value, show_progress
+        )  # (n_windows, n_outputs)
         if not diffs.is_floating_point():
             diffs = diffs.to(torch.get_default_dtype())
         result, offset = [], 0
@@ -194,23 +181,21 @@ def _occluded_builder(
     covers: list[list[Tensor]],
 ):
     """Inputs for windows ``start..stop-1`` (ids over all inputs, input 0's first)."""
-    offsets = [0]
-    for grid in grids[:-1]:
-        offsets.append(offsets[-1] + len(grid))
+    offsets = [0, *itertools.accumulate(len(grid) for grid in grids[:-1])]
 
     def build(start: int, stop: int) -> tuple[Tensor, ...]:
         result = []
         for tensor, baseline, grid, cover, offset in zip(inputs, baselines, grids, covers, offsets):
-            local = torch.arange(start, stop, device=tensor.device) - offset
-            inside = (local >= 0) & (local < len(grid))
             rows = (stop - start) * tensor.shape[0]
-            if not bool(inside.any()):
+            if stop <= offset or start >= offset + len(grid):  # no window of this input
                 result.append(
                     tensor.expand((stop - start,) + tuple(tensor.shape)).reshape(
                         (rows,) + tuple(tensor.shape[1:])
                     )
                 )
                 continue
+            local = torch.arange(start, stop, device=tensor.device) - offset
+            inside = (local >= 0) & (local < len(grid))
             occluded = grid.masks(local.clamp(0, len(grid) - 1), cover)
             occluded &= inside.view((-1,) + (1,) * (tensor.dim() - 1))
             if isinstance(baseline, Tensor):

@@ -3,7 +3,7 @@ permutations, optionally antithetic (each permutation paired with its reverse)."
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -117,9 +117,6 @@ class ShapleyValueSampling(Attribution):
     """
 
     needs_gradients: ClassVar[bool] = False
-
-    def __init__(self, forward_func: Callable) -> None:
-        super().__init__(forward_func)
 
     def attribute(
         self,

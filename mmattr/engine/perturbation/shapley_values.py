@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -112,9 +112,6 @@ class ShapleyValues(Attribution):
 
     needs_gradients: ClassVar[bool] = False
 
-    def __init__(self, forward_func: Callable) -> None:
-        super().__init__(forward_func)
-
     def attribute(
         self,
         inputs: TensorOrTuple,
@@ -154,7 +151,7 @@ class ShapleyValues(Attribution):
                 feature_mask,
                 perturbations_per_eval,
             )
-            if setup.n_groups >= WARN_GROUPS and setup.n_groups <= MAX_EXACT_GROUPS:
+            if WARN_GROUPS <= setup.n_groups <= MAX_EXACT_GROUPS:
                 warnings.warn(
                     f"exact Shapley values over {setup.n_groups} groups cost "
                     f"2^{setup.n_groups} evaluations; consider ShapleyValueSampling",
