@@ -36,7 +36,12 @@ class ModalityInput:
 
 @runtime_checkable
 class Adapter(Protocol):
-    """One modality's adapter."""
+    """One modality's adapter.
+
+    Optional: ``baseline_embedding(x) -> Tensor``, the baseline at the output of
+    :meth:`attribution_layer` when no input gives it (TextAdapter's ``"zero"`` embedding).
+    Without it, gradient methods run the layer on :meth:`baseline`.
+    """
 
     #: "text", "image", "audio" or "graph": picks the renderer and the default adapter.
     modality: ClassVar[str]

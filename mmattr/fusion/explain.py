@@ -155,7 +155,7 @@ def _gradient_inputs(
             continue
         inputs.append(_layer_value(bundle, name, layers[name], bundle.inputs[name].tensor))
         adapter = bundle.adapters[name]
-        if hasattr(adapter, "baseline_embedding"):  # e.g. a zero embedding for token ids
+        if hasattr(adapter, "baseline_embedding"):  # the protocol's optional method
             baselines.append(adapter.baseline_embedding(bundle.inputs[name]).detach())
         else:
             baselines.append(_layer_value(bundle, name, layers[name], bundle.baselines[name]))
