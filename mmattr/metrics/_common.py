@@ -1,0 +1,173 @@
+"""Shared machinery of the metrics: the engine's input checks and chunking, shape checks of
+attributions and ground-truth masks, chunked forward-only evaluation and ranks.
+
+The engine's private helpers the metrics reuse are imported here, once, so that the rest of
+``mmattr.metrics`` depends on the engine only through this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Union
+
+import torch
+from torch import Tensor
+
+from mmattr.engine._batching import chunk_bounds, memory_budget_bytes
+from mmattr.engine._hooks import preserve_model_state
+from mmattr.engine._inputs import (
+    TargetType,
+    check_finite,
+    expand_additional_args,
+    expand_target,
+    format_additional_args,
+    format_baselines,
+    format_inputs,
+    run_forward,
+    tensorize_baselines,
+    validate_target,
+)
+from mmattr.engine.perturbation._perturb import count_groups, format_feature_mask, progress_bar
+
+__all__ = [
+    "MaxExamples",
+    "TargetType",
+    "as_tuple_of",
+    "check_attributions",
+    "check_finite",
+    "check_max_examples",
+    "chunk_bounds",
+    "evaluate_rows",
+    "expand_additional_args",
+    "expand_target",
+    "format_additional_args",
+    "format_baselines",
+    "format_feature_mask",
+    "format_inputs",
+    "count_groups",
+    "heat_map",
+    "average_ranks",
+    "preserve_model_state",
+    "progress_bar",
+    "rows_per_chunk",
+    "run_forward",
+    "tensorize_baselines",
+    "validate_target",
+]
+
+MaxExamples = Union[None, int, str]
+
+
+def as_tuple_of(value: Any, name: str, count: int) -> tuple[Tensor, ...]:
+    """``value`` as a tuple of ``count`` tensors (a lone tensor is a tuple of one)."""
+    values = format_inputs(value, name)
+    if len(values) != count:
+        raise ValueError(f"{name} has {len(values)} tensors; expected {count}, one per input")
+    return values
+
+
+def check_attributions(
+    attributions: Any, inputs: tuple[Tensor, ...], name: str = "attributions"
+) -> tuple[Tensor, ...]:
+    """Attributions as a tuple matching ``inputs`` tensor for tensor, shape for shape."""
+    formatted = as_tuple_of(attributions, name, len(inputs))
+    for index, (attribution, tensor) in enumerate(zip(formatted, inputs)):
+        if attribution.shape != tensor.shape:
+            label = f"{name}[{index}]" if len(inputs) > 1 else name
+            raise ValueError(
+                f"{label} has shape {tuple(attribution.shape)}; expected "
+                f"{tuple(tensor.shape)} to match the input"
+            )
+    return formatted
+
+
+def check_max_examples(value: MaxExamples, name: str = "max_examples_per_batch") -> None:
+    """``None``, a positive int or ``"auto"``."""
+    if value is None or value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name}={value!r}; expected None, a positive int or "auto"')
+
+
+def rows_per_chunk(
+    value: MaxExamples, inputs: tuple[Tensor, ...], total_rows: int, bytes_per_row: int
+) -> int:
+    """Model rows per call: everything (``None``), ``value``, or as many as the engine's
+    forward-only memory budget holds at ``bytes_per_row`` (``"auto"``)."""
+    check_max_examples(value)
+    if value is None:
+        return max(total_rows, 1)
+    if value == "auto":
+        budget = memory_budget_bytes(inputs[0].device, forward_only=True)
+        return int(max(1, min(total_rows, budget // max(bytes_per_row, 1))))
+    return int(value)
+
+
+def evaluate_rows(
+    forward_func: Callable,
+    build: Callable[[int, int], tuple[Tensor, ...]],
+    total: int,
+    batch: int,
+    per_call: int,
+    target: TargetType,
+    args: tuple | None,
+    show_progress: bool = False,
+    desc: str = "metric",
+) -> Tensor:
+    """Target scores of ``total`` perturbations of a batch of ``batch`` examples, laid out
+    perturbation-major; ``build(start, stop)`` gives perturbations ``start..stop`` as rows.
+    ``per_call`` perturbations go through the model at once, under inference mode.
+
+    Returns:
+        (total, batch) scores, float64.
+    """
+    scores = []
+    with progress_bar(total, show_progress, desc) as bar, torch.inference_mode():
+        for start, stop in chunk_bounds(total, per_call):
+            rows = build(start, stop)
+            repeats = stop - start
+            output = run_forward(
+                forward_func,
+                rows,
+                expand_target(target, repeats),
+                expand_additional_args(args, repeats),
+            )
+            scores.append(output.reshape(repeats, batch, -1).sum(-1).double())
+            bar.update(repeats)
+    return torch.cat(scores) if scores else torch.zeros(0, batch, dtype=torch.float64)
+
+
+def heat_map(attributions: Tensor, mask_shape: torch.Size, name: str, mask_name: str) -> Tensor:
+    """``attributions`` (batch, *lead, *mask_shape[1:]) summed over the leading non-batch
+    dimensions it has beyond ``mask_shape`` (an image's channels, a spectrum's mel bins), so
+    that it lines up with a ground-truth mask of ``mask_shape``."""
+    extra = attributions.dim() - len(mask_shape)
+    if extra < 0 or attributions.shape[extra + 1 :] != mask_shape[1:] or (
+        attributions.shape[0] != mask_shape[0]
+    ):
+        raise ValueError(
+            f"{mask_name} has shape {tuple(mask_shape)}; expected the shape of {name} "
+            f"{tuple(attributions.shape)}, or it with dimensions after the batch left out "
+            f"from the front, e.g. {(attributions.shape[0], *attributions.shape[2:])}"
+        )
+    if extra == 0:
+        return attributions
+    return attributions.sum(dim=tuple(range(1, extra + 1)))
+
+
+def average_ranks(values: Tensor) -> Tensor:
+    """Ranks 1..n along the last dimension, ties given their average rank (float64)."""
+    values = values.double()
+    order = values.argsort(dim=-1, stable=True)
+    sorted_values = values.gather(-1, order)
+    n = values.shape[-1]
+    positions = torch.arange(1, n + 1, dtype=torch.float64, device=values.device)
+    positions = positions.expand_as(values).contiguous()
+    # average the positions within each run of equal values
+    new_run = torch.ones_like(sorted_values, dtype=torch.bool)
+    new_run[..., 1:] = sorted_values[..., 1:] != sorted_values[..., :-1]
+    run_id = new_run.long().cumsum(-1) - 1  # (..., n)
+    sums = torch.zeros_like(positions).scatter_add_(-1, run_id, positions)
+    counts = torch.zeros_like(positions).scatter_add_(-1, run_id, torch.ones_like(positions))
+    averaged = (sums / counts.clamp(min=1)).gather(-1, run_id)
+    return torch.empty_like(averaged).scatter_(-1, order, averaged)
+
