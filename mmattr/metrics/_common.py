@@ -171,3 +171,19 @@ def average_ranks(values: Tensor) -> Tensor:
     averaged = (sums / counts.clamp(min=1)).gather(-1, run_id)
     return torch.empty_like(averaged).scatter_(-1, order, averaged)
 
+
+
+def localisation_pair(attributions: Tensor, masks: Tensor) -> tuple[Tensor, Tensor]:
+    """Flattened ``(batch, n)`` heat map and boolean ground truth of a localisation metric;
+    the map is summed over the leading dimensions the mask lacks (channels, mel bins)."""
+    if not isinstance(attributions, Tensor) or not isinstance(masks, Tensor):
+        raise TypeError(
+            f"attributions and masks are {type(attributions).__name__} and "
+            f"{type(masks).__name__}; expected two tensors"
+        )
+    heat = heat_map(attributions.detach(), masks.shape, "attributions", "masks")
+    truth = masks.reshape(masks.shape[0], -1) != 0
+    empty = (~truth.any(1)).nonzero().flatten().tolist()
+    if empty:
+        raise ValueError(f"masks[{empty[0]}] has no ground-truth element; expected at least one")
+    return heat.reshape(heat.shape[0], -1).double(), truth
