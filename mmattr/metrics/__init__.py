@@ -10,6 +10,7 @@ from mmattr.metrics.complexity import complexity
 from mmattr.metrics.deletion import Curve, deletion_curve, insertion_curve
 from mmattr.metrics.faithfulness_correlation import faithfulness_correlation
 from mmattr.metrics.infidelity import infidelity, infidelity_perturb_func_decorator
+from mmattr.metrics.multimodal import modality_curves, per_modality
 from mmattr.metrics.pointing_game import chance_rate, pointing_game
 from mmattr.metrics.relevance_mass import relevance_mass
 from mmattr.metrics.relevance_rank import relevance_rank_accuracy
@@ -35,7 +36,9 @@ __all__ = [
     "infidelity",
     "infidelity_perturb_func_decorator",
     "insertion_curve",
+    "modality_curves",
     "model_parameter_randomisation",
+    "per_modality",
     "pointing_game",
     "relevance_mass",
     "relevance_rank_accuracy",
