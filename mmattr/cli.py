@@ -1,4 +1,4 @@
-"""The ``mmattr`` command: ``mmattr demo | zoo | methods``."""
+"""The ``mmattr`` command: ``mmattr demo | zoo | methods | benchmark``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,33 @@ def _methods(args: argparse.Namespace) -> int:
     return 0
 
 
+def _benchmark(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mmattr.metrics import zoo_benchmark
+
+    split = {k: getattr(args, k).split(",") if getattr(args, k) else None
+             for k in ("models", "methods", "metrics")}
+    try:
+        zoo_benchmark.check_names(**split)
+    except ValueError as error:
+        print(f"mmattr benchmark: {error}", file=sys.stderr)
+        return 2
+    examples = args.examples
+    if examples is not None and (not examples.isdigit() or int(examples) < 2):
+        print(f"mmattr benchmark: --examples is {examples!r}; expected an int of at least 2",
+              file=sys.stderr)
+        return 2
+    examples = None if examples is None else int(examples)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"mmattr benchmark: --out {args.out} is a file; expected a folder", file=sys.stderr)
+        return 2
+    records = zoo_benchmark.benchmark(**split, out=args.out, n_examples=examples)
+    print(f"{len(records)} rows: {args.out}/results.md, results.csv, results.json, heatmap.png, "
+          "deletion.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mmattr", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     methods = commands.add_parser("methods", help="print the version and the attribution classes")
     methods.set_defaults(run=_methods)
+
+    bench = commands.add_parser(
+        "benchmark", help="score attribution methods on the zoo's planted ground truth"
+    )
+    bench.add_argument("--models", default=None, help="comma-separated zoo models (default all)")
+    bench.add_argument("--methods", default=None, help="comma-separated methods (default all)")
+    bench.add_argument("--metrics", default=None, help="comma-separated metrics (default all)")
+    bench.add_argument("--examples", default=None, help="examples per model (default 32; 8 graph)")
+    bench.add_argument("--out", default="mmattr-benchmark", help="folder (default: %(default)s)")
+    bench.set_defaults(run=_benchmark)
     return parser
 
 

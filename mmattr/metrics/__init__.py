@@ -23,11 +23,13 @@ from mmattr.metrics.sanity import (
 )
 from mmattr.metrics.sensitivity import sensitivity_max
 from mmattr.metrics.sparseness import sparseness
+from mmattr.metrics.zoo_benchmark import benchmark
 
 __all__ = [
     "Curve",
     "RandomisationResult",
     "auroc",
+    "benchmark",
     "chance_rate",
     "complexity",
     "deletion_curve",
