@@ -129,3 +129,25 @@ def test_bad_input_is_named() -> None:
         sensitivity_max(mmattr.Saliency(model).attribute, x, max_examples_per_batch="big")
     with pytest.raises(ValueError, match=r"perturb_func returned Tensor; expected"):
         infidelity(model, lambda z: z + 1, x, torch.zeros_like(x), target=0)
+
+
+@pytest.mark.parametrize("multiply_by_inputs", [True, False])
+def test_decorated_perturbations_with_baselines_equal_captum(multiply_by_inputs) -> None:
+    model, inputs = make("two_inputs"), example_inputs("two_inputs")
+    baselines = (0.5, torch.zeros(1, 4, dtype=torch.float64))
+    attributions = mmattr.IntegratedGradients(model).attribute(inputs, baselines, target=1)
+    results = []
+    for decorator, function in (
+        (infidelity_perturb_func_decorator, infidelity),
+        (captum_metrics.infidelity_perturb_func_decorator, captum_metrics.infidelity),
+    ):
+        @decorator(multiply_by_inputs)
+        def keep_some(inputs, baselines):
+            return tuple(torch.where(torch.rand_like(x) < 0.5, x, torch.as_tensor(b, dtype=x.dtype))
+                         for x, b in zip(inputs, baselines))
+
+        torch.manual_seed(11)
+        results.append(function(model, keep_some, inputs, attributions, baselines, target=1,
+                                n_perturb_samples=8, max_examples_per_batch=9))
+    torch.testing.assert_close(results[0], results[1], atol=1e-5, rtol=1e-5)
+    assert results[0].max() > 0
