@@ -12,7 +12,7 @@ from typing import Any, Callable, Union
 import torch
 from torch import Tensor
 
-from mmattr.engine._batching import chunk_bounds, memory_budget_bytes
+from mmattr.engine._batching import memory_budget_bytes
 from mmattr.engine._hooks import preserve_model_state
 from mmattr.engine._inputs import (
     TargetType,
@@ -26,7 +26,12 @@ from mmattr.engine._inputs import (
     tensorize_baselines,
     validate_target,
 )
-from mmattr.engine.perturbation._perturb import count_groups, format_feature_mask, progress_bar
+from mmattr.engine.perturbation._perturb import (
+    count_groups,
+    format_feature_mask,
+    forward_perturbations,
+    progress_bar,
+)
 
 __all__ = [
     "MaxExamples",
@@ -35,7 +40,6 @@ __all__ = [
     "check_attributions",
     "check_finite",
     "check_max_examples",
-    "chunk_bounds",
     "evaluate_rows",
     "expand_additional_args",
     "expand_target",
@@ -115,25 +119,17 @@ def evaluate_rows(
 ) -> Tensor:
     """Target scores of ``total`` perturbations of a batch of ``batch`` examples, laid out
     perturbation-major; ``build(start, stop)`` gives perturbations ``start..stop`` as rows.
-    ``per_call`` perturbations go through the model at once, under inference mode.
+    ``per_call`` perturbations go through the model at once, under inference mode (the
+    engine's perturbation loop; a progress bar over model calls).
 
     Returns:
         (total, batch) scores, float64.
     """
-    scores = []
-    with progress_bar(total, show_progress, desc) as bar, torch.inference_mode():
-        for start, stop in chunk_bounds(total, per_call):
-            rows = build(start, stop)
-            repeats = stop - start
-            output = run_forward(
-                forward_func,
-                rows,
-                expand_target(target, repeats),
-                expand_additional_args(args, repeats),
-            )
-            scores.append(output.reshape(repeats, batch, -1).sum(-1).double())
-            bar.update(repeats)
-    return torch.cat(scores) if scores else torch.zeros(0, batch, dtype=torch.float64)
+    with progress_bar(-(-total // max(per_call, 1)), show_progress, desc) as bar:
+        outputs = forward_perturbations(
+            forward_func, build, total, per_call, target, args, batch, bar=bar
+        )  # (total, batch · outputs per example)
+    return outputs.reshape(total, batch, -1).sum(-1).double()
 
 
 def heat_map(attributions: Tensor, mask_shape: torch.Size, name: str, mask_name: str) -> Tensor:
