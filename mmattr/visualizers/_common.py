@@ -25,6 +25,11 @@ DIVERGING = LinearSegmentedColormap.from_list(
 GROUND_TRUTH = "darkorange"
 
 
+class InvalidArgument(ValueError, AssertionError):
+    """A bad argument to a visualizer: a ``ValueError`` that ``except AssertionError`` (what
+    Captum's visualization functions raise for the same input) also catches."""
+
+
 def sign_colours(values: np.ndarray) -> list[tuple[float, float, float]]:
     """Bar colours: green for values >= 0, red below."""
     return [POSITIVE_RGB if value >= 0 else NEGATIVE_RGB for value in np.ravel(values)]
