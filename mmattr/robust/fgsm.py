@@ -26,6 +26,13 @@ from mmattr.robust.perturbation import Perturbation
 ZERO_THRESHOLD = 1e-6
 
 
+def clamp_to(lower: float, upper: float) -> Callable[[Tensor], Tensor]:
+    """``x -> clamp(x, lower, upper)``; the identity when both bounds are infinite."""
+    if lower == float("-inf") and upper == float("inf"):
+        return lambda x: x
+    return lambda x: torch.clamp(x, min=lower, max=upper)
+
+
 class FGSM(Perturbation):
     r"""FGSM: ``x' = clamp(x + ε · sign(∇ₓ L(F(x), y)) · mask)``; targeted attacks step with
     ``-ε`` to lower the loss of the target class. Elements whose gradient is at most
@@ -71,7 +78,7 @@ class FGSM(Perturbation):
             )
         self.forward_func = forward_func
         self.loss_func = loss_func
-        self.bound: Callable[[Tensor], Tensor] = lambda x: torch.clamp(x, min=lower, max=upper)
+        self.bound: Callable[[Tensor], Tensor] = clamp_to(lower, upper)
         self.zero_thresh = ZERO_THRESHOLD
 
     def perturb(
@@ -156,9 +163,13 @@ class FGSM(Perturbation):
             self.bound(
                 torch.where(
                     grad.abs() > self.zero_thresh,
-                    tensor + signed_epsilon * torch.sign(grad) * mask,
+                    tensor + _masked(signed_epsilon * torch.sign(grad), mask),
                     tensor,
                 )
             )
             for tensor, grad, mask in zip(inputs, grads, masks)
         )
+
+
+def _masked(step: Tensor, mask: Tensor | int) -> Tensor:
+    return step if isinstance(mask, int) and mask == 1 else step * mask
