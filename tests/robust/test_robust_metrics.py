@@ -190,3 +190,27 @@ def test_duplicate_attack_name_is_refused() -> None:
     comparator.add_attack(drop_column, "drop")
     with pytest.raises(RuntimeError, match="same name as existing attack drop"):
         comparator.add_attack(drop_column, "drop")
+
+
+def test_metrics_leave_the_model_unchanged_also_when_the_metric_raises() -> None:
+    model = make("mlp").train()
+    model.linear2.bias.requires_grad_(False)
+
+    def state():
+        return (
+            [m.training for m in model.modules()],
+            [p.requires_grad for p in model.parameters()],
+            [dict(m._forward_hooks) for m in model.modules()],
+        )
+
+    before = state()
+    x = example_inputs("mlp")[0]
+    comparator = robust.AttackComparator(model, lambda out: 1 / 0)
+    comparator.add_attack(robust.FGSM(model, CE), attack_kwargs={"epsilon": 0.1, "target": 0})
+    with pytest.raises(ZeroDivisionError):
+        comparator.evaluate(x)
+    assert state() == before
+    search = robust.MinParamPerturbation(model, robust.PGD(model, CE), "radius", 0.1, 1.0, 0.2)
+    kwargs = {"step_size": 0.1, "step_num": 2, "target": model(x).argmax(1)}
+    search.evaluate(x, target=model(x).argmax(1), attack_kwargs=kwargs, perturbations_per_eval=None)
+    assert state() == before
