@@ -9,24 +9,48 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
+from mmattr.engine._batching import resolve_batch_size
 from mmattr.engine._inputs import expand_additional_args
 from mmattr.robust._checks import RobustInputError
 
+#: Captum evaluates one perturbed input per forward; mmattr sizes batches from a memory budget.
+DEFAULT_PER_EVAL = "auto"
 
-def check_per_eval(perturbations_per_eval: Any) -> int | None:
-    """An int >= 1, or None: every perturbation of a call in one forward."""
-    if perturbations_per_eval is None:
-        return None
-    if isinstance(perturbations_per_eval, bool) or not isinstance(perturbations_per_eval, int):
+
+def check_per_eval(perturbations_per_eval: Any) -> None:
+    """An int >= 1, ``"auto"`` (batches sized from a memory budget) or None (all at once)."""
+    value = perturbations_per_eval
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(
-            f"perturbations_per_eval is {type(perturbations_per_eval).__name__}; expected an "
-            "int >= 1 or None (all perturbations in one forward)"
+            f"perturbations_per_eval is {type(value).__name__}; expected an int >= 1, "
+            '"auto" or None (all perturbations in one forward)'
         )
-    if perturbations_per_eval < 1:
-        raise RobustInputError(
-            f"perturbations_per_eval is {perturbations_per_eval}; expected an int >= 1"
+    if value < 1:
+        raise RobustInputError(f"perturbations_per_eval is {value}; expected an int >= 1")
+
+
+def resolve_per_eval(
+    value: int | str | None, forward_func: Callable, sample: Any, args: tuple | None
+) -> int | None:
+    """Perturbed inputs per forward: ``value`` itself, or for ``"auto"`` as many copies of
+    ``sample`` as the forward-only memory budget holds (measured with one probe forward on one
+    example); 1 when ``sample`` is not a tensor or a tuple of tensors."""
+    if value != "auto":
+        return value
+    tensors = sample if isinstance(sample, tuple) else (sample,)
+    if not all(isinstance(t, Tensor) and t.dim() > 0 for t in tensors):
+        return 1
+    count = len(tensors)
+
+    def unpacked(*values: Any) -> Any:  # the model takes the input as one argument
+        return forward_func(
+            values[:count] if isinstance(sample, tuple) else values[0], *values[count:]
         )
-    return perturbations_per_eval
+
+    rows = resolve_batch_size("auto", unpacked, tensors, args, 1 << 30, with_gradients=False)
+    return max(1, rows // max(batch_size_of(sample), 1))
 
 
 def concatenate(values: Sequence[Any]) -> Any:
@@ -59,6 +83,10 @@ def evaluate_together(
         if len(values) == 1:
             return [forward_func(values[0], *extra)]
         output = forward_func(concatenate(values), *extra)
+    rows = sum(batch_size_of(value) for value in values)
+    if not isinstance(output, Tensor) or output.dim() == 0 or output.shape[0] != rows:
+        # not one output row per example (an aggregated output): evaluate them one by one
+        return [evaluate_together(forward_func, [value], args)[0] for value in values]
     outputs, start = [], 0
     for value in values:
         stop = start + batch_size_of(value)

@@ -11,7 +11,13 @@ from torch import Tensor
 
 from mmattr.engine._hooks import preserve_model_state
 from mmattr.engine._inputs import format_additional_args
-from mmattr.robust._evaluation import RunningStats, check_per_eval, evaluate_together
+from mmattr.robust._evaluation import (
+    DEFAULT_PER_EVAL,
+    RunningStats,
+    check_per_eval,
+    evaluate_together,
+    resolve_per_eval,
+)
 
 ORIGINAL_KEY = "Original"
 
@@ -104,7 +110,7 @@ class AttackComparator:
         self,
         inputs: Any,
         additional_forward_args: Any = None,
-        perturbations_per_eval: int | None = 1,
+        perturbations_per_eval: int | str | None = DEFAULT_PER_EVAL,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """The metric on ``inputs`` and on each attack's output, and the summary updated.
@@ -113,15 +119,17 @@ class AttackComparator:
             inputs: what the attacks (and ``preproc_fn``) take; after ``preproc_fn``, a tensor
                 or a tuple of tensors with the batch first.
             additional_forward_args: passed to the model after the input. Default None.
-            perturbations_per_eval: how many of (original, attempts...) one forward evaluates;
-                None: all of them in one forward. Default 1 (Captum's).
+            perturbations_per_eval: how many of (original, attempts...) one forward evaluates:
+                an int (Captum's default is 1), None (all), or ``"auto"`` (default: as many as
+                a memory budget holds; the same results, fewer forwards).
             kwargs: passed to ``metric``, and to attacks that asked for them by name.
 
         Returns ``{"Original": metric, name: {"mean": ...} or {"mean", "min", "max"}}``.
         """
-        per_eval = check_per_eval(perturbations_per_eval)
+        check_per_eval(perturbations_per_eval)
         args = format_additional_args(additional_forward_args)
         preproc_input = self.preproc_fn(inputs) if self.preproc_fn is not None else inputs
+        per_eval = resolve_per_eval(perturbations_per_eval, self.forward_func, preproc_input, args)
         stats = {ORIGINAL_KEY: RunningStats(["mean"])}
         pending = [(ORIGINAL_KEY, preproc_input)]
         with preserve_model_state(self.forward_func):

@@ -13,7 +13,13 @@ from torch import Tensor
 from mmattr.engine._hooks import preserve_model_state
 from mmattr.engine._inputs import TargetType, format_additional_args
 from mmattr.robust._checks import RobustInputError, check_number
-from mmattr.robust._evaluation import check_per_eval, evaluate_together, fgsm_sweep
+from mmattr.robust._evaluation import (
+    DEFAULT_PER_EVAL,
+    check_per_eval,
+    evaluate_together,
+    fgsm_sweep,
+    resolve_per_eval,
+)
 
 
 class MinParamPerturbationMode(Enum):
@@ -114,7 +120,7 @@ class MinParamPerturbation:
         inputs: Any,
         additional_forward_args: Any = None,
         target: TargetType = None,
-        perturbations_per_eval: int | None = 1,
+        perturbations_per_eval: int | str | None = DEFAULT_PER_EVAL,
         attack_kwargs: dict[str, Any] | None = None,
         correct_fn_kwargs: dict[str, Any] | None = None,
     ) -> tuple[Any, int | float | None]:
@@ -125,22 +131,32 @@ class MinParamPerturbation:
             inputs: what ``attack`` (or ``preproc_fn``) takes.
             additional_forward_args: passed to the model after the input. Default None.
             target: given to ``correct_fn`` (when not None). Default None.
-            perturbations_per_eval: attacked inputs per forward; None: a whole linear scan's
-                (or a binary step's attempts) in one. Default 1.
+            perturbations_per_eval: attacked inputs per forward: an int (Captum's default is
+                1), None (a whole scan, or a binary step's attempts), or ``"auto"`` (default):
+                as many as a memory budget holds where attacks are cheap (an FGSM search over
+                ``epsilon``), else 1, so no attack runs past the answer. Results are the same.
             attack_kwargs: extra keyword arguments of ``attack``. Default None.
             correct_fn_kwargs: extra keyword arguments of ``correct_fn``. Default None.
         """
-        per_eval = check_per_eval(perturbations_per_eval)
+        check_per_eval(perturbations_per_eval)
         args = format_additional_args(additional_forward_args)
         preproc_input = inputs if not self.preproc_fn else self.preproc_fn(inputs)
         judge = _Judge(self.forward_func, self.correct_fn, args, target, correct_fn_kwargs)
-        attack_at = self._attack_at(inputs, preproc_input, dict(attack_kwargs or {}))
+        attack_at, cheap = self._attack_at(inputs, preproc_input, dict(attack_kwargs or {}))
+        per_eval = perturbations_per_eval
+        if per_eval == "auto":
+            per_eval = (
+                resolve_per_eval("auto", self.forward_func, preproc_input, args) if cheap else 1
+            )
         search = self._linear if self.mode is MinParamPerturbationMode.LINEAR else self._binary
         with preserve_model_state(self.forward_func):
             return search(attack_at, judge, per_eval)
 
-    def _attack_at(self, inputs: Any, preproc_input: Any, attack_kwargs: dict) -> Callable:
-        """``param -> (input for the model, attacked input)``."""
+    def _attack_at(
+        self, inputs: Any, preproc_input: Any, attack_kwargs: dict
+    ) -> tuple[Callable, bool]:
+        """``param -> (input for the model, attacked input)``, and whether that is cheap (an
+        FGSM epsilon search: one gradient, then a tensor operation per value)."""
         source = inputs if self.apply_before_preproc else preproc_input
         sweep = fgsm_sweep(self.attack, self.arg_name, source, attack_kwargs)
 
@@ -153,7 +169,7 @@ class MinParamPerturbation:
                 return self.preproc_fn(attacked), attacked
             return attacked, attacked
 
-        return at
+        return at, sweep is not None
 
     def _linear(self, attack_at: Callable, judge: _Judge, per_eval: int | None) -> tuple:
         batch: list[tuple[Any, Any, int | float]] = []

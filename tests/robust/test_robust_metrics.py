@@ -91,35 +91,39 @@ def test_attack_comparator_batches_forwards() -> None:
     for column in range(4):
         comparator.add_attack(drop_column, f"drop{column}", attack_kwargs={"column": column})
     x = example_inputs("mlp")[0]
-    one_by_one = comparator.evaluate(x)
+    one_by_one = comparator.evaluate(x, perturbations_per_eval=1)  # Captum's default
     assert model.calls == 5
     together = comparator.evaluate(x, perturbations_per_eval=None)
     assert model.calls == 6
+    automatic = comparator.evaluate(x)  # a probe forward on one example, then one forward
+    assert model.calls == 8
     _same(together, one_by_one)
+    _same(automatic, one_by_one)
 
 
 @pytest.mark.parametrize("mode", ["linear", "binary"])
-@pytest.mark.parametrize("per_eval", [1, 4])
+@pytest.mark.parametrize("per_eval", [1, 4, "auto"])
 def test_min_param_fgsm_equals_captum_from_one_gradient(mode, per_eval) -> None:
     model = make("mlp")
     x = example_inputs("mlp", batch=1, seed=2)[0]
     target = int(model(x).argmax())
     found = []
-    for module in (robust, captum_robust):
+    for module, chunk in (
+        (robust, per_eval),
+        (captum_robust, 1 if per_eval == "auto" else per_eval),
+    ):
         counted = Counting(model)
         search = module.MinParamPerturbation(
             counted, module.FGSM(counted, CE), "epsilon", 0.0, 3.0, 0.05, mode=mode
         )
         attack_kwargs = {"target": torch.tensor([target])}
-        found.append(
-            (
-                *search.evaluate(
-                    x, target=target, perturbations_per_eval=per_eval, attack_kwargs=attack_kwargs
-                ),
-                counted.grad_calls,
-            )
+        result = search.evaluate(
+            x, target=target, perturbations_per_eval=chunk, attack_kwargs=attack_kwargs
         )
-    (ours, epsilon, our_grads), (theirs, their_epsilon, their_grads) = found
+        found.append((*result, counted.grad_calls, counted.calls))
+    (ours, epsilon, our_grads, our_calls), (theirs, their_epsilon, their_grads, _) = found
+    if per_eval == "auto" and mode == "linear":  # a probe, one gradient, one batched forward
+        assert our_calls == 3
     assert epsilon == pytest.approx(their_epsilon, abs=1e-12) and epsilon > 0
     _same(ours, theirs)
     assert int(model(ours).argmax()) != target
@@ -206,7 +210,9 @@ def test_metrics_leave_the_model_unchanged_also_when_the_metric_raises() -> None
     before = state()
     x = example_inputs("mlp")[0]
     comparator = robust.AttackComparator(model, lambda out: 1 / 0)
-    comparator.add_attack(robust.FGSM(model, CE), attack_kwargs={"epsilon": 0.1, "target": 0})
+    comparator.add_attack(
+        robust.FGSM(model, CE), attack_kwargs={"epsilon": 0.1, "target": torch.tensor([0, 1, 2])}
+    )
     with pytest.raises(ZeroDivisionError):
         comparator.evaluate(x)
     assert state() == before
