@@ -133,8 +133,9 @@ class MinParamPerturbation:
             target: given to ``correct_fn`` (when not None). Default None.
             perturbations_per_eval: attacked inputs per forward: an int (Captum's default is
                 1), None (a whole scan, or a binary step's attempts), or ``"auto"`` (default):
-                as many as a memory budget holds where attacks are cheap (an FGSM search over
-                ``epsilon``), else 1, so no attack runs past the answer. Results are the same.
+                where attacks are cheap (an FGSM search over ``epsilon``) a linear scan's
+                forwards take 1, 2, 4, ... values up to what a memory budget holds; else 1, so
+                no attack runs past the answer. Results are the same.
             attack_kwargs: extra keyword arguments of ``attack``. Default None.
             correct_fn_kwargs: extra keyword arguments of ``correct_fn``. Default None.
         """
@@ -143,14 +144,15 @@ class MinParamPerturbation:
         preproc_input = inputs if not self.preproc_fn else self.preproc_fn(inputs)
         judge = _Judge(self.forward_func, self.correct_fn, args, target, correct_fn_kwargs)
         attack_at, cheap = self._attack_at(inputs, preproc_input, dict(attack_kwargs or {}))
-        per_eval = perturbations_per_eval
+        per_eval, grow = perturbations_per_eval, perturbations_per_eval == "auto" and cheap
         if per_eval == "auto":
             per_eval = (
                 resolve_per_eval("auto", self.forward_func, preproc_input, args) if cheap else 1
             )
-        search = self._linear if self.mode is MinParamPerturbationMode.LINEAR else self._binary
         with preserve_model_state(self.forward_func):
-            return search(attack_at, judge, per_eval)
+            if self.mode is MinParamPerturbationMode.LINEAR:
+                return self._linear(attack_at, judge, per_eval, grow)
+            return self._binary(attack_at, judge, per_eval)
 
     def _attack_at(
         self, inputs: Any, preproc_input: Any, attack_kwargs: dict
@@ -171,16 +173,22 @@ class MinParamPerturbation:
 
         return at, sweep is not None
 
-    def _linear(self, attack_at: Callable, judge: _Judge, per_eval: int | None) -> tuple:
+    def _linear(
+        self, attack_at: Callable, judge: _Judge, per_eval: int | None, grow: bool = False
+    ) -> tuple:
+        """Values in order, ``per_eval`` per forward; with ``grow`` the forwards take 1, 2, 4,
+        ... up to ``per_eval`` values, so an early answer costs few evaluations."""
         batch: list[tuple[Any, Any, int | float]] = []
+        size = 1 if grow else per_eval
         for param in drange(self.arg_min, self.arg_max, self.arg_step):
             for _ in range(self.num_attempts):
                 batch.append((*attack_at(param), param))
-                if len(batch) == per_eval:
+                if len(batch) == size:
                     found = judge.first_wrong(batch)
                     if found is not None:
                         return found
                     batch = []
+                    size = min(2 * size, per_eval) if grow else size
         found = judge.first_wrong(batch) if batch else None
         return found if found is not None else (None, None)
 
