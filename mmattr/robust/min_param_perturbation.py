@@ -193,6 +193,8 @@ class MinParamPerturbation:
         return found if found is not None else (None, None)
 
     def _binary(self, attack_at: Callable, judge: _Judge, per_eval: int | None) -> tuple:
+        """Captum's bisection over whole steps: a value that breaks the model lowers ``high``,
+        one that does not raises ``low``; the smallest breaking value found wins."""
         low, high = self.arg_min, self.arg_max
         best: tuple[Any, int | float | None] = (None, None)
         while high > low:
@@ -211,7 +213,10 @@ class MinParamPerturbation:
                 low = mid
         return best
 
-    def _attempts_at(self, param: float, attack_at: Callable, judge: _Judge, per_eval: int | None):
+    def _attempts_at(
+        self, param: float, attack_at: Callable, judge: _Judge, per_eval: int | None
+    ) -> tuple[Any, Any] | None:
+        """The first of ``num_attempts`` attacks at ``param`` that breaks the model, or None."""
         batch: list[tuple[Any, Any, int | float]] = []
         for attempt in range(self.num_attempts):
             batch.append((*attack_at(param), param))
