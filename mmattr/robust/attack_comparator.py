@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections import namedtuple
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Generic, NamedTuple, TypeVar
 
 from torch import Tensor
 
@@ -20,6 +20,8 @@ from mmattr.robust._evaluation import (
 )
 
 ORIGINAL_KEY = "Original"
+#: What a metric returns: a number, a tensor, or a (named) tuple of them.
+MetricResultType = TypeVar("MetricResultType", float, Tensor, tuple)
 
 
 class AttackInfo(NamedTuple):
@@ -40,7 +42,7 @@ def agg_metric(value: Any) -> Any:
     return value
 
 
-class AttackComparator:
+class AttackComparator(Generic[MetricResultType]):
     r"""``metric(F(attack(x)))`` for every added attack beside ``metric(F(x))``; attacks with
     several attempts report the mean, min and max over attempts; ``summary()`` averages each
     over the batches evaluated so far.
