@@ -6,5 +6,6 @@ from benchmarks.cases import (  # noqa: F401
     layers,
     metrics,
     perturbation,
+    robust,
     shapley_error,
 )

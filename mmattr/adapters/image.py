@@ -188,7 +188,8 @@ class ImageAdapter:
         """A figure: per-segment scores (k,) through ``visualize_segments``; pixel attributions
         (1, 3, H, W), (3, H, W) or (H, W) through ``visualize_image_attr`` (blended heat map,
         both signs unless ``kwargs`` say otherwise)."""
-        from mmattr.visualizers.image import visualize_image_attr, visualize_segments
+        from mmattr.visualizers.image import visualize_segments
+        from mmattr.visualizers.image_attr import visualize_image_attr
 
         values = torch.as_tensor(attribution).detach().double().cpu()
         image = x.meta["image"].detach().double().cpu().numpy()
@@ -202,7 +203,9 @@ class ImageAdapter:
             values = values[0]
         kwargs.setdefault("method", "blended_heat_map")
         kwargs.setdefault("sign", "all")
-        return visualize_image_attr(values.numpy(), image, **kwargs)
+        kwargs.setdefault("use_pyplot", False)
+        figure, _ = visualize_image_attr(values.numpy(), image, **kwargs)
+        return figure
 
     def _segments(self, x: ModalityInput) -> Tensor:
         segments = x.meta.get("segments")

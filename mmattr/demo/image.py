@@ -46,7 +46,7 @@ def add_section(report: Report) -> None:
         "predicted class": bundle.classes[predicted],
         "top IG pixel inside the shape": bool(mask[top_pixel] > 0.5),
     }
-    ig_figure = visualize_image_attr_multiple(
+    ig_figure, _ = visualize_image_attr_multiple(
         pixels,
         picture,
         ["original_image", "heat_map"],
@@ -55,6 +55,7 @@ def add_section(report: Report) -> None:
         fig_size=(7.5, 3.4),
         show_colorbar=True,
         ground_truth=mask,
+        use_pyplot=False,
     )
     figures, note = [("integrated gradients", ig_figure)], None
     try:

@@ -41,7 +41,7 @@ def _explain_family(bundle: Any, example: dict) -> tuple[Any, str, Any, str]:
     )
     image_attr = numpy_of(explanation.attributions["image"])[0]  # (3, H, W)
     # the heat map is scaled to its own maximum: the total says how much the image mattered
-    figure = visualize_image_attr_multiple(
+    figure, _ = visualize_image_attr_multiple(
         image_attr,
         numpy_of(image[0]).transpose(1, 2, 0),
         ["original_image", "heat_map"],
@@ -50,6 +50,7 @@ def _explain_family(bundle: Any, example: dict) -> tuple[Any, str, Any, str]:
         fig_size=(8, 3.4),
         show_colorbar=True,
         ground_truth=numpy_of(example["mask"]),
+        use_pyplot=False,
     )
     html = tokens.render(
         explanation.attributions["question"],

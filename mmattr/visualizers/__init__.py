@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
 from mmattr.visualizers.graph import visualize_graph
-from mmattr.visualizers.image import (
-    normalize_attr,
-    overlay,
-    visualize_image_attr,
-    visualize_image_attr_multiple,
-    visualize_segments,
-)
+from mmattr.visualizers.image import normalize_attr, overlay, visualize_segments
+from mmattr.visualizers.image_attr import visualize_image_attr, visualize_image_attr_multiple
 from mmattr.visualizers.layers import visualize_layer_tokens
 from mmattr.visualizers.modality import visualize_contributions
 from mmattr.visualizers.report import Report
 from mmattr.visualizers.text import merge_word_pieces, qa_html, text_html
+from mmattr.visualizers.text_table import VisualizationDataRecord, visualize_text
+from mmattr.visualizers.timeseries import visualize_timeseries_attr
 
 __all__ = [
     "Report",
+    "VisualizationDataRecord",
     "merge_word_pieces",
     "normalize_attr",
     "overlay",
@@ -30,5 +28,7 @@ __all__ = [
     "visualize_layer_tokens",
     "visualize_segments",
     "visualize_spectrogram",
+    "visualize_text",
+    "visualize_timeseries_attr",
     "visualize_waveform",
 ]

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import sys
 from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")
+
+def keep_or_choose_backend() -> None:
+    """Agg, unless the user chose a backend: a notebook's inline backend comes as MPLBACKEND, a
+    script may have set up pyplot. Figures here never need a screen, but Captum's
+    ``visualize_image_attr(..., use_pyplot=True)`` shows its figure through the chosen one."""
+    if "MPLBACKEND" not in os.environ and "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+
+
+keep_or_choose_backend()
 
 import numpy as np  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
@@ -23,6 +34,11 @@ DIVERGING = LinearSegmentedColormap.from_list(
 )
 # Ground truth (what should matter) is outlined in orange: it is neither sign's colour.
 GROUND_TRUTH = "darkorange"
+
+
+class InvalidArgument(ValueError, AssertionError):
+    """A bad argument to a visualizer: a ``ValueError`` that ``except AssertionError`` (what
+    Captum's visualization functions raise for the same input) also catches."""
 
 
 def sign_colours(values: np.ndarray) -> list[tuple[float, float, float]]:

@@ -1,4 +1,5 @@
-"""Image attributions: Captum's visualize_image_attr modes and signs, plus superpixel views.
+"""Image attributions: Captum's normalisation and sign colour maps, plus superpixel views
+(Captum's ``visualize_image_attr`` functions are in :mod:`mmattr.visualizers.image_attr`).
 
 Normalisation follows Captum 0.9: channels are summed, the sign filter applied, and values are
 divided by the cumulative-sum threshold that leaves out the top ``outlier_perc`` percent of mass.
@@ -11,11 +12,16 @@ from typing import Any
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Colormap, LinearSegmentedColormap, Normalize
+from matplotlib.colors import Colormap, LinearSegmentedColormap
 from matplotlib.figure import Figure
 
-from mmattr.visualizers._common import GROUND_TRUTH, as_array, new_figure, symmetric_scale
+from mmattr.visualizers._common import (
+    GROUND_TRUTH,
+    InvalidArgument,
+    as_array,
+    new_figure,
+    symmetric_scale,
+)
 
 METHODS = ("heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling")
 SIGNS = ("positive", "negative", "absolute_value", "all")
@@ -46,10 +52,17 @@ def as_image(image: Any, name: str = "original_image") -> np.ndarray:
 def normalize_attr(attr: Any, sign: str = "absolute_value", outlier_perc: float = 2) -> np.ndarray:
     """(H, W) attribution in [-1, 1] (or [0, 1]) exactly as Captum's ``_normalize_attr``."""
     if sign not in SIGNS:
-        raise ValueError(f"sign is {sign!r}; expected one of {SIGNS}")
+        raise InvalidArgument(f"sign is {sign!r}; expected one of {SIGNS}")
     if not 0 <= outlier_perc <= 100:
-        raise ValueError(f"outlier_perc is {outlier_perc}; expected a percentage in [0, 100]")
-    values = _channels_last(as_array(attr, "attr", ndim=(2, 3))).sum(axis=2)
+        raise InvalidArgument(f"outlier_perc is {outlier_perc}; expected a percentage in [0, 100]")
+    return normalize_values(
+        _channels_last(as_array(attr, "attr", ndim=(2, 3))).sum(axis=2), sign, outlier_perc
+    )
+
+
+def normalize_values(values: np.ndarray, sign: str, outlier_perc: float) -> np.ndarray:
+    """Captum's ``_normalize_attr`` of an array of any shape (checked arguments): the sign
+    filter, then ``clip(values / t, -1, 1)`` with ``t`` the outlier threshold."""
     if sign == "positive":
         values = np.maximum(values, 0)
     elif sign == "negative":
@@ -67,6 +80,21 @@ def normalize_attr(attr: Any, sign: str = "absolute_value", outlier_perc: float 
     if sign == "negative":
         threshold = -threshold
     return np.clip(values / threshold, -1, 1)
+
+
+def check_view(method: str, sign: str, norm: np.ndarray, image: np.ndarray | None) -> None:
+    """``method`` can draw ``norm`` (H, W) with ``sign`` over ``image`` (H, W, C) or None."""
+    if image is None and method != "heat_map":
+        raise InvalidArgument(f"original_image is None; method {method!r} needs the image")
+    if image is not None and image.shape[:2] != norm.shape:
+        raise InvalidArgument(
+            f"attr has spatial shape {norm.shape}; "
+            f"expected {image.shape[:2]} to match original_image"
+        )
+    if method in ("masked_image", "alpha_scaling") and sign == "all":
+        raise InvalidArgument(
+            f"sign 'all' cannot drive method {method!r}; choose positive/negative/absolute_value"
+        )
 
 
 def _cmap(sign: str, cmap: str | Colormap | None) -> tuple[Colormap, float, float]:
@@ -88,22 +116,13 @@ def overlay(
     alpha_overlay: float = 0.5,
     cmap: str | Colormap | None = None,
 ) -> np.ndarray:
-    """The (H, W, 3) RGB picture that :func:`visualize_image_attr` shows, in [0, 1]."""
+    """One (H, W, 3) RGB picture in [0, 1] of what :func:`visualize_image_attr` draws in layers
+    (for HTML and reports, where one image is wanted)."""
     if method not in METHODS:
-        raise ValueError(f"method is {method!r}; expected one of {METHODS}")
+        raise InvalidArgument(f"method is {method!r}; expected one of {METHODS}")
     norm = normalize_attr(attr, sign, outlier_perc)
     image = None if original_image is None else as_image(original_image)
-    if image is None and method != "heat_map":
-        raise ValueError(f"original_image is None; method {method!r} needs the image")
-    if image is not None and image.shape[:2] != norm.shape:
-        raise ValueError(
-            f"attr has spatial shape {norm.shape}; "
-            f"expected {image.shape[:2]} to match original_image"
-        )
-    if method in ("masked_image", "alpha_scaling") and sign == "all":
-        raise ValueError(
-            f"sign 'all' cannot drive method {method!r}; choose positive/negative/absolute_value"
-        )
+    check_view(method, sign, norm, image)
     colour_map, vmin, vmax = _cmap(sign, cmap)
     heat = colour_map((norm - vmin) / (vmax - vmin))[..., :3]
     if method == "heat_map":
@@ -117,99 +136,6 @@ def overlay(
     if method == "masked_image":
         return image * weight
     return image * weight + (1 - weight)  # alpha scaling composited on white
-
-
-def visualize_image_attr(
-    attr: Any,
-    original_image: Any = None,
-    method: str = "heat_map",
-    sign: str = "absolute_value",
-    outlier_perc: float = 2,
-    alpha_overlay: float = 0.5,
-    cmap: str | Colormap | None = None,
-    show_colorbar: bool = False,
-    title: str | None = None,
-    fig_size: tuple[float, float] = (4, 4),
-    ground_truth: Any = None,
-) -> Figure:
-    """Draw an image attribution the way Captum's ``visualize_image_attr`` does.
-
-    attr: (H, W), (H, W, C) or (C, H, W) attributions (channels are summed).
-    original_image: matching image, [0, 1] floats or 0-255; needed by every method but heat_map.
-    method: heat_map | blended_heat_map | original_image | masked_image | alpha_scaling.
-    sign: positive | negative | absolute_value (default) | all.
-    ground_truth: optional (H, W) mask of what should matter, drawn as an orange contour.
-
-    >>> import numpy as np
-    >>> fig = visualize_image_attr(np.eye(8), np.ones((8, 8, 3)), method="blended_heat_map")
-    """
-    picture = overlay(attr, original_image, method, sign, outlier_perc, alpha_overlay, cmap)
-    figure = new_figure(*fig_size)
-    _draw(figure, figure.add_subplot(), picture, method, sign, cmap, show_colorbar, ground_truth)
-    if title:
-        figure.axes[0].set_title(title)
-    return figure
-
-
-def visualize_image_attr_multiple(
-    attr: Any,
-    original_image: Any,
-    methods: list[str],
-    signs: list[str],
-    titles: list[str] | None = None,
-    fig_size: tuple[float, float] = (8, 6),
-    **kwargs: Any,
-) -> Figure:
-    """Several views side by side, as Captum's ``visualize_image_attr_multiple``: panel ``i``
-    draws ``methods[i]`` with ``signs[i]``; ``kwargs`` (outlier_perc, alpha_overlay, cmap,
-    show_colorbar, ground_truth) apply to every panel. The ground truth is outlined on every
-    panel but the original image.
-
-    >>> import numpy as np
-    >>> fig = visualize_image_attr_multiple(
-    ...     np.eye(8), np.ones((8, 8, 3)), ["original_image", "heat_map"], ["all", "positive"])
-    """
-    if len(methods) != len(signs) or not methods:
-        raise ValueError(
-            f"methods has {len(methods)} entries and signs {len(signs)}; expected the same "
-            "number, at least one"
-        )
-    if titles is not None and len(titles) != len(methods):
-        raise ValueError(f"titles has {len(titles)} entries; expected {len(methods)} (methods)")
-    show_colorbar = kwargs.pop("show_colorbar", False)
-    truth = kwargs.pop("ground_truth", None)
-    cmap = kwargs.get("cmap")
-    figure = new_figure(*fig_size)
-    axes = figure.subplots(1, len(methods), squeeze=False)[0]
-    for index, (method, sign) in enumerate(zip(methods, signs)):
-        picture = overlay(attr, original_image, method, sign, **kwargs)
-        outline = None if method == "original_image" else truth
-        _draw(figure, axes[index], picture, method, sign, cmap, show_colorbar, outline)
-        if titles is not None:
-            axes[index].set_title(titles[index])
-    return figure
-
-
-def _draw(
-    figure: Figure,
-    axis: Axes,
-    picture: np.ndarray,
-    method: str,
-    sign: str,
-    cmap: str | Colormap | None,
-    show_colorbar: bool,
-    ground_truth: Any,
-) -> None:
-    """One panel: the picture, the ground-truth outline and the colour bar where asked."""
-    axis.imshow(picture)
-    axis.set_axis_off()
-    if ground_truth is not None:
-        _outline(axis, ground_truth, picture.shape[:2])
-    if show_colorbar and method in ("heat_map", "blended_heat_map"):
-        colour_map, vmin, vmax = _cmap(sign, cmap)
-        # a free-standing mappable: a hidden imshow would reset the panel's limits to its 1x1
-        mappable = ScalarMappable(Normalize(vmin, vmax), colour_map)
-        figure.colorbar(mappable, ax=axis, shrink=0.8)
 
 
 def _outline(axis: Axes, ground_truth: Any, shape: tuple[int, ...]) -> None:

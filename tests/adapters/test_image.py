@@ -161,7 +161,8 @@ def test_integrated_gradients_through_explain_uses_the_adapter_baseline() -> Non
     )
     torch.testing.assert_close(result.attributions["image"], expected, rtol=1e-5, atol=1e-10)
     figure = adapter.render(result.attributions["image"], x)
-    assert len(figure.axes) == 1 and figure.axes[0].images[0].get_array().shape == (24, 24, 3)
+    grey, heat = figure.axes[0].images  # blended heat map: the map over the grey image
+    assert len(figure.axes) == 1 and grey.get_array().shape == heat.get_array().shape == (24, 24)
     scores = torch.arange(int(x.meta["segments"].max()) + 1, dtype=torch.float64)
     figure = adapter.render(scores, x)
     shown = figure.axes[1].images[0].get_array()

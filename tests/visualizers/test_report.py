@@ -32,8 +32,10 @@ class _Page(HTMLParser):
 
 
 def test_report_is_self_contained_html_with_every_figure(tmp_path: Path) -> None:
-    first = visualize_image_attr(np.eye(6), np.ones((6, 6, 3)), method="blended_heat_map")
-    second = visualize_image_attr(-np.eye(6), sign="all")
+    first, _ = visualize_image_attr(
+        np.eye(6), np.ones((6, 6, 3)), method="blended_heat_map", use_pyplot=False
+    )
+    second, _ = visualize_image_attr(-np.eye(6), sign="all", use_pyplot=False)
     report = Report("demo <report>")
     report.add_section(
         "images", text="two maps", facts={"answer": 42}, figures=[("a", first), ("b", second)]
