@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ._inputs import TargetType, run_forward
+from ._inputs import TargetType, check_batch_kept, run_forward
 
 
 def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
@@ -41,5 +41,6 @@ def gradients(
     with torch.enable_grad():
         leaves = as_leaves(inputs)
         output = run_forward(forward_func, leaves, target, additional_forward_args)
+        check_batch_kept(output, leaves[0].shape[0])
         check_scalar_per_example(output, target is not None)
         return grad_of_outputs(output, leaves)

@@ -43,6 +43,7 @@ def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
     for index, tensor in enumerate(formatted):
         if not isinstance(tensor, Tensor):
             raise TypeError(f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor")
+        check_has_data(tensor, f"{name}[{index}]")
         if tensor.dim() == 0:
             raise ValueError(
                 f"{name}[{index}] is a 0-d tensor; expected a batch dimension first, "
@@ -318,3 +319,33 @@ def run_forward(
         )
     check_finite(output.detach(), "the model output")
     return select_target(output, target)
+
+
+def check_count(value: Any, name: str, minimum: int = 1) -> int:
+    """A count (``n_steps``, ``n_samples``, a batch size) as given: an int ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} is {type(value).__name__} ({value!r}); expected an int")
+    if value < minimum:
+        expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name}={value}; expected {expected}")
+    return value
+
+
+def check_has_data(tensor: Tensor, label: str) -> None:
+    """A ``meta`` tensor has a shape but no values to attribute."""
+    if tensor.is_meta:
+        raise ValueError(
+            f"{label} is on the meta device (a shape without values); expected a tensor with "
+            "data, e.g. on 'cpu' or 'cuda' (materialise it with .to_empty() and load values)"
+        )
+
+
+def check_batch_kept(output: Tensor, rows: int) -> None:
+    """The model's output keeps the batch: one row per input row, or one number for the
+    whole batch. An output that dropped it (``model(x)[0]``) gives silent zero rows."""
+    if output.dim() >= 1 and output.shape[0] != rows and output.numel() != 1:
+        raise ValueError(
+            f"the model output has shape {tuple(output.shape)} for inputs of {rows} rows in "
+            "this model call: its first dimension is not the batch. Return one row per example "
+            "(e.g. model(x)[0] drops the batch dimension) or one number for the whole batch"
+        )

@@ -15,6 +15,7 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
+    check_batch_kept,
     expand_additional_args,
     expand_target,
     format_additional_args,
@@ -106,6 +107,7 @@ class DeepLift(Attribution):
                     expand_target(target, 2),
                     expand_additional_args(args, 2),
                 )
+            check_batch_kept(output, stacked[0].shape[0])
             check_scalar_per_example(output, target is not None)
             return grad_of_outputs(output, leaves)
 

@@ -12,11 +12,14 @@ from .._base import Attribution
 from .._inputs import (
     TensorOrTuple,
     as_tuple,
+    check_count,
     expand_additional_args,
     expand_target,
     format_additional_args,
+    format_baselines,
     format_inputs,
     is_tuple,
+    validate_target,
 )
 
 NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
@@ -63,11 +66,13 @@ class NoiseTunnel(Attribution):
         a seeded run gives Captum's numbers."""
         if nt_type not in NT_TYPES:
             raise ValueError(f"nt_type={nt_type!r}; expected one of {', '.join(NT_TYPES)}")
-        if isinstance(nt_samples, bool) or not isinstance(nt_samples, int) or nt_samples < 1:
-            raise ValueError(f"nt_samples={nt_samples!r}; expected a positive int")
+        check_count(nt_samples, "nt_samples")
+        if nt_samples_batch_size is not None:
+            check_count(nt_samples_batch_size, "nt_samples_batch_size")
         was_tuple = is_tuple(inputs)
         formatted = format_inputs(inputs)
         stdevs = _format_stdevs(stdevs, len(formatted))
+        _check_user_sizes(kwargs, formatted, draw_baseline_from_distrib)
         chunk = (
             nt_samples if nt_samples_batch_size is None else min(nt_samples, nt_samples_batch_size)
         )
@@ -106,10 +111,21 @@ def _format_stdevs(stdevs: Any, n_inputs: int) -> tuple[float, ...]:
             raise ValueError(
                 f"stdevs has {len(stdevs)} entries; expected {n_inputs}, one per input"
             )
-        return stdevs
-    if isinstance(stdevs, bool) or not isinstance(stdevs, (int, float)):
+    elif isinstance(stdevs, bool) or not isinstance(stdevs, (int, float)):
         raise TypeError(f"stdevs is {type(stdevs).__name__}; expected a float or a tuple of floats")
-    return (float(stdevs),) * n_inputs
+    formatted = stdevs if isinstance(stdevs, tuple) else (float(stdevs),) * n_inputs
+    if any(isinstance(s, bool) or not isinstance(s, (int, float)) or s < 0 for s in formatted):
+        raise ValueError(f"stdevs={stdevs!r}; expected standard deviations >= 0")
+    return formatted
+
+
+def _check_user_sizes(kwargs: dict, inputs: tuple[Tensor, ...], from_distribution: bool) -> None:
+    """Target and baselines checked against the user's batch, before the noisy copies
+    multiply it (an error then would quote the expanded sizes)."""
+    validate_target(kwargs.get("target"), inputs[0].shape[0])
+    if kwargs.get("baselines") is not None and not from_distribution:
+        if not callable(kwargs["baselines"]):
+            format_baselines(kwargs["baselines"], inputs)
 
 
 def _add_noise(x: Tensor, stdev: float, n_samples: int) -> Tensor:

@@ -14,6 +14,7 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
+    check_batch_kept,
     expand_additional_args,
     expand_target,
     format_call,
@@ -130,6 +131,7 @@ class NeuronConductance(NeuronAttributionByInputs):
             with record_layer(self.layer, to_input) as calls:
                 output = run_forward(self.forward_func, leaves, target, args)
             values = single_call(calls, self.layer)
+            check_batch_kept(output, leaves[0].shape[0])
             check_scalar_per_example(output, target is not None)
             layer_grads = torch.autograd.grad(
                 output.sum(), values, allow_unused=True, **(grad_kwargs or {})
