@@ -121,3 +121,8 @@ def test_demo_run_checks_its_folder_before_any_section(capsys: pytest.CaptureFix
     with pytest.raises(ValueError, match=r"out_dir='/proc/x' cannot be created"):
         demo.run("/proc/x")
     assert capsys.readouterr().out == ""
+
+
+def test_load_from_a_folder_without_the_weights_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no weights in .* for 'vqa' at .*vqa.safetensors"):
+        zoo.load("vqa", weights=tmp_path)

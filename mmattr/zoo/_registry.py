@@ -134,8 +134,8 @@ class ZooSpec:
         if not path.is_file():
             where = "shipped weights" if weights is None else f"weights in {str(weights)!r}"
             raise FileNotFoundError(
-                f"no {where} for {self.name!r} at {path}; "
-                f"run `mmattr zoo train {self.name}` (it saves to {cache_dir()})"
+                f"no {where} for {self.name!r} at {path}; run `mmattr zoo train {self.name}` "
+                f"and load with zoo.load({self.name!r}, weights={str(cache_dir())!r})"
             )
         model = self.build()
         model.load_state_dict(load_file(str(path)))
