@@ -3,6 +3,7 @@ convergence delta shared by the methods with a completeness property."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, ClassVar
 
 import torch
@@ -87,4 +88,7 @@ def _check_attributions(
 
 
 def _sum_rows(values: Tensor) -> Tensor:
-    return values.reshape(values.shape[0], -1).sum(1) if values.dim() > 0 else values.reshape(1)
+    if values.dim() == 0:
+        return values.reshape(1)
+    # the row size spelled out: ``-1`` is ambiguous for an empty batch
+    return values.reshape(values.shape[0], math.prod(values.shape[1:])).sum(1)

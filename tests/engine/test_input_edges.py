@@ -188,3 +188,17 @@ def test_noise_tunnel_and_gradient_shap_quote_the_users_sizes() -> None:
     ig_tunnel = mmattr.NoiseTunnel(mmattr.IntegratedGradients(model))
     with pytest.raises(ValueError, match=r"baselines has shape \(3, 4\); expected \(2, 4\)"):
         ig_tunnel.attribute(x, nt_samples=4, target=0, baselines=torch.zeros(3, 4))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: mmattr.IntegratedGradients(m),
+        lambda m: mmattr.DeepLift(m),
+        lambda m: mmattr.LayerConductance(m, m[0]),
+    ],
+)
+def test_an_empty_batch_has_an_empty_convergence_delta(make) -> None:
+    """The delta's row sums reshaped (0, -1), ambiguous for no rows."""
+    attributions, delta = make(_mlp()).attribute(EMPTY, target=0, return_convergence_delta=True)
+    assert attributions.shape[0] == 0 and tuple(delta.shape) == (0,)
