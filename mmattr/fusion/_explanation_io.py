@@ -32,10 +32,7 @@ def write(explanation: Any, path: str | Path) -> None:
     """Write ``path`` (JSON) and ``path.safetensors``; nothing is written if a value fails."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    for file in (path, tensor_file(path)):
-        if file.is_symlink():
-            raise ValueError(f"path: {file} is a symbolic link; expected a regular file or none")
+    path = _check_save_path(path)
     tensors: dict[str, Tensor] = {}
     for index, tensor in enumerate(explanation.attributions.values()):
         tensors[f"attributions/{index}"] = tensor.detach().clone().contiguous()
@@ -53,6 +50,19 @@ def write(explanation: Any, path: str | Path) -> None:
     text = json.dumps(document, indent=1)
     save_file(tensors, str(tensor_file(path)))
     path.write_text(text, encoding="utf-8")
+
+
+def _check_save_path(path: str | Path) -> Path:
+    """A file name in an existing folder, where neither file is a symlink."""
+    if str(path).strip() in ("", "."):
+        raise ValueError(f"path is {str(path)!r}; expected a file name, e.g. 'explanation.json'")
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"path={str(path)!r}: the folder {str(path.parent)!r} does not exist")
+    for file in (path, tensor_file(path)):
+        if file.is_symlink():
+            raise ValueError(f"path: {file} is a symbolic link; expected a regular file or none")
+    return path
 
 
 def _encode_input(index: int, modality: str, info: dict, tensors: dict[str, Tensor]) -> dict:

@@ -202,3 +202,14 @@ def test_metadata_that_json_cannot_hold_is_named_before_writing(tmp_path: Path) 
     with pytest.raises(TypeError, match=r"inputs\['image'\]\['f'\] is set; expected a tensor or"):
         explanation.save(tmp_path / "explanation")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "path,message",
+    [("", r"path is ''; expected a file name"), ("{tmp}/nope/x", r"the folder '.*nope' does not")],
+)
+def test_save_names_a_path_it_cannot_write(tmp_path: Path, path: str, message: str) -> None:
+    """A missing folder raised safetensors' own I/O error; "" a PosixPath error."""
+    explanation = Explanation({"image": torch.ones(1)}, {}, None, "Saliency")
+    with pytest.raises(ValueError, match=message):
+        explanation.save(path.format(tmp=tmp_path))
