@@ -43,7 +43,6 @@ def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
     for index, tensor in enumerate(formatted):
         if not isinstance(tensor, Tensor):
             raise TypeError(f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor")
-        check_has_data(tensor, f"{name}[{index}]")
         if tensor.dim() == 0:
             raise ValueError(
                 f"{name}[{index}] is a 0-d tensor; expected a batch dimension first, "
@@ -56,6 +55,8 @@ def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
                 f"{name}[{index}] has batch size {tensor.shape[0]}; expected {batch} "
                 f"to match {name}[0] of shape {tuple(formatted[0].shape)}"
             )
+    for index, tensor in enumerate(formatted):
+        check_has_data(tensor, f"{name}[{index}]")
     return formatted
 
 
