@@ -3,7 +3,6 @@ convergence delta shared by the methods with a completeness property."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, ClassVar
 
 import torch
@@ -90,5 +89,6 @@ def _check_attributions(
 def _sum_rows(values: Tensor) -> Tensor:
     if values.dim() == 0:
         return values.reshape(1)
-    # the row size spelled out: ``-1`` is ambiguous for an empty batch
-    return values.reshape(values.shape[0], math.prod(values.shape[1:])).sum(1)
+    if values.numel() == 0:  # reshape(0, -1) is ambiguous: an empty batch
+        return values.new_zeros(values.shape[:1])
+    return values.reshape(values.shape[0], -1).sum(1)

@@ -7,13 +7,24 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ._inputs import TargetType, check_batch_kept, run_forward
+from ._inputs import TargetType, run_forward
 
 
 def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """Tensors that autograd can differentiate with respect to, without touching the caller's
     ``requires_grad`` flags (a tensor already in a graph is used as it is)."""
     return tuple(t if t.requires_grad else t.detach().requires_grad_() for t in inputs)
+
+
+def check_batch_kept(output: Tensor, rows: int) -> None:
+    """The model's output keeps the batch: one row per input row, or one number for the
+    whole batch. An output that dropped it (``model(x)[0]``) gives silent zero rows."""
+    if output.dim() >= 1 and output.shape[0] != rows and output.numel() != 1:
+        raise ValueError(
+            f"the model output has shape {tuple(output.shape)} for inputs of {rows} rows in "
+            "this model call: its first dimension is not the batch. Return one row per example "
+            "(e.g. model(x)[0] drops the batch dimension) or one number for the whole batch"
+        )
 
 
 def check_scalar_per_example(output: Tensor, has_target: bool) -> None:

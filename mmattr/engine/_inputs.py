@@ -339,14 +339,3 @@ def check_has_data(tensor: Tensor, label: str) -> None:
             f"{label} is on the meta device (a shape without values); expected a tensor with "
             "data, e.g. on 'cpu' or 'cuda' (materialise it with .to_empty() and load values)"
         )
-
-
-def check_batch_kept(output: Tensor, rows: int) -> None:
-    """The model's output keeps the batch: one row per input row, or one number for the
-    whole batch. An output that dropped it (``model(x)[0]``) gives silent zero rows."""
-    if output.dim() >= 1 and output.shape[0] != rows and output.numel() != 1:
-        raise ValueError(
-            f"the model output has shape {tuple(output.shape)} for inputs of {rows} rows in "
-            "this model call: its first dimension is not the batch. Return one row per example "
-            "(e.g. model(x)[0] drops the batch dimension) or one number for the whole batch"
-        )

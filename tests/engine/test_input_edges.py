@@ -106,7 +106,7 @@ COUNTS = {
         lambda m: mmattr.NoiseTunnel(mmattr.Saliency(m)).attribute(
             torch.ones(2, 4), nt_samples=4, stdevs=-0.5, target=0
         ),
-        "stdevs=-0.5; expected standard deviations >= 0",
+        "stdevs contains -0.5; expected standard deviations >= 0",
     ),
 }
 

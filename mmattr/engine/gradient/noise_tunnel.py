@@ -66,13 +66,14 @@ class NoiseTunnel(Attribution):
         a seeded run gives Captum's numbers."""
         if nt_type not in NT_TYPES:
             raise ValueError(f"nt_type={nt_type!r}; expected one of {', '.join(NT_TYPES)}")
-        check_count(nt_samples, "nt_samples")
-        if nt_samples_batch_size is not None:
-            check_count(nt_samples_batch_size, "nt_samples_batch_size")
+        if isinstance(nt_samples, bool) or not isinstance(nt_samples, int) or nt_samples < 1:
+            raise ValueError(f"nt_samples={nt_samples!r}; expected a positive int")
         was_tuple = is_tuple(inputs)
         formatted = format_inputs(inputs)
         stdevs = _format_stdevs(stdevs, len(formatted))
-        _check_user_sizes(kwargs, formatted, draw_baseline_from_distrib)
+        _check_at_user_sizes(
+            kwargs, formatted, stdevs, nt_samples_batch_size, draw_baseline_from_distrib
+        )
         chunk = (
             nt_samples if nt_samples_batch_size is None else min(nt_samples, nt_samples_batch_size)
         )
@@ -111,21 +112,30 @@ def _format_stdevs(stdevs: Any, n_inputs: int) -> tuple[float, ...]:
             raise ValueError(
                 f"stdevs has {len(stdevs)} entries; expected {n_inputs}, one per input"
             )
-    elif isinstance(stdevs, bool) or not isinstance(stdevs, (int, float)):
+        return stdevs
+    if isinstance(stdevs, bool) or not isinstance(stdevs, (int, float)):
         raise TypeError(f"stdevs is {type(stdevs).__name__}; expected a float or a tuple of floats")
-    formatted = stdevs if isinstance(stdevs, tuple) else (float(stdevs),) * n_inputs
-    if any(isinstance(s, bool) or not isinstance(s, (int, float)) or s < 0 for s in formatted):
-        raise ValueError(f"stdevs={stdevs!r}; expected standard deviations >= 0")
-    return formatted
+    return (float(stdevs),) * n_inputs
 
 
-def _check_user_sizes(kwargs: dict, inputs: tuple[Tensor, ...], from_distribution: bool) -> None:
-    """Target and baselines checked against the user's batch, before the noisy copies
-    multiply it (an error then would quote the expanded sizes)."""
+def _check_at_user_sizes(
+    kwargs: dict,
+    inputs: tuple[Tensor, ...],
+    stdevs: tuple[float, ...],
+    nt_samples_batch_size: int | None,
+    from_distribution: bool,
+) -> None:
+    """Target and baselines checked against the user's batch before the noisy copies
+    multiply it (an error then would quote the expanded sizes); counts as given."""
+    if nt_samples_batch_size is not None:
+        check_count(nt_samples_batch_size, "nt_samples_batch_size")
+    bad = [s for s in stdevs if isinstance(s, bool) or not isinstance(s, (int, float)) or s < 0]
+    if bad:
+        raise ValueError(f"stdevs contains {bad[0]!r}; expected standard deviations >= 0")
     validate_target(kwargs.get("target"), inputs[0].shape[0])
-    if kwargs.get("baselines") is not None and not from_distribution:
-        if not callable(kwargs["baselines"]):
-            format_baselines(kwargs["baselines"], inputs)
+    baselines = kwargs.get("baselines")
+    if baselines is not None and not from_distribution and not callable(baselines):
+        format_baselines(baselines, inputs)
 
 
 def _add_noise(x: Tensor, stdev: float, n_samples: int) -> Tensor:

@@ -9,12 +9,11 @@ import torch
 from torch import Tensor
 
 from .._batching import BatchSize, resolve_batch_size
-from .._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
+from .._gradients import as_leaves, check_batch_kept, check_scalar_per_example, grad_of_outputs
 from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    check_batch_kept,
     expand_additional_args,
     expand_target,
     format_call,
@@ -131,8 +130,8 @@ class NeuronConductance(NeuronAttributionByInputs):
             with record_layer(self.layer, to_input) as calls:
                 output = run_forward(self.forward_func, leaves, target, args)
             values = single_call(calls, self.layer)
-            check_batch_kept(output, leaves[0].shape[0])
             check_scalar_per_example(output, target is not None)
+            check_batch_kept(output, leaves[0].shape[0])
             layer_grads = torch.autograd.grad(
                 output.sum(), values, allow_unused=True, **(grad_kwargs or {})
             )
