@@ -80,21 +80,27 @@ class _ModelState:
     def __init__(self, model: nn.Module) -> None:
         self.modules = list(model.modules())
         self.training = [m.training for m in self.modules]
-        self.hooks = [{n: set(getattr(m, n, {})) for n in _HOOK_DICTS} for m in self.modules]
+        # only the non-empty hook dicts are copied: the common case costs one lookup per dict
+        self.hooks = [
+            {n: set(d) for n in _HOOK_DICTS if (d := m.__dict__.get(n))} for m in self.modules
+        ]
         self.params = list(model.parameters())
         self.requires_grad = [p.requires_grad for p in self.params]
 
     def restore(self) -> None:
         """Remove hooks added since (except live ones of :func:`forward_hook`); reset flags."""
         for module, was_training, saved in zip(self.modules, self.training, self.hooks):
-            module.training = was_training
-            for name, before in saved.items():
-                current = getattr(module, name, None)
-                if current is not None:
+            if module.training != was_training:  # nn.Module.__setattr__ is slow
+                module.training = was_training
+            for name in _HOOK_DICTS:
+                current = module.__dict__.get(name)
+                if current:
+                    before = saved.get(name, ())
                     for key in [k for k in current if k not in before and k not in _LIVE_HANDLES]:
                         del current[key]
         for param, flag in zip(self.params, self.requires_grad):
-            param.requires_grad_(flag)
+            if param.requires_grad != flag:
+                param.requires_grad_(flag)
 
 
 @contextlib.contextmanager
