@@ -2,8 +2,10 @@
 a safetensors file beside it; never pickle.
 
 Names never become parts of keys: tensors are stored under positional keys
-(``attributions/0``, ``inputs/1/0``) that the JSON maps back to modality names, and pairs of
+(``attributions/0``, ``meta/1``) that the JSON maps back to modality names, and pairs of
 modalities are stored as lists, so any string survives (``"a/b"``, ``"x|y"``, ``".."``).
+The drawing metadata is ``"meta"``: modality -> its JSON values; its tensors are listed in
+``"meta_tensors"`` as ``[modality, key, position]`` (``"inputs"`` is read as ``"meta"``).
 Targets keep their form (int, tuple, list of ints or tuples, tensor) as tagged values.
 Loading checks the document's structure and reads only the two regular files, no symlink.
 """
@@ -36,16 +38,15 @@ def write(explanation: Any, path: str | Path) -> None:
     tensors: dict[str, Tensor] = {}
     for index, tensor in enumerate(explanation.attributions.values()):
         tensors[f"attributions/{index}"] = tensor.detach().clone().contiguous()
+    meta, meta_tensors = _encode_meta(explanation.inputs, tensors)
     document = {
         "format": FORMAT,
         "method": explanation.method,
         "target": encode_target(explanation.target, tensors),
         "attributions": list(explanation.attributions),
         "contributions": {k: c.to_dict() for k, c in explanation.contributions.items()},
-        "inputs": [
-            _encode_input(index, modality, info, tensors)
-            for index, (modality, info) in enumerate(explanation.inputs.items())
-        ],
+        "meta": meta,
+        "meta_tensors": meta_tensors,
     }
     text = json.dumps(document, indent=1)
     save_file(tensors, str(tensor_file(path)))
@@ -65,28 +66,32 @@ def _check_save_path(path: str | Path) -> Path:
     return path
 
 
-def _encode_input(index: int, modality: str, info: dict, tensors: dict[str, Tensor]) -> dict:
-    """``{"modality": m, "items": [[key, {"value": v} or {"tensor": position}], ...]}``."""
-    items: list[list] = []
-    for position, (key, value) in enumerate(info.items()):
-        if isinstance(value, Tensor):
-            tensors[f"inputs/{index}/{position}"] = value.detach().clone().contiguous()
-            items.append([key, {"tensor": position}])
-            continue
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"inputs[{modality!r}][{key!r}] is {type(value).__name__}; expected a tensor "
-                "or a JSON value (str, number, bool, None, list, dict)"
-            ) from None
-        items.append([key, {"value": value}])
-    return {"modality": modality, "items": items}
+def _encode_meta(meta: dict, tensors: dict[str, Tensor]) -> tuple[dict, list]:
+    """``meta`` without its tensors (JSON values only), and ``[modality, key, position]``
+    of each tensor, stored as ``tensors["meta/<i>"]`` for the i-th."""
+    values: dict[str, dict[str, Any]] = {}
+    listed: list[list] = []
+    for modality, info in meta.items():
+        values[modality] = {}
+        for position, (key, value) in enumerate(info.items()):
+            if isinstance(value, Tensor):
+                tensors[f"meta/{len(listed)}"] = value.detach().clone().contiguous()
+                listed.append([modality, key, position])
+                continue
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"meta[{modality!r}][{key!r}] is {type(value).__name__}; expected a tensor "
+                    "or a JSON value (str, number, bool, None, list, dict)"
+                ) from None
+            values[modality][key] = value
+    return values, listed
 
 
 def read(path: str | Path) -> dict[str, Any]:
     """The fields of the Explanation saved at ``path``, checked: ``attributions``,
-    ``contributions`` (as checked dicts), ``target``, ``method``, ``inputs``."""
+    ``contributions`` (as checked dicts), ``target``, ``method``, ``meta``."""
     from safetensors import SafetensorError
     from safetensors.torch import load
 
@@ -133,7 +138,10 @@ def _check_document(document: Any, tensors: dict[str, Tensor], where: str) -> di
         name: _tensor(tensors, f"attributions/{i}", where) for i, name in enumerate(names)
     }
     contributions = _field(document, "contributions", dict, where, "an object")
-    inputs = _field(document, "inputs", list, where, "a list")
+    if "meta" not in document and "inputs" in document:  # the name before the rename
+        document["meta"] = document.pop("inputs")
+    meta = _field(document, "meta", dict, where, "an object of modality -> metadata")
+    listed = _field(document, "meta_tensors", list, where, "a list")
     return {
         "attributions": attributions,
         "contributions": {
@@ -142,29 +150,32 @@ def _check_document(document: Any, tensors: dict[str, Tensor], where: str) -> di
         },
         "target": decode_target(document.get("target"), tensors, f"{where}: target"),
         "method": _field(document, "method", str, where, "a string"),
-        "inputs": _decode_inputs(inputs, tensors, where),
+        "meta": _decode_meta(meta, listed, tensors, where),
     }
 
 
-def _decode_inputs(entries: list, tensors: dict[str, Tensor], where: str) -> dict[str, dict]:
-    inputs: dict[str, dict[str, Any]] = {}
-    for index, entry in enumerate(entries):
-        at = f"{where}: inputs[{index}]"
-        _expect(entry, dict, at, "an object")
-        modality = _field(entry, "modality", str, at, "a string")
-        if modality in inputs:
-            raise ValueError(f"{at}: modality {modality!r} appears twice")
-        inputs[modality] = {}
-        for position, item in enumerate(_field(entry, "items", list, at, "a list")):
-            item_at = f"{at}.items[{position}]"
-            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict)):
-                raise ValueError(f"{item_at} is {_kind(item)}; expected [name, {{'value': v}}]")
-            key = _expect(item[0], str, f"{item_at}[0]", "a string")
-            if item[1] == {"tensor": position}:
-                inputs[modality][key] = _tensor(tensors, f"inputs/{index}/{position}", where)
-            else:
-                inputs[modality][key] = _field(item[1], "value", object, item_at, "a JSON value")
-    return inputs
+def _decode_meta(meta: dict, listed: list, tensors: dict[str, Tensor], where: str) -> dict:
+    """The inverse of :func:`_encode_meta`: each tensor back at its position."""
+    decoded = {}
+    for modality, values in meta.items():
+        decoded[modality] = list(
+            _expect(values, dict, f"{where}: meta[{modality!r}]", "an object").items()
+        )
+    for index, entry in enumerate(listed):
+        at = f"{where}: meta_tensors[{index}]"
+        if not (isinstance(entry, list) and len(entry) == 3):
+            raise ValueError(f"{at} is {_kind(entry)}; expected [modality, key, position]")
+        modality, key = (
+            _expect(entry[0], str, at, "a modality name"),
+            _expect(entry[1], str, at, "a key"),
+        )
+        position = _expect(entry[2], int, at, "a position")
+        if position < 0:
+            raise ValueError(f"{at} has position {position}; expected a position >= 0")
+        if modality not in decoded:
+            raise ValueError(f"{at} names modality {modality!r}, which meta does not have")
+        decoded[modality].insert(position, (key, _tensor(tensors, f"meta/{index}", where)))
+    return {modality: dict(items) for modality, items in decoded.items()}
 
 
 def check_contribution(data: Any, where: str) -> dict[str, Any]:

@@ -107,5 +107,11 @@ class Explanation:
         """Read what :meth:`save` wrote: two regular files (no symlinks), no pickle; a
         malformed file gets an error naming the field."""
         fields = _explanation_io.read(path)
-        contributions = {k: Contribution(**c) for k, c in fields.pop("contributions").items()}
-        return cls(contributions=contributions, **fields)
+        contributions = {k: Contribution(**c) for k, c in fields["contributions"].items()}
+        return cls(
+            fields["attributions"],
+            contributions,
+            fields["target"],
+            fields["method"],
+            fields["meta"],
+        )

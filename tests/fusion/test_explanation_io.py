@@ -199,7 +199,7 @@ def test_a_folder_in_place_of_a_file_is_refused(tmp_path: Path) -> None:
 
 def test_metadata_that_json_cannot_hold_is_named_before_writing(tmp_path: Path) -> None:
     explanation = Explanation({"image": torch.ones(1)}, {}, None, "Saliency", {"image": {"f": {1}}})
-    with pytest.raises(TypeError, match=r"inputs\['image'\]\['f'\] is set; expected a tensor or"):
+    with pytest.raises(TypeError, match=r"meta\['image'\]\['f'\] is set; expected a tensor or"):
         explanation.save(tmp_path / "explanation")
     assert list(tmp_path.iterdir()) == []
 
@@ -213,3 +213,30 @@ def test_save_names_a_path_it_cannot_write(tmp_path: Path, path: str, message: s
     explanation = Explanation({"image": torch.ones(1)}, {}, None, "Saliency")
     with pytest.raises(ValueError, match=message):
         explanation.save(path.format(tmp=tmp_path))
+
+
+def test_meta_under_its_former_name_inputs_loads(tmp_path: Path) -> None:
+    explanation = Explanation(
+        {"image": torch.ones(1)},
+        {},
+        0,
+        "Saliency",
+        {"image": {"tokens": ["x"], "s": torch.ones(2)}},
+    )
+    path = tmp_path / "e.json"
+    explanation.save(path)
+    document = json.loads(path.read_text())
+    assert document["meta"] == {"image": {"tokens": ["x"]}}
+    assert document["meta_tensors"] == [["image", "s", 1]]
+    document["inputs"] = document.pop("meta")
+    path.write_text(json.dumps(document))
+    assert _same(Explanation.load(path).inputs, explanation.inputs)
+
+
+def test_a_meta_tensor_entry_naming_an_unknown_modality_is_refused(tmp_path: Path) -> None:
+    path = _saved(tmp_path)
+    document = json.loads(path.read_text())
+    document["meta_tensors"] = [["text", "s", 0]]
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"meta_tensors\[0\] names modality 'text', which meta"):
+        Explanation.load(path)
