@@ -1,16 +1,55 @@
-"""The ``mmattr`` command: ``mmattr demo | zoo | methods | benchmark``."""
+"""The ``mmattr`` command: ``mmattr demo | zoo | methods | benchmark``.
+
+Arguments and output folders are checked before any work; a bad one ends the command with
+one line on stderr and exit status 2 (an unexpected failure still shows its traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
+
+from mmattr._paths import check_writable_folder
+
+
+class UsageError(Exception):
+    """A bad argument: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _positive_steps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of steps")
+    return value
+
+
+def _writable(folder: str, command: str) -> str:
+    """``--out`` checked (created if needed) before the command does any work."""
+    try:
+        check_writable_folder(folder, "--out")
+    except ValueError as error:
+        raise UsageError(f"{command}: {error}") from None
+    return folder
 
 
 def _demo(args: argparse.Namespace) -> int:
     from mmattr import demo
 
-    path = demo.run(out_dir=args.out, only=args.only)
+    if args.only is not None and args.only not in demo.SECTIONS:
+        raise UsageError(
+            f"mmattr demo: --only {args.only!r} is not a section; expected one of "
+            + ", ".join(demo.SECTIONS)
+        )
+    path = demo.run(out_dir=_writable(args.out, "mmattr demo"), only=args.only)
     print(f"report: {path}")
     return 0
 
@@ -22,11 +61,16 @@ def _zoo(args: argparse.Namespace) -> int:
         for name in zoo.list_models():
             print(name)
         return 0
-    if not args.name:
-        print("mmattr zoo train: name a model; one of " + ", ".join(zoo.list_models()))
-        return 2
-    _model, metrics = zoo.train(args.name, steps=args.steps, seed=args.seed, save=True)
+    if args.name not in zoo.list_models():
+        given = "name a model" if args.name is None else f"{args.name!r} is not a zoo model"
+        raise UsageError(
+            f"mmattr zoo train: {given}; expected one of {', '.join(zoo.list_models())}"
+        )
+    folder = _writable(str(zoo.cache_dir()) if args.out is None else args.out, "mmattr zoo train")
+    model, metrics = zoo.train(args.name, steps=args.steps, seed=args.seed)
+    path = zoo.save(args.name, model, folder)
     print(f"{args.name}: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+    print(f"saved {path}; load it with zoo.load({args.name!r}, weights={str(path.parent)!r})")
     return 0
 
 
@@ -40,8 +84,6 @@ def _methods(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from mmattr.metrics import zoo_benchmark
 
     split = {k: getattr(args, k).split(",") if getattr(args, k) else None
@@ -49,25 +91,22 @@ def _benchmark(args: argparse.Namespace) -> int:
     try:
         zoo_benchmark.check_names(**split)
     except ValueError as error:
-        print(f"mmattr benchmark: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(f"mmattr benchmark: {error}") from None
     examples = args.examples
     if examples is not None and (not examples.isdigit() or int(examples) < 2):
-        print(f"mmattr benchmark: --examples is {examples!r}; expected an int of at least 2",
-              file=sys.stderr)
-        return 2
+        raise UsageError(
+            f"mmattr benchmark: --examples is {examples!r}; expected an int of at least 2"
+        )
     examples = None if examples is None else int(examples)
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        print(f"mmattr benchmark: --out {args.out} is a file; expected a folder", file=sys.stderr)
-        return 2
-    records = zoo_benchmark.benchmark(**split, out=args.out, n_examples=examples)
-    print(f"{len(records)} rows: {args.out}/results.md, results.csv, results.json, heatmap.png, "
+    out = _writable(args.out, "mmattr benchmark")
+    records = zoo_benchmark.benchmark(**split, out=out, n_examples=examples)
+    print(f"{len(records)} rows: {out}/results.md, results.csv, results.json, heatmap.png, "
           "deletion.png")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mmattr", description=__doc__)
+    parser = _Parser(prog="mmattr", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="explain the shipped zoo models; write an HTML report")
@@ -75,13 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--only", default=None, help="run one section: qa, image, vqa, audio, graph")
     demo.set_defaults(run=_demo)
 
-    zoo = commands.add_parser("zoo", help="list or retrain the shipped models")
+    zoo = commands.add_parser("zoo", help="list the zoo models, or retrain one into a folder")
     zoo.add_argument("action", choices=["list", "train"])
     zoo.add_argument("name", nargs="?", default=None)
     zoo.add_argument(
-        "--steps", type=int, default=None, help="training steps (default: the full run)"
+        "--steps", type=_positive_steps, default=None, help="training steps (default: the full run)"
     )
     zoo.add_argument("--seed", type=int, default=0)
+    zoo.add_argument(
+        "--out",
+        default=None,
+        help="folder for the retrained weights (default: $XDG_CACHE_HOME/mmattr/zoo); "
+        "the shipped weights are never replaced",
+    )
     zoo.set_defaults(run=_zoo)
 
     methods = commands.add_parser("methods", help="print the version and the attribution classes")
@@ -100,8 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

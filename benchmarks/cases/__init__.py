@@ -8,4 +8,5 @@ from benchmarks.cases import (  # noqa: F401
     perturbation,
     robust,
     shapley_error,
+    threads,
 )

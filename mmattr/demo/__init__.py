@@ -18,6 +18,7 @@ from types import ModuleType
 
 import torch
 
+from mmattr._paths import check_writable_folder
 from mmattr.demo._common import MISSING
 from mmattr.visualizers import Report
 
@@ -36,9 +37,11 @@ def run(out_dir: str | Path = "mmattr-report", only: str | None = None) -> Path:
     """Run the demo sections (all, or ``only`` one of :data:`SECTIONS`) and save the report.
 
     Returns the path of ``out_dir/index.html``. Prints progress, then the report path.
+    ``out_dir`` is checked (not empty, writable, outside the package) before any section runs.
     """
     if only is not None and only not in SECTIONS:
-        raise ValueError(f"only is {only!r}; expected one of {SECTIONS} or None")
+        raise ValueError(f"only is {only!r}; expected one of {', '.join(SECTIONS)} or None")
+    out_dir = check_writable_folder(out_dir, "out_dir")  # before the sections, not after
     torch.manual_seed(0)
     report = Report("mmattr demo report")
     started = time.perf_counter()

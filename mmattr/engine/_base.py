@@ -87,4 +87,8 @@ def _check_attributions(
 
 
 def _sum_rows(values: Tensor) -> Tensor:
-    return values.reshape(values.shape[0], -1).sum(1) if values.dim() > 0 else values.reshape(1)
+    if values.dim() == 0:
+        return values.reshape(1)
+    if values.numel() == 0:  # reshape(0, -1) is ambiguous: an empty batch
+        return values.new_zeros(values.shape[:1])
+    return values.reshape(values.shape[0], -1).sum(1)

@@ -16,6 +16,17 @@ def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     return tuple(t if t.requires_grad else t.detach().requires_grad_() for t in inputs)
 
 
+def check_batch_kept(output: Tensor, rows: int) -> None:
+    """The model's output keeps the batch: one row per input row, or one number for the
+    whole batch. An output that dropped it (``model(x)[0]``) gives silent zero rows."""
+    if output.dim() >= 1 and output.shape[0] != rows and output.numel() != 1:
+        raise ValueError(
+            f"the model output has shape {tuple(output.shape)} for inputs of {rows} rows in "
+            "this model call: its first dimension is not the batch. Return one row per example "
+            "(e.g. model(x)[0] drops the batch dimension) or one number for the whole batch"
+        )
+
+
 def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
     if output.dim() > 1 and output[0].numel() != 1:
         hint = "" if has_target else "; pass target= to pick one output per example"
@@ -41,5 +52,6 @@ def gradients(
     with torch.enable_grad():
         leaves = as_leaves(inputs)
         output = run_forward(forward_func, leaves, target, additional_forward_args)
+        check_batch_kept(output, leaves[0].shape[0])
         check_scalar_per_example(output, target is not None)
         return grad_of_outputs(output, leaves)

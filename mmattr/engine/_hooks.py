@@ -2,11 +2,18 @@
 
 Every attribution runs inside :func:`preserve_model_state`, so the model comes back with the
 hooks, train/eval modes and ``requires_grad`` flags it had, also when the forward raises.
+
+Concurrent calls on one model (threads of a web server, data-loader workers) are isolated: a
+hook acts only for forwards run in the context (thread, asyncio task) that registered it, and
+the model's state is saved by the first of overlapping calls and restored by the last.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
@@ -23,6 +30,15 @@ _HOOK_DICTS = (
     "_backward_pre_hooks",
 )
 
+#: Ids of the hooks registered by :func:`forward_hook` in the current thread / task.
+_ACTIVE_HOOKS: ContextVar[frozenset[int]] = ContextVar("mmattr_active_hooks", default=frozenset())
+_HOOK_IDS = itertools.count()
+#: Hook-dict keys of every live :func:`forward_hook` (all threads): never removed by a guard.
+_LIVE_HANDLES: set[int] = set()
+#: id(model) -> [number of calls inside the guard, the state saved by the first of them].
+_GUARDS: dict[int, list] = {}
+_LOCK = threading.Lock()
+
 
 def module_of(forward_func: Callable) -> nn.Module | None:
     """The module behind a forward function: the module itself or a bound method's owner."""
@@ -34,41 +50,85 @@ def module_of(forward_func: Callable) -> nn.Module | None:
 
 @contextlib.contextmanager
 def preserve_model_state(forward_func: Callable) -> Iterator[None]:
-    """Restore hooks, ``training`` flags and ``requires_grad`` of every submodule on exit."""
+    """Restore hooks, ``training`` flags and ``requires_grad`` of every submodule on exit.
+
+    Overlapping calls on one model (from several threads) share the state saved by the first
+    and restore it when the last leaves, so no call restores flags another one saw changed.
+    """
     model = module_of(forward_func)
     if model is None:
         yield
         return
-    modules = list(model.modules())
-    training = [m.training for m in modules]
-    hooks = [{name: dict(getattr(m, name, {})) for name in _HOOK_DICTS} for m in modules]
-    params = list(model.parameters())
-    requires_grad = [p.requires_grad for p in params]
+    with _LOCK:
+        entry = _GUARDS.setdefault(id(model), [0, None])
+        if entry[0] == 0:
+            entry[1] = _ModelState(model)
+        entry[0] += 1
     try:
         yield
     finally:
-        for module, was_training, saved in zip(modules, training, hooks):
-            module.training = was_training
-            for name, before in saved.items():
-                current = getattr(module, name, None)
-                if current is not None:
-                    for key in [k for k in current if k not in before]:
+        with _LOCK:
+            entry[0] -= 1
+            if entry[0] == 0:
+                del _GUARDS[id(model)]
+                entry[1].restore()
+
+
+class _ModelState:
+    """Hooks, ``training`` flags and ``requires_grad`` of a model's submodules, saved."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.modules = list(model.modules())
+        self.training = [m.training for m in self.modules]
+        # only the non-empty hook dicts are copied: the common case costs one lookup per dict
+        self.hooks = [
+            {n: set(d) for n in _HOOK_DICTS if (d := m.__dict__.get(n))} for m in self.modules
+        ]
+        self.params = list(model.parameters())
+        self.requires_grad = [p.requires_grad for p in self.params]
+
+    def restore(self) -> None:
+        """Remove hooks added since (except live ones of :func:`forward_hook`); reset flags."""
+        for module, was_training, saved in zip(self.modules, self.training, self.hooks):
+            if module.training != was_training:  # nn.Module.__setattr__ is slow
+                module.training = was_training
+            for name in _HOOK_DICTS:
+                current = module.__dict__.get(name)
+                if current:
+                    before = saved.get(name, ())
+                    for key in [k for k in current if k not in before and k not in _LIVE_HANDLES]:
                         del current[key]
-        for param, flag in zip(params, requires_grad):
-            param.requires_grad_(flag)
+        for param, flag in zip(self.params, self.requires_grad):
+            if param.requires_grad != flag:
+                param.requires_grad_(flag)
 
 
 @contextlib.contextmanager
 def forward_hook(
     module: nn.Module, hook: Callable[[nn.Module, tuple, Any], Any], *, pre: bool = False
 ) -> Iterator[None]:
-    """Register a forward (or forward-pre) hook for the duration of the block."""
+    """Register a forward (or forward-pre) hook for the duration of the block.
+
+    The hook acts only on forwards run in this thread (or asyncio task) while the block is
+    open; another thread's forward through the same module passes it by untouched.
+    """
+    hook_id = next(_HOOK_IDS)
+
+    def scoped(*args: Any) -> Any:
+        return hook(*args) if hook_id in _ACTIVE_HOOKS.get() else None
+
     register = module.register_forward_pre_hook if pre else module.register_forward_hook
-    handle = register(hook)
+    with _LOCK:
+        handle = register(scoped)
+        _LIVE_HANDLES.add(handle.id)
+    _ACTIVE_HOOKS.set(_ACTIVE_HOOKS.get() | {hook_id})
     try:
         yield
     finally:
-        handle.remove()
+        _ACTIVE_HOOKS.set(_ACTIVE_HOOKS.get() - {hook_id})
+        with _LOCK:
+            handle.remove()
+            _LIVE_HANDLES.discard(handle.id)
 
 
 def pick_output(value: Any, index: int) -> Tensor:

@@ -55,6 +55,8 @@ def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
                 f"{name}[{index}] has batch size {tensor.shape[0]}; expected {batch} "
                 f"to match {name}[0] of shape {tuple(formatted[0].shape)}"
             )
+    for index, tensor in enumerate(formatted):
+        check_has_data(tensor, f"{name}[{index}]")
     return formatted
 
 
@@ -318,3 +320,22 @@ def run_forward(
         )
     check_finite(output.detach(), "the model output")
     return select_target(output, target)
+
+
+def check_count(value: Any, name: str, minimum: int = 1) -> int:
+    """A count (``n_steps``, ``n_samples``, a batch size) as given: an int ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} is {type(value).__name__} ({value!r}); expected an int")
+    if value < minimum:
+        expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name}={value}; expected {expected}")
+    return value
+
+
+def check_has_data(tensor: Tensor, label: str) -> None:
+    """A ``meta`` tensor has a shape but no values to attribute."""
+    if tensor.is_meta:
+        raise ValueError(
+            f"{label} is on the meta device (a shape without values); expected a tensor with "
+            "data, e.g. on 'cpu' or 'cuda' (materialise it with .to_empty() and load values)"
+        )

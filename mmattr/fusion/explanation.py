@@ -5,15 +5,13 @@ Saved as a safetensors file (tensors) beside a JSON file (everything else); neve
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor
 
-_PAIR_SEPARATOR = "|"
+from mmattr.fusion import _explanation_io
 
 
 @dataclass
@@ -47,14 +45,14 @@ class Contribution:
             "values": self.values,
             "estimator": self.estimator,
             "evaluations": self.evaluations,
-            "interactions": {_PAIR_SEPARATOR.join(k): v for k, v in self.interactions.items()},
+            "interactions": [[a, b, v] for (a, b), v in self.interactions.items()],
             "extra": self.extra,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Contribution:
-        pairs = {tuple(k.split(_PAIR_SEPARATOR)): v for k, v in data["interactions"].items()}
-        return cls(data["values"], data["estimator"], data["evaluations"], pairs, data["extra"])
+        """The inverse of :meth:`to_dict`; a malformed ``data`` gets an error naming the field."""
+        return cls(**_explanation_io.check_contribution(data, "contribution"))
 
 
 @dataclass
@@ -100,48 +98,20 @@ class Explanation:
         )
 
     def save(self, path: str | Path) -> None:
-        """Write ``path`` (JSON) and ``path.safetensors`` (the tensors)."""
-        from safetensors.torch import save_file
-
-        path = Path(path)
-        tensors = {f"attr/{k}": v.detach().contiguous() for k, v in self.attributions.items()}
-        meta: dict[str, dict[str, Any]] = {}
-        for modality, info in self.inputs.items():
-            meta[modality] = {}
-            for key, value in info.items():
-                if isinstance(value, Tensor):
-                    tensors[f"meta/{modality}/{key}"] = value.detach().contiguous()
-                else:
-                    meta[modality][key] = value
-        save_file(tensors, str(path) + ".safetensors")
-        target = self.target.tolist() if isinstance(self.target, Tensor) else self.target
-        document = {
-            "method": self.method,
-            "target": target,
-            "target_is_tensor": isinstance(self.target, Tensor),
-            "contributions": {k: c.to_dict() for k, c in self.contributions.items()},
-            "inputs": meta,
-        }
-        path.write_text(json.dumps(document, indent=1))
+        """Write ``path`` (JSON) and ``path.safetensors`` (the tensors); any modality name,
+        target form and contribution key comes back exactly from :meth:`load`."""
+        _explanation_io.write(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Explanation:
-        """Read what :meth:`save` wrote; no pickle is involved."""
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        document = json.loads(path.read_text())
-        tensors = load_file(str(path) + ".safetensors")
-        attributions = {k[5:]: v for k, v in tensors.items() if k.startswith("attr/")}
-        inputs: dict[str, dict[str, Any]] = document["inputs"]
-        for key, value in tensors.items():
-            if key.startswith("meta/"):
-                _, modality, name = key.split("/", 2)
-                inputs.setdefault(modality, {})[name] = value
-        target = document["target"]
-        if document["target_is_tensor"]:
-            target = torch.tensor(target)
-        elif isinstance(target, list):
-            target = [tuple(t) if isinstance(t, list) else t for t in target]
-        contributions = {k: Contribution.from_dict(c) for k, c in document["contributions"].items()}
-        return cls(attributions, contributions, target, document["method"], inputs)
+        """Read what :meth:`save` wrote: two regular files (no symlinks), no pickle; a
+        malformed file gets an error naming the field."""
+        fields = _explanation_io.read(path)
+        contributions = {k: Contribution(**c) for k, c in fields["contributions"].items()}
+        return cls(
+            fields["attributions"],
+            contributions,
+            fields["target"],
+            fields["method"],
+            fields["meta"],
+        )

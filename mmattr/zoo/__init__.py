@@ -10,16 +10,34 @@ torch.Size([1, 4])
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from mmattr._paths import check_writable_folder
 from mmattr.zoo import audio, graph, qa_bert, shapes, vqa  # noqa: F401  (registration)
-from mmattr.zoo._registry import ZooSpec, get_spec, list_models, register_model, rows
+from mmattr.zoo._registry import (
+    ZooSpec,
+    cache_dir,
+    get_spec,
+    list_models,
+    register_model,
+    rows,
+)
 
-__all__ = ["ZooModel", "ZooSpec", "list_models", "load", "register_model", "train"]
+__all__ = [
+    "ZooModel",
+    "ZooSpec",
+    "cache_dir",
+    "list_models",
+    "load",
+    "register_model",
+    "save",
+    "train",
+]
 
 HELD_OUT_SEED = 1_000_003  # seed of the shipped ``examples``; training data uses other seeds
 N_EXAMPLES = 8
@@ -53,25 +71,50 @@ class ZooModel:
         return f"ZooModel({self.name!r}, extras={sorted(self.extras)})"
 
 
-def load(name: str) -> ZooModel:
-    """The shipped model ``name`` (see ``list_models()``), loaded without pickle or network."""
+def load(name: str, weights: str | Path | None = None) -> ZooModel:
+    """The model ``name`` (see ``list_models()``), loaded without pickle or network.
+
+    Args:
+        name: a registered zoo model.
+        weights: ``None`` (default) for the shipped weights, or a folder (``zoo.save``'s, e.g.
+            ``zoo.cache_dir()``) or ``.safetensors`` file holding retrained ones.
+    """
     spec = get_spec(name)
-    return ZooModel(spec, spec.load_model())
+    return ZooModel(spec, spec.load_model(weights))
+
+
+def save(name: str, model: nn.Module, folder: str | Path | None = None) -> Path:
+    """Write ``model``'s weights to ``folder/<name>.safetensors`` and return that path.
+
+    Args:
+        folder: default ``cache_dir()`` (``$XDG_CACHE_HOME/mmattr/zoo``); never inside the
+            package, whose shipped weights stay as they are.
+    """
+    return get_spec(name).save(model, cache_dir() if folder is None else folder)
 
 
 def train(
-    name: str, steps: int | None = None, seed: int = 0, save: bool = False
+    name: str, steps: int | None = None, seed: int = 0, save: bool | str | Path = False
 ) -> tuple[nn.Module, dict[str, float]]:
     """Train ``name`` from scratch, deterministically from ``seed``.
 
     Returns the model (eval mode) and metrics: ``first_loss``, ``final_loss`` (means over the
-    first/last 10% of steps), ``accuracy`` on fresh held-out data, ``seconds``. With ``save``
-    the weights replace the shipped ones.
+    first/last 10% of steps), ``accuracy`` on fresh held-out data, ``seconds``.
+
+    Args:
+        steps: training steps (default: the spec's full run).
+        seed: seeds the initialisation, the data and the batches (default 0).
+        save: ``False`` (default) keeps the weights in memory; ``True`` writes them to
+            ``cache_dir()``, a path to that folder; ``zoo.load(name, weights=folder)`` reads
+            them. The shipped weights are never replaced.
     """
     spec = get_spec(name)
     steps = spec.steps if steps is None else steps
-    if steps < 1:
-        raise ValueError(f"steps is {steps}; expected a positive number of training steps")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps is {steps!r}; expected a positive number of training steps")
+    folder = None if save is False else (cache_dir() if save is True else save)
+    if folder is not None:
+        check_writable_folder(folder, "save")  # before training, not after
     torch.manual_seed(seed)
     model = spec.build().train()
     data = spec.generate(spec.train_size, seed=10_000 + seed)
@@ -84,8 +127,8 @@ def train(
         "accuracy": spec.accuracy(model, spec.generate(512, seed=HELD_OUT_SEED + 1)),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    if save:
-        spec.save(model)
+    if folder is not None:
+        spec.save(model, folder)
     return model.eval(), metrics
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from mmattr._paths import check_writable_folder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 _REGISTRY: dict[str, type[ZooSpec]] = {}
@@ -38,6 +41,13 @@ def get_spec(name: str) -> ZooSpec:
     if name not in _REGISTRY:
         raise ValueError(f"name is {name!r}; expected one of {', '.join(list_models())}")
     return _REGISTRY[name]()
+
+
+def cache_dir() -> Path:
+    """Where retrained weights go by default: ``$XDG_CACHE_HOME/mmattr/zoo`` (``~/.cache``
+    when unset), never the installed package."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "mmattr" / "zoo"
 
 
 def take(data: Data, index: torch.Tensor | list[int]) -> Data:
@@ -104,22 +114,28 @@ class ZooSpec:
         model.train(was_training)
         return float((predicted == self.labels(data)).float().mean())
 
-    def weights_path(self) -> Path:
-        return WEIGHTS_DIR / f"{self.name}.safetensors"
+    def weights_path(self, weights: str | Path | None = None) -> Path:
+        """The weights file: shipped (``weights=None``), in a folder, or the file given."""
+        if weights is None:
+            return WEIGHTS_DIR / f"{self.name}.safetensors"
+        path = Path(weights).expanduser()
+        return path / f"{self.name}.safetensors" if path.is_dir() else path
 
-    def save(self, model: nn.Module) -> Path:
-        path = self.weights_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def save(self, model: nn.Module, folder: str | Path) -> Path:
+        """Write ``folder/<name>.safetensors`` (a folder outside the package); its path."""
+        path = check_writable_folder(folder, "folder") / f"{self.name}.safetensors"
         state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(path), metadata={"config": json.dumps(self.config())})
         return path
 
-    def load_model(self) -> nn.Module:
-        path = self.weights_path()
-        if not path.exists():
+    def load_model(self, weights: str | Path | None = None) -> nn.Module:
+        """The model with the shipped weights, or those in ``weights`` (a file or folder)."""
+        path = self.weights_path(weights)
+        if not path.is_file():
+            where = "shipped weights" if weights is None else f"weights in {str(weights)!r}"
             raise FileNotFoundError(
-                f"no shipped weights for {self.name!r} at {path}; "
-                f"run `mmattr zoo train {self.name}`"
+                f"no {where} for {self.name!r} at {path}; run `mmattr zoo train {self.name}` "
+                f"and load with zoo.load({self.name!r}, weights={str(cache_dir())!r})"
             )
         model = self.build()
         model.load_state_dict(load_file(str(path)))

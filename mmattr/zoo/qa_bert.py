@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -48,14 +49,12 @@ ATTENTION_WEIGHT = 1.0
 
 @lru_cache(maxsize=1)
 def tokenizer() -> Any:
-    """A BertTokenizer over the shipped vocabulary file (written from ``VOCAB`` if missing)."""
+    """A BertTokenizer over ``VOCAB`` (the shipped vocabulary file holds the same words)."""
     from transformers import BertTokenizer
 
-    if not VOCAB_PATH.exists() or VOCAB_PATH.read_text().split("\n") != list(VOCAB):
-        VOCAB_PATH.parent.mkdir(parents=True, exist_ok=True)
-        VOCAB_PATH.write_text("\n".join(VOCAB))
-    # transformers 5 reads the WordPiece vocabulary from ``vocab=`` (``vocab_file=`` is ignored)
-    return BertTokenizer(vocab=str(VOCAB_PATH))
+    # transformers 5 reads the WordPiece vocabulary from ``vocab=`` (``vocab_file=`` is ignored);
+    # a dict needs no file, so nothing is ever written into the package
+    return BertTokenizer(vocab={word: index for index, word in enumerate(VOCAB)})
 
 
 def _story(rng: random.Random) -> tuple[str, str, str, int]:
@@ -166,10 +165,13 @@ class QABertSpec(ZooSpec):
     def config(self) -> dict[str, Any]:
         return CONFIG
 
-    def save(self, model: nn.Module) -> Any:
-        CONFIG_PATH.write_text(json.dumps({"model_type": "bert", **CONFIG}, indent=1) + "\n")
-        tokenizer()
-        return super().save(model)
+    def save(self, model: nn.Module, folder: str | Path) -> Path:
+        """The weights, and beside them the config and vocabulary a transformers user reads."""
+        path = super().save(model, folder)
+        config = {"model_type": "bert", **CONFIG}
+        (path.parent / CONFIG_PATH.name).write_text(json.dumps(config, indent=1) + "\n")
+        (path.parent / VOCAB_PATH.name).write_text("\n".join(VOCAB))
+        return path
 
     def extras(self) -> dict[str, Any]:
         return {"tokenizer": tokenizer(), "vocab_path": VOCAB_PATH}

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from .._backward_rules import deeplift_rules
 from .._base import Attribution
-from .._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
+from .._gradients import as_leaves, check_batch_kept, check_scalar_per_example, grad_of_outputs
 from .._inputs import (
     BaselinesType,
     TargetType,
@@ -107,6 +107,7 @@ class DeepLift(Attribution):
                     expand_additional_args(args, 2),
                 )
             check_scalar_per_example(output, target is not None)
+            check_batch_kept(output, stacked[0].shape[0])
             return grad_of_outputs(output, leaves)
 
     def _combine(self, multipliers, inputs, baselines, custom_attribution_func):

@@ -13,6 +13,7 @@ from .._gradients import gradients
 from .._inputs import (
     TargetType,
     TensorOrTuple,
+    check_count,
     format_call,
     format_inputs,
     format_output,
@@ -53,6 +54,7 @@ class GradientShap(Attribution):
         """Attributions the shape of ``inputs``; ``baselines`` is a sample of reference inputs
         (a tensor per input, or a callable returning them). The delta has one entry per draw."""
         formatted = format_inputs(inputs)
+        check_count(n_samples, "n_samples")
         if callable(baselines):
             baselines = baselines(inputs)
         baselines = _as_distribution(baselines, formatted)

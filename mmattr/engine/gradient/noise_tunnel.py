@@ -12,11 +12,14 @@ from .._base import Attribution
 from .._inputs import (
     TensorOrTuple,
     as_tuple,
+    check_count,
     expand_additional_args,
     expand_target,
     format_additional_args,
+    format_baselines,
     format_inputs,
     is_tuple,
+    validate_target,
 )
 
 NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
@@ -68,6 +71,9 @@ class NoiseTunnel(Attribution):
         was_tuple = is_tuple(inputs)
         formatted = format_inputs(inputs)
         stdevs = _format_stdevs(stdevs, len(formatted))
+        _check_at_user_sizes(
+            kwargs, formatted, stdevs, nt_samples_batch_size, draw_baseline_from_distrib
+        )
         chunk = (
             nt_samples if nt_samples_batch_size is None else min(nt_samples, nt_samples_batch_size)
         )
@@ -110,6 +116,26 @@ def _format_stdevs(stdevs: Any, n_inputs: int) -> tuple[float, ...]:
     if isinstance(stdevs, bool) or not isinstance(stdevs, (int, float)):
         raise TypeError(f"stdevs is {type(stdevs).__name__}; expected a float or a tuple of floats")
     return (float(stdevs),) * n_inputs
+
+
+def _check_at_user_sizes(
+    kwargs: dict,
+    inputs: tuple[Tensor, ...],
+    stdevs: tuple[float, ...],
+    nt_samples_batch_size: int | None,
+    from_distribution: bool,
+) -> None:
+    """Target and baselines checked against the user's batch before the noisy copies
+    multiply it (an error then would quote the expanded sizes); counts as given."""
+    if nt_samples_batch_size is not None:
+        check_count(nt_samples_batch_size, "nt_samples_batch_size")
+    bad = [s for s in stdevs if isinstance(s, bool) or not isinstance(s, (int, float)) or s < 0]
+    if bad:
+        raise ValueError(f"stdevs contains {bad[0]!r}; expected standard deviations >= 0")
+    validate_target(kwargs.get("target"), inputs[0].shape[0])
+    baselines = kwargs.get("baselines")
+    if baselines is not None and not from_distribution and not callable(baselines):
+        format_baselines(baselines, inputs)
 
 
 def _add_noise(x: Tensor, stdev: float, n_samples: int) -> Tensor:

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .._batching import BatchSize, resolve_batch_size
-from .._gradients import as_leaves, check_scalar_per_example
+from .._gradients import as_leaves, check_batch_kept, check_scalar_per_example
 from .._hooks import (
     LayerRecord,
     capture_layers,
@@ -109,6 +109,7 @@ def layer_gradients(
             output = run_forward(forward_func, as_leaves(inputs), target, additional_forward_args)
         values = _values_once(records)
         check_scalar_per_example(output, target is not None)
+        check_batch_kept(output, inputs[0].shape[0])
         grads = torch.autograd.grad(output.sum(), values, allow_unused=True, **(grad_kwargs or {}))
     grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, values)]
     return grads, [value.detach() for value in values]

@@ -16,6 +16,7 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
+    check_count,
     format_call,
 )
 from .._integration import quadrature
@@ -67,7 +68,8 @@ class LayerConductance(LayerAttribution):
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args, gradient_of="LayerConductance"
         )
-        _, alphas = quadrature(method, n_steps + 1)
+        # the path has n_steps + 1 points; the count is checked as the user gave it
+        _, alphas = quadrature(method, check_count(n_steps, "n_steps") + 1)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():
             path = interpolated_layer_gradients(
@@ -94,11 +96,11 @@ def _sum_conductance(path, batch: int) -> list[Tensor]:
     step of the chunk before it."""
     totals: list[Tensor] | None = None
     previous: list[tuple[Tensor, Tensor]] | None = None
-    for _steps, grads, values in path:
+    for steps, grads, values in path:
         current = []
         for index, (grad, value) in enumerate(zip(grads, values)):
-            grad = grad.reshape((-1, batch) + grad.shape[1:])
-            value = value.reshape((-1, batch) + value.shape[1:])
+            grad = grad.reshape((len(steps), batch) + grad.shape[1:])
+            value = value.reshape((len(steps), batch) + value.shape[1:])
             if previous is not None:
                 grad = torch.cat([previous[index][0], grad])
                 value = torch.cat([previous[index][1], value])

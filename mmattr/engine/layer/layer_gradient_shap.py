@@ -17,6 +17,7 @@ from .._inputs import (
     TargetType,
     TensorOrTuple,
     as_tuple,
+    check_count,
     expand_additional_args,
     format_call,
     format_inputs,
@@ -89,6 +90,7 @@ class LayerGradientShap(LayerAttribution):
             attribute_to_layer_input: attribute to the layer's input instead of its output.
         """
         formatted = format_inputs(inputs)
+        check_count(n_samples, "n_samples")
         if callable(baselines):
             baselines = baselines(inputs)
         distribution = _as_distribution(baselines, formatted)

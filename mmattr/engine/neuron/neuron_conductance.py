@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from .._batching import BatchSize, resolve_batch_size
-from .._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
+from .._gradients import as_leaves, check_batch_kept, check_scalar_per_example, grad_of_outputs
 from .._inputs import (
     BaselinesType,
     TargetType,
@@ -131,6 +131,7 @@ class NeuronConductance(NeuronAttributionByInputs):
                 output = run_forward(self.forward_func, leaves, target, args)
             values = single_call(calls, self.layer)
             check_scalar_per_example(output, target is not None)
+            check_batch_kept(output, leaves[0].shape[0])
             layer_grads = torch.autograd.grad(
                 output.sum(), values, allow_unused=True, **(grad_kwargs or {})
             )

@@ -22,6 +22,7 @@ from ._perturb import (
     PerturbationsPerEval,
     check_perturbations_per_eval,
     count_groups,
+    empty_attributions,
     format_feature_mask,
     initial_forward,
     is_aggregate,
@@ -86,6 +87,10 @@ class CoalitionSetup:
             self.output[index : index + 1],
             self.bytes_per_row,
         )
+
+    def empty(self) -> Tensor | tuple[Tensor, ...]:
+        """Captum's result for a batch of no examples (empty tensors of the inputs' shapes)."""
+        return format_output(self.was_tuple, empty_attributions(self.inputs))
 
     def to_inputs(self, values: Tensor) -> Tensor | tuple[Tensor, ...]:
         """One value per group ``(n_outputs, k)`` onto the input elements: each attribution is

@@ -9,6 +9,7 @@ out coalition-major: coalition 0's whole batch, then coalition 1's, and so on.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any, Callable, Iterator, Protocol, Sequence, Union
 
 import torch
@@ -65,10 +66,18 @@ def format_feature_mask(
     return formatted
 
 
+def empty_attributions(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """Captum's result for a batch of no examples: zeros of each input's (empty) shape."""
+    return tuple(
+        torch.zeros_like(t, dtype=t.dtype if t.is_floating_point() else torch.get_default_dtype())
+        for t in inputs
+    )
+
+
 def _default_masks(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     masks, offset = [], 0
     for tensor in inputs:
-        per_example = tensor[:1].numel()
+        per_example = math.prod(tensor.shape[1:])
         ids = torch.arange(offset, offset + per_example, device=tensor.device)
         masks.append(ids.reshape((1,) + tuple(tensor.shape[1:])))
         offset += per_example
@@ -234,7 +243,7 @@ def initial_forward(
             return run_forward(forward_func, inputs, target, args), None
     with count_activation_bytes(forward_func) as counter, torch.inference_mode():
         output = run_forward(forward_func, inputs, target, args)
-    batch = inputs[0].shape[0]
+    batch = max(inputs[0].shape[0], 1)  # an empty batch: no rows to size
     input_bytes = sum(t.numel() * t.element_size() for t in inputs) // batch
     # a perturbed copy of the inputs and its boolean keep-mask live beside the activations
     return output, counter.bytes // batch + 3 * input_bytes
@@ -267,7 +276,7 @@ def resolve_perturbations_per_eval(
     if value == "auto":
         budget = memory_budget_bytes(inputs[0].device, forward_only=True)
         rows = budget // max(bytes_per_row or 0, 1)
-        return int(max(1, min(n_perturbations, rows // inputs[0].shape[0])))
+        return int(max(1, min(n_perturbations, rows // max(inputs[0].shape[0], 1))))
     return value
 
 

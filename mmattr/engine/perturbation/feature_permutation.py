@@ -20,6 +20,7 @@ from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     PerturbationsPerEval,
     check_perturbations_per_eval,
+    empty_attributions,
     format_feature_mask,
     group_order,
 )
@@ -97,6 +98,8 @@ class FeaturePermutation(FeatureAblation):
         """
         # no baselines: format_call's default (zeros) fills a slot that permuting never reads
         _, formatted, baselines, args = format_call(inputs, None, target, additional_forward_args)
+        if formatted[0].shape[0] == 0:
+            return format_output(is_tuple(inputs), empty_attributions(formatted))
         if formatted[0].shape[0] < 2:
             raise ValueError(
                 f"inputs has batch size {formatted[0].shape[0]}; FeaturePermutation shuffles "

@@ -217,6 +217,8 @@ class Lime(Attribution):
                 feature_mask,
                 perturbations_per_eval,
             )
+            if setup.batch == 0:
+                return setup.empty()
             coefficients = self._coefficients(
                 setup, n_samples, perturbations_per_eval, show_progress
             )  # (n_outputs, k)

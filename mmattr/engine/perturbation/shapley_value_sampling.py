@@ -161,6 +161,8 @@ class ShapleyValueSampling(Attribution):
                 feature_mask,
                 perturbations_per_eval,
             )
+            if setup.batch == 0:
+                return setup.empty()
             permutations = sample_permutations(setup.n_groups, n_samples, antithetic)
             values = sampled_shapley(
                 setup,

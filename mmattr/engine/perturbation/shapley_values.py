@@ -151,6 +151,8 @@ class ShapleyValues(Attribution):
                 feature_mask,
                 perturbations_per_eval,
             )
+            if setup.batch == 0:
+                return setup.empty()
             if WARN_GROUPS <= setup.n_groups <= MAX_EXACT_GROUPS:
                 warnings.warn(
                     f"exact Shapley values over {setup.n_groups} groups cost "
