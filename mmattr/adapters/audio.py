@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters._audio_grid import cell_ids, sample_window_ids, window_grid
+from mmattr.adapters._audio_inputs import extractor_settings, raw_clip
 from mmattr.adapters.base import ModalityInput, check_choice
 
 MODEL_INPUTS = ("waveform", "spectrogram")
@@ -91,6 +92,7 @@ class AudioAdapter:
         self.n_bands, self.n_fft, self.hop_length = n_bands, n_fft, hop_length
         self.mel, self.n_mels, self.baseline_kind = mel, n_mels, baseline
         self.seed, self.resample = seed, resample
+        self.extractor: Any = None  # set by from_processor
         transforms = torchaudio.transforms
         self._power = (
             transforms.MelSpectrogram(
@@ -100,14 +102,38 @@ class AudioAdapter:
             else transforms.Spectrogram(n_fft=n_fft, hop_length=hop_length)
         )
 
+    @classmethod
+    def from_processor(cls, processor: Any, **kwargs: Any) -> AudioAdapter:
+        """The adapter of a transformers waveform feature extractor (Wav2Vec2's, or a processor
+        holding one): its sampling rate; raw clips go through it (its normalisation)."""
+        extractor, settings = extractor_settings(processor)
+        adapter = cls(**{**settings, **kwargs})
+        adapter.extractor = extractor
+        return adapter
+
+    def annotate(self, x: ModalityInput) -> ModalityInput:
+        """``x`` (a processor's ``input_values``) with the meta :meth:`prepare` gives."""
+        prepared = self._prepared(x.tensor, None)
+        return ModalityInput(x.tensor, dict(x.model_kwargs), {**x.meta, **prepared.meta}, x.raw)
+
     # -- the protocol ------------------------------------------------------------------------
 
     def prepare(self, raw: Any, sample_rate: int | None = None) -> ModalityInput:
-        """``raw``: a float tensor ``(1, T)``, ``(1, 1, T)`` or ``(T,)``, or ``(waveform,
-        sample_rate)`` as ``torchaudio.load`` gives it. The tensor is the waveform, or the
-        (mel) power spectrogram ``(1, F, frames)`` for spectrogram models."""
-        if isinstance(raw, tuple) and len(raw) == 2 and sample_rate is None:
-            raw, sample_rate = raw
+        """``raw``: a float tensor ``(1, T)``, ``(1, 1, T)`` or ``(T,)``, a numpy array,
+        ``(waveform, sample_rate)`` as ``torchaudio.load`` gives it, or a ``datasets`` audio
+        dict. The tensor is the waveform, or the (mel) power spectrogram ``(1, F, frames)`` for
+        spectrogram models. Built by :meth:`from_processor`, clips go through the extractor."""
+        raw, sample_rate = raw_clip(raw, sample_rate)
+        if self.extractor is None:
+            return self._prepared(raw, sample_rate)
+        wave, _ = self._check_waveform(raw, sample_rate)  # (1, T) at the adapter's rate
+        values = self.extractor(
+            wave[0].numpy(), sampling_rate=self.sample_rate, return_tensors="pt"
+        )
+        kwargs = {k: v for k, v in values.items() if k != "input_values"}
+        return self.annotate(ModalityInput(values["input_values"], kwargs, {}, raw))
+
+    def _prepared(self, raw: Any, sample_rate: int | None) -> ModalityInput:
         wave, shape = self._check_waveform(raw, sample_rate)
         if wave.shape[1] < self.n_fft:
             raise ValueError(
