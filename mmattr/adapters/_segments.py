@@ -52,8 +52,8 @@ def warn_if_few(labels: np.ndarray, n_segments: int, image: np.ndarray) -> None:
         return
     warnings.warn(
         f"slic gave {found} segment(s) for n_segments={n_segments} on an image with values in "
-        f"[{image.min():.3g}, {image.max():.3g}] (expected [0, 1]); raise "
-        "segmentation_kwargs={'compactness': ...} (default 10) or use segmentation='grid'",
+        f"[{image.min():.3g}, {image.max():.3g}] (slic expects [0, 1]); for a noisy image raise "
+        "segmentation_kwargs={'compactness': 100} (default 10), or use segmentation='grid'",
         UserWarning,
         stacklevel=4,
     )

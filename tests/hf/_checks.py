@@ -72,3 +72,11 @@ def assert_close(actual: Tensor, expected: Tensor) -> None:
 def captum_attribute(method: type, forward: Callable, inputs, **kwargs):
     result = method(forward).attribute(inputs, **kwargs)
     return result if isinstance(result, tuple) else (result,)
+
+
+def captum_by_name(method: str, forward: Callable, inputs, **kwargs):
+    """Captum's class of an explain() method name ("integrated_gradients") on ``inputs``."""
+    import captum.attr
+
+    captum_class = getattr(captum.attr, "".join(part.title() for part in method.split("_")))
+    return captum_attribute(captum_class, forward, inputs, **kwargs)

@@ -9,7 +9,7 @@ import torch
 from mmattr import explain
 from mmattr.adapters import AudioAdapter
 from tests.hf import _models
-from tests.hf._checks import assert_close, assert_same, captum_attribute
+from tests.hf._checks import assert_close, assert_same, captum_by_name
 
 TARGET = 1
 
@@ -48,10 +48,9 @@ def test_wav2vec2_processor_path_equals_captum_and_the_hand_built_adapter(wav2ve
             **kwargs,
         )
         assert_same(result, by_hand, {"audio": "input_values"})
-        captum_class = getattr(captum.attr, "".join(p.title() for p in method.split("_")))
         mask = {} if kwargs else {"feature_mask": hand.feature_mask(x)}
-        expected = captum_attribute(
-            captum_class,
+        expected = captum_by_name(
+            method,
             lambda values: model(input_values=values).logits,
             x.tensor,
             baselines=hand.baseline(x),

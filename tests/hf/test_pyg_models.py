@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import captum.attr
 import pytest
 import torch
 
 from mmattr import explain
 from mmattr.adapters import GraphAdapter
-from tests.hf._checks import assert_close, captum_attribute
+from tests.hf._checks import assert_close, captum_by_name
 
 NODE, TARGET = 2, 1
 
@@ -49,9 +48,8 @@ def test_pyg_models_equal_captum_on_a_hand_written_wrapper(name, method):
 
     x = adapter.prepare(graph)
     mask = {} if kwargs else {"feature_mask": adapter.feature_mask(x)}
-    captum_class = getattr(captum.attr, "".join(p.title() for p in method.split("_")))
-    expected = captum_attribute(
-        captum_class,
+    expected = captum_by_name(
+        method,
         by_hand,
         x.tensor,
         baselines=adapter.baseline(x),

@@ -12,7 +12,7 @@ import mmattr
 from mmattr import explain
 from mmattr.adapters import ImageAdapter, ModalityInput
 from tests.hf import _models
-from tests.hf._checks import assert_close, assert_same, captum_attribute
+from tests.hf._checks import assert_close, assert_same, captum_by_name
 
 TARGET = 2
 # four 16 x 16 quadrants of the 32 x 32 image
@@ -75,10 +75,9 @@ def test_vit_processor_path_equals_captum_and_the_hand_built_adapter(vit):
             **kwargs,
         )
         assert_same(result, by_hand, {"image": "pixel_values"})
-        captum_class = getattr(captum.attr, "".join(p.title() for p in method.split("_")))
         mask = {"feature_mask": hand.feature_mask(x)} if not kwargs else {}
-        expected = captum_attribute(
-            captum_class,
+        expected = captum_by_name(
+            method,
             lambda px: model(pixel_values=px).logits,
             x.tensor,
             baselines=hand.baseline(x),
