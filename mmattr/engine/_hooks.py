@@ -41,21 +41,25 @@ def preserve_model_state(forward_func: Callable) -> Iterator[None]:
         return
     modules = list(model.modules())
     training = [m.training for m in modules]
-    hooks = [{name: dict(getattr(m, name, {})) for name in _HOOK_DICTS} for m in modules]
+    # only the non-empty hook dicts are copied: the common case costs one lookup per dict
+    hooks = [{n: set(d) for n in _HOOK_DICTS if (d := m.__dict__.get(n))} for m in modules]
     params = list(model.parameters())
     requires_grad = [p.requires_grad for p in params]
     try:
         yield
     finally:
         for module, was_training, saved in zip(modules, training, hooks):
-            module.training = was_training
-            for name, before in saved.items():
-                current = getattr(module, name, None)
-                if current is not None:
+            if module.training != was_training:  # nn.Module.__setattr__ is slow
+                module.training = was_training
+            for name in _HOOK_DICTS:
+                current = module.__dict__.get(name)
+                if current:
+                    before = saved.get(name, ())
                     for key in [k for k in current if k not in before]:
                         del current[key]
         for param, flag in zip(params, requires_grad):
-            param.requires_grad_(flag)
+            if param.requires_grad != flag:
+                param.requires_grad_(flag)
 
 
 @contextlib.contextmanager

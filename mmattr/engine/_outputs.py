@@ -54,9 +54,9 @@ def _default_field(output: Any) -> Tensor:
     if isinstance(output, (Mapping, tuple, list)):
         shown = list(fields) if isinstance(output, Mapping) else list(range(len(output)))
         raise TypeError(
-            f"the model returned a {kind} with fields {shown} and no {DEFAULT_FIELD!r}; pass "
-            "output= naming the one to explain (a field name, an index or a callable), or wrap "
-            "the model so that it returns one tensor"
+            f"the model returned {kind} with fields {shown} and no {DEFAULT_FIELD!r}; expected "
+            "a tensor: pass output= to explain() naming the field to explain (a name, an index "
+            "or a callable), or wrap the model so that it returns one tensor"
         )
     raise TypeError(
         f"the model returned {kind}; expected a tensor, a ModelOutput, a dict or a tuple. Wrap "

@@ -55,7 +55,8 @@ class Bundle:
                 kwargs[keyword] = value
             static = self.inputs[name].meta.get("unbatched_kwargs", ())
             for key, value in self.inputs[name].model_kwargs.items():
-                kwargs[key] = value if key in static else _repeat_rows(value, rows, self.batch)
+                repeated = _repeat_rows(value, rows, self.batch, view=True)
+                kwargs[key] = value if key in static else repeated
         return output_tensor(self.call(*args, **kwargs), self.selector)
 
     def scores(self, variants: list[dict[str, Tensor]]) -> Tensor:
@@ -77,9 +78,13 @@ class Bundle:
         return {n: self.inputs[n].tensor if n in present else self.baselines[n] for n in self.names}
 
 
-def _repeat_rows(value: Any, rows: int, batch: int) -> Any:
+def _repeat_rows(value: Any, rows: int, batch: int, view: bool = False) -> Any:
+    """``value``'s rows repeated to ``rows``; with ``view`` a batch of one is expanded without a
+    copy (model kwargs such as masks, which models read and never write)."""
     if not isinstance(value, Tensor) or value.dim() == 0 or value.shape[0] == rows:
         return value
+    if view and value.shape[0] == 1:
+        return value.expand(rows, *value.shape[1:])
     if value.shape[0] == batch and rows % batch == 0:
         return value.repeat(rows // batch, *([1] * (value.dim() - 1)))
     return value
@@ -115,21 +120,21 @@ def resolve_keywords(
 
 
 def resolve_target(bundle: Bundle, target: Any) -> Any:
-    """``"predicted"`` becomes the argmax per example; others are checked against the output."""
+    """``"predicted"`` becomes the argmax per example (one forward); others are checked for
+    their form here and against the output by the first forward that selects them."""
+    if not isinstance(target, str):
+        validate_target(target, bundle.batch)
+        return target
+    if target != "predicted":
+        raise ValueError(f"target is {target!r}; expected 'predicted', an int, tuple or list")
     with torch.inference_mode():
         output = bundle.output(bundle.coalition(set(bundle.names)))
-    if isinstance(target, str):
-        if target != "predicted":
-            raise ValueError(f"target is {target!r}; expected 'predicted', an int, tuple or list")
-        if output.dim() < 2:
-            raise ValueError(
-                f"target='predicted' needs an output of shape (batch, classes); the model "
-                f"returned shape {tuple(output.shape)}"
-            )
-        return output.flatten(1).argmax(1).tolist()
-    validate_target(target, bundle.batch)
-    select_target(output, target)
-    return target
+    if output.dim() < 2:
+        raise ValueError(
+            f"target='predicted' needs an output of shape (batch, classes); the model "
+            f"returned shape {tuple(output.shape)}"
+        )
+    return output.flatten(1).argmax(1).tolist()
 
 
 def row_of(bundle: Bundle, index: int) -> Bundle:

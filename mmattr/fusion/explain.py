@@ -15,7 +15,7 @@ from mmattr.engine._hooks import capture_layers, preserve_model_state, replace_l
 from mmattr.engine._outputs import OutputSelector
 from mmattr.fusion._bundle import Bundle, resolve_target
 from mmattr.fusion._inputs import build_bundle, feature_masks
-from mmattr.fusion._layers import called_layer
+from mmattr.fusion._layers import called_layer, tied_copies
 from mmattr.fusion.attribution_share import attribution_share
 from mmattr.fusion.explanation import Explanation
 from mmattr.fusion.leave_one_out import leave_one_out
@@ -172,7 +172,9 @@ def _gradient_inputs(
             inputs.append(bundle.inputs[name].tensor)
             baselines.append(bundle.baselines[name])
             continue
-        value = _layer_value(bundle, name, layers[name], bundle.inputs[name].tensor)
+        value = _embedded(layers[name], bundle.inputs[name].tensor, model)
+        if value is None:
+            value = _layer_value(bundle, name, layers[name], bundle.inputs[name].tensor)
         if value is None:
             layers[name] = called_layer(bundle, name, layers[name], model)
             value = _layer_value(bundle, name, layers[name], bundle.inputs[name].tensor)
@@ -183,6 +185,15 @@ def _gradient_inputs(
         else:
             baselines.append(_layer_value(bundle, name, layers[name], bundle.baselines[name]))
     return tuple(inputs), tuple(baselines)
+
+
+def _embedded(layer: nn.Module, ids: Tensor, model: Callable) -> Tensor | None:
+    """An embedding's output on ``ids`` without a model forward: what the forward gives it when
+    it calls this very module (``_PositionalForward`` checks that it does), else None."""
+    if not isinstance(layer, nn.Embedding) or tied_copies(layer, model):
+        return None
+    with torch.no_grad():
+        return layer(ids).detach()
 
 
 def _layer_value(bundle: Bundle, name: str, layer: nn.Module, source: Tensor) -> Tensor | None:
@@ -205,12 +216,22 @@ class _PositionalForward(nn.Module):
     def forward(self, *tensors: Tensor) -> Tensor:
         bundle = self.bundle
         values = dict(zip(bundle.names, tensors))
+        replaced: list[str] = []
         with contextlib.ExitStack() as stack:
             for name, layer in self.layers.items():
                 if layer is not None:
                     embedded = values[name]
-                    stack.enter_context(replace_layer(layer, lambda _, e=embedded: e))
+                    swap = lambda _, e=embedded, n=name: replaced.append(n) or e  # noqa: E731
+                    stack.enter_context(replace_layer(layer, swap))
                     rows = embedded.shape[0] // bundle.batch
                     ids = bundle.inputs[name].tensor
                     values[name] = ids.repeat(rows, *([1] * (ids.dim() - 1)))
-            return bundle.output(values)
+            output = bundle.output(values)
+        missed = [n for n, layer in self.layers.items() if layer is not None and n not in replaced]
+        if missed:
+            raise ValueError(
+                f"the attribution layer of inputs[{missed[0]!r}] "
+                f"({type(self.layers[missed[0]]).__name__}) was not called by the model's "
+                "forward; pass the embedding the forward calls: TextAdapter(tokenizer, embedding)"
+            )
+        return output

@@ -155,3 +155,22 @@ def test_an_embedding_never_called_is_an_error_naming_both(tokenizer):
     adapter = TextAdapter(tokenizer, model.shared)
     with pytest.raises(ValueError, match=r"\(shared\) is never called.*\['copy'\]"):
         explain(model, {"input_ids": "the ball"}, {"input_ids": adapter}, target=0)
+
+
+class _ReadsTheWeight(nn.Module):
+    """One embedding, read by the forward as a matrix, never called as a module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(len(_models.VOCAB), 4)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        return nn.functional.embedding(input_ids, self.embedding.weight).sum((1, 2))[:, None]
+
+
+def test_an_embedding_never_called_without_a_tied_copy_is_an_error(tokenizer):
+    model = _ReadsTheWeight()
+    adapter = TextAdapter(tokenizer, model.embedding)
+    with pytest.raises(ValueError, match=r"inputs\['input_ids'\] \(Embedding\) was not called"):
+        explain(model, {"input_ids": "the ball"}, {"input_ids": adapter}, target=0)
+    assert not model.embedding._forward_hooks  # no hook left behind
