@@ -7,7 +7,7 @@ perturbation methods replace token ids by the baseline ids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -110,7 +110,7 @@ class TextAdapter:
     def annotate(self, x: ModalityInput) -> ModalityInput:
         """``x`` (token ids from a tokenizer or processor) with the meta :meth:`prepare` gives:
         tokens, special positions, word and sequence ids (from a fast tokenizer's encoding in
-        ``x.meta["encoding"]``, else from word pieces)."""
+        ``x.raw``, the processor's output, else from word pieces)."""
         ids = self._ids(x)
         if ids.shape[0] != 1:
             raise ValueError(f"input_ids has shape {tuple(ids.shape)}; expected one text (1, L)")
@@ -118,7 +118,7 @@ class TextAdapter:
         if self.tokenizer.pad_token_id is not None:
             special |= ids[0] == self.tokenizer.pad_token_id
         tokens = self.tokenizer.convert_ids_to_tokens(ids[0].tolist())
-        encoded = x.meta.get("encoding", x.model_kwargs)
+        encoded = x.raw if isinstance(x.raw, Mapping) else x.model_kwargs
         word_ids, sequence_ids = _word_and_sequence_ids(encoded, tokens, special)
         meta = {
             **x.meta,

@@ -31,7 +31,8 @@ def is_processor_output(inputs: Any) -> bool:
 
 
 def split_processor_output(encoded: Mapping[str, Any]) -> tuple[dict[str, ModalityInput], dict]:
-    """(modality -> ModalityInput with ``meta["processor_key"]``, modality -> keyword name).
+    """(modality -> ModalityInput with ``meta["processor_key"]`` and ``raw`` the whole
+    encoding, modality -> keyword name).
 
     ``attention_mask`` goes with the text when there is text, else with the audio.
     """
@@ -44,7 +45,7 @@ def split_processor_output(encoded: Mapping[str, Any]) -> tuple[dict[str, Modali
             continue
         tensor = _tensor(left.pop(main), main)
         kwargs = {k: _tensor(left.pop(k), k) for k in extra_keys if k in left}
-        meta = {"processor_key": main, "encoding": encoded}
+        meta = {"processor_key": main}
         inputs[modality], keywords[modality] = ModalityInput(tensor, kwargs, meta, encoded), main
     if left or not inputs:
         known = {m: [*main, *extra] for m, (main, extra) in MODALITY_KEYS.items()}

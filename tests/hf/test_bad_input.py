@@ -77,7 +77,7 @@ def test_a_file_path_is_refused_naming_what_to_load():
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P", "CMYK"])
 def test_pil_images_of_any_mode_are_their_rgb_pixels(mode):
     image = Image.fromarray(_models.image()).convert(mode)
-    expected = torch.from_numpy(np.asarray(image.convert("RGB"))).permute(2, 0, 1)[None] / 255
+    expected = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None] / 255
     assert torch.equal(as_pixels(image), expected)
 
 

@@ -109,10 +109,10 @@ def test_clip_text_tower_is_found_and_the_paired_logit_equals_captum(tokenizer):
     assert_close(result.attributions["pixel_values"], expected[1])
     with torch.no_grad():
         score = model(input_ids=x.tensor, pixel_values=pixels.tensor).logits_per_image
+        blank = model(
+            input_ids=adapter.baseline(x), pixel_values=image.baseline(pixels)
+        ).logits_per_image
     values = result.contributions["modality_shapley"].values
-    blank = model(
-        input_ids=adapter.baseline(x), pixel_values=image.baseline(pixels)
-    ).logits_per_image
     assert sum(values.values()) == pytest.approx(float(score - blank), abs=1e-5)
     text_only = explain(Dropping(model, "pixel_values"), raw, adapters, output="logits_per_image")
     assert_ignored(text_only, "pixel_values")

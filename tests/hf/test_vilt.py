@@ -51,7 +51,7 @@ def _prepared(model, processor, encoded):
     return adapters, {name: adapters[name].annotate(x) for name, x in split.items()}
 
 
-def test_processor_output_is_split_by_key_and_shapley_is_complete(vilt):
+def test_processor_output_is_split_by_key_and_shapley_is_complete(vilt, tmp_path):
     model, processor, encoded = vilt
     result = explain(model, encoded, _adapters(model, processor), target=TARGET, n_steps=8)
     adapters, x = _prepared(model, processor, encoded)
@@ -68,6 +68,9 @@ def test_processor_output_is_split_by_key_and_shapley_is_complete(vilt):
         ).logits[0, TARGET]
     values = result.contributions["modality_shapley"].values
     assert sum(values.values()) == pytest.approx(float(full - empty), abs=1e-5)
+    result.save(tmp_path / "vqa")  # the processor's encoding stays out of the saved metadata
+    loaded = type(result).load(tmp_path / "vqa")
+    assert torch.equal(loaded.attributions["image"], result.attributions["image"])
 
 
 @pytest.mark.parametrize("method", ["integrated_gradients", "feature_ablation"])
