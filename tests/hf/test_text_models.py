@@ -18,6 +18,7 @@ from tests.hf._checks import (
     assert_ignored,
     assert_same,
     captum_attribute,
+    captum_by_name,
 )
 
 QUESTION, CONTEXT = "what color is the cube", "the ball is red and the cube is blue"
@@ -174,3 +175,91 @@ def test_an_embedding_never_called_without_a_tied_copy_is_an_error(tokenizer):
     with pytest.raises(ValueError, match=r"inputs\['input_ids'\] \(Embedding\) was not called"):
         explain(model, {"input_ids": "the ball"}, {"input_ids": adapter}, target=0)
     assert not model.embedding._forward_hooks  # no hook left behind
+
+
+def _siglip():
+    from transformers import SiglipConfig, SiglipModel
+
+    text = dict(vocab_size=len(_models.VOCAB), max_position_embeddings=16, **_models.HIDDEN)
+    vision = dict(image_size=32, patch_size=16, **_models.HIDDEN)
+    return SiglipModel(SiglipConfig(text_config=text, vision_config=vision))
+
+
+def _blip():
+    from transformers import BlipConfig, BlipForQuestionAnswering
+
+    text = dict(vocab_size=len(_models.VOCAB), max_position_embeddings=16, **_models.HIDDEN)
+    text.update(encoder_hidden_size=16, bos_token_id=2, sep_token_id=3, pad_token_id=0)
+    vision = dict(image_size=32, patch_size=16, **_models.HIDDEN)
+    return BlipForQuestionAnswering(BlipConfig(text_config=text, vision_config=vision))
+
+
+@pytest.mark.parametrize(
+    "build, path",
+    [
+        (_siglip, "text_model.embeddings.token_embedding"),
+        (_blip, "text_encoder.embeddings.word_embeddings"),
+    ],
+)
+def test_siglip_and_blip_text_towers_are_found(tokenizer, build, path):
+    model = build()
+    adapter = TextAdapter.for_model(model, tokenizer)
+    assert adapter.embedding_path == path
+    assert adapter.embedding is model.get_submodule(path)
+
+
+def test_bert_qa_and_clip_feature_ablation_equal_captum(tokenizer):
+    bert = _models.bert_qa()
+    adapter = TextAdapter.for_model(bert, tokenizer)
+    x = adapter.prepare((QUESTION, CONTEXT))
+    result = explain(
+        bert,
+        {"input_ids": (QUESTION, CONTEXT)},
+        {"input_ids": adapter},
+        target="end",
+        method="feature_ablation",
+        contributions=(),
+    )
+
+    def end_logits(ids):
+        masks = {k: v.expand(ids.shape[0], -1) for k, v in x.model_kwargs.items()}
+        return bert(input_ids=ids, **masks).end_logits
+
+    expected = captum_by_name(
+        "feature_ablation",
+        end_logits,
+        x.tensor,
+        baselines=adapter.baseline(x),
+        target=result.target,
+        feature_mask=adapter.feature_mask(x),
+    )
+    assert_close(result.attributions["input_ids"], expected[0])
+    clip = _models.clip()
+    text, image = (
+        TextAdapter.for_model(clip, tokenizer),
+        ImageAdapter(segmentation="grid", n_segments=4),
+    )
+    raw = {"input_ids": "a red ball", "pixel_values": _models.image()}
+    result = explain(
+        clip,
+        raw,
+        {"input_ids": text, "pixel_values": image},
+        output="logits_per_image",
+        method="feature_ablation",
+        contributions=(),
+    )
+    x, pixels = text.prepare(raw["input_ids"]), image.prepare(raw["pixel_values"])
+    text_mask = text.feature_mask(x)
+
+    def paired(ids, px):
+        return clip(input_ids=ids, pixel_values=px).logits_per_image.diagonal().unsqueeze(1)
+
+    expected = captum_by_name(
+        "feature_ablation",
+        paired,
+        (x.tensor, pixels.tensor),
+        baselines=(text.baseline(x), image.baseline(pixels)),
+        feature_mask=(text_mask, image.feature_mask(pixels) + int(text_mask.max()) + 1),
+    )
+    assert_close(result.attributions["input_ids"], expected[0])
+    assert_close(result.attributions["pixel_values"], expected[1])
