@@ -158,3 +158,19 @@ def test_processor_path_equals_hand_built_adapters(vilt):
         assert_same(by_processor, by_hand, {"text": "input_ids", "image": "pixel_values"})
     from_raw = image.prepare(_models.image()).tensor
     torch.testing.assert_close(from_raw, encoded["pixel_values"], atol=1e-6, rtol=0)
+
+
+def test_token_ids_without_a_text_adapter_name_from_processor(vilt):
+    model, _, encoded = vilt
+    with pytest.raises(TypeError, match=r"inputs\['text'\].*TextAdapter.from_processor"):
+        explain(model, encoded, target=TARGET)
+    # perturbation methods need no adapter: ids are replaced by the zero baseline, per token
+    result = explain(model, encoded, method="feature_ablation", target=TARGET, contributions=())
+    ablated = encoded["input_ids"].clone()
+    ablated[0, 2] = 0
+    with torch.no_grad():
+        drop = (
+            model(**encoded).logits[0, TARGET]
+            - model(**{**encoded, "input_ids": ablated}).logits[0, TARGET]
+        )
+    assert float(result.attributions["text"][0, 2]) == pytest.approx(float(drop), abs=1e-5)
