@@ -3,10 +3,12 @@ of a transformers feature extractor."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from mmattr.adapters._image_inputs import refuse_path
 
@@ -47,3 +49,34 @@ def extractor_settings(processor: Any) -> tuple[Any, dict[str, Any]]:
             "feature) or with adapters={'audio': ...} of your own"
         )
     return extractor, {"sample_rate": rate, "model_input": "waveform"}
+
+
+def check_waveform(
+    raw: Any, sample_rate: int | None, rate: int, resample: bool
+) -> tuple[Tensor, tuple]:
+    """(the clip as (1, T) at ``rate``, the shape to give it back in); resampled only when
+    ``resample``, else a rate other than ``rate`` is an error."""
+    if not isinstance(raw, Tensor):
+        raise TypeError(f"waveform is {type(raw).__name__}; expected a torch.Tensor")
+    if not raw.is_floating_point():
+        raise TypeError(
+            f"waveform has dtype {raw.dtype}; expected floating point in [-1, 1] "
+            "(int16 PCM: waveform.float() / 32768)"
+        )
+    if raw.dim() not in (1, 2, 3) or (raw.dim() > 1 and math.prod(raw.shape[:-1]) != 1):
+        raise ValueError(
+            f"waveform has shape {tuple(raw.shape)}; expected one mono clip (1, T), "
+            "(1, 1, T) or (T,) (average the channels of a stereo clip first)"
+        )
+    wave = raw.detach().reshape(1, -1)
+    if sample_rate is not None and sample_rate != rate:
+        if not resample:
+            raise ValueError(
+                f"sample_rate is {sample_rate}; the adapter expects {rate}. "
+                "Resample the clip or pass AudioAdapter(..., resample=True)"
+            )
+        import torchaudio
+
+        wave = torchaudio.functional.resample(wave, sample_rate, rate)
+    shape = (1,) * max(raw.dim() - 1, 1) + (wave.shape[-1],)
+    return wave, shape

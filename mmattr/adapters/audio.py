@@ -9,7 +9,6 @@ is linear and invertible (all present gives ``x`` back, none present gives the b
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters._audio_grid import cell_ids, sample_window_ids, window_grid
-from mmattr.adapters._audio_inputs import extractor_settings, raw_clip
+from mmattr.adapters._audio_inputs import check_waveform, extractor_settings, raw_clip
 from mmattr.adapters.base import ModalityInput, check_choice
 
 MODEL_INPUTS = ("waveform", "spectrogram")
@@ -126,7 +125,8 @@ class AudioAdapter:
         raw, sample_rate = raw_clip(raw, sample_rate)
         if self.extractor is None:
             return self._prepared(raw, sample_rate)
-        wave, _ = self._check_waveform(raw, sample_rate)  # (1, T) at the adapter's rate
+        # (1, T) at the adapter's rate
+        wave, _ = check_waveform(raw, sample_rate, self.sample_rate, self.resample)
         values = self.extractor(
             wave[0].numpy(), sampling_rate=self.sample_rate, return_tensors="pt"
         )
@@ -134,7 +134,7 @@ class AudioAdapter:
         return self.annotate(ModalityInput(values["input_values"], kwargs, {}, raw))
 
     def _prepared(self, raw: Any, sample_rate: int | None) -> ModalityInput:
-        wave, shape = self._check_waveform(raw, sample_rate)
+        wave, shape = check_waveform(raw, sample_rate, self.sample_rate, self.resample)
         if wave.shape[1] < self.n_fft:
             raise ValueError(
                 f"waveform has {wave.shape[1]} samples; expected at least n_fft={self.n_fft}"
@@ -314,32 +314,6 @@ class AudioAdapter:
         return chosen
 
     # -- helpers -----------------------------------------------------------------------------
-
-    def _check_waveform(self, raw: Any, sample_rate: int | None) -> tuple[Tensor, tuple]:
-        if not isinstance(raw, Tensor):
-            raise TypeError(f"waveform is {type(raw).__name__}; expected a torch.Tensor")
-        if not raw.is_floating_point():
-            raise TypeError(
-                f"waveform has dtype {raw.dtype}; expected floating point in [-1, 1] "
-                "(int16 PCM: waveform.float() / 32768)"
-            )
-        if raw.dim() not in (1, 2, 3) or (raw.dim() > 1 and math.prod(raw.shape[:-1]) != 1):
-            raise ValueError(
-                f"waveform has shape {tuple(raw.shape)}; expected one mono clip (1, T), "
-                "(1, 1, T) or (T,) (average the channels of a stereo clip first)"
-            )
-        wave = raw.detach().reshape(1, -1)
-        if sample_rate is not None and sample_rate != self.sample_rate:
-            if not self.resample:
-                raise ValueError(
-                    f"sample_rate is {sample_rate}; the adapter expects {self.sample_rate}. "
-                    "Resample the clip or pass AudioAdapter(..., resample=True)"
-                )
-            import torchaudio
-
-            wave = torchaudio.functional.resample(wave, sample_rate, self.sample_rate)
-        shape = (1,) * max(raw.dim() - 1, 1) + (wave.shape[-1],)
-        return wave, shape
 
     def _stft(self, wave: Tensor) -> Tensor:
         """Complex STFT ``(n, bins, frames)`` (torchaudio, Hann, centred)."""
