@@ -83,7 +83,7 @@ def _repeat_rows(value: Any, rows: int, batch: int, view: bool = False) -> Any:
     copy (model kwargs such as masks, which models read and never write)."""
     if not isinstance(value, Tensor) or value.dim() == 0 or value.shape[0] == rows:
         return value
-    if view and value.shape[0] == 1:
+    if view and value.shape[0] == batch == 1:
         return value.expand(rows, *value.shape[1:])
     if value.shape[0] == batch and rows % batch == 0:
         return value.repeat(rows // batch, *([1] * (value.dim() - 1)))
@@ -126,7 +126,10 @@ def resolve_target(bundle: Bundle, target: Any) -> Any:
         validate_target(target, bundle.batch)
         return target
     if target != "predicted":
-        raise ValueError(f"target is {target!r}; expected 'predicted', an int, tuple or list")
+        raise ValueError(
+            f"target is {target!r}; expected 'predicted', 'start' or 'end' (question "
+            "answering), an int, a tuple or a list"
+        )
     with torch.inference_mode():
         output = bundle.output(bundle.coalition(set(bundle.names)))
     if output.dim() < 2:
