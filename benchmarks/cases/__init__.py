@@ -3,6 +3,7 @@
 from benchmarks.cases import (  # noqa: F401
     fusion,
     gradient,
+    hf,
     layers,
     metrics,
     perturbation,

@@ -9,7 +9,6 @@ is linear and invertible (all present gives ``x`` back, none present gives the b
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters._audio_grid import cell_ids, sample_window_ids, window_grid
+from mmattr.adapters._audio_inputs import check_waveform, extractor_settings, raw_clip
 from mmattr.adapters.base import ModalityInput, check_choice
 
 MODEL_INPUTS = ("waveform", "spectrogram")
@@ -91,6 +91,7 @@ class AudioAdapter:
         self.n_bands, self.n_fft, self.hop_length = n_bands, n_fft, hop_length
         self.mel, self.n_mels, self.baseline_kind = mel, n_mels, baseline
         self.seed, self.resample = seed, resample
+        self.extractor: Any = None  # set by from_processor
         transforms = torchaudio.transforms
         self._power = (
             transforms.MelSpectrogram(
@@ -100,15 +101,40 @@ class AudioAdapter:
             else transforms.Spectrogram(n_fft=n_fft, hop_length=hop_length)
         )
 
+    @classmethod
+    def from_processor(cls, processor: Any, **kwargs: Any) -> AudioAdapter:
+        """The adapter of a transformers waveform feature extractor (Wav2Vec2's, or a processor
+        holding one): its sampling rate; raw clips go through it (its normalisation)."""
+        extractor, settings = extractor_settings(processor)
+        adapter = cls(**{**settings, **kwargs})
+        adapter.extractor = extractor
+        return adapter
+
+    def annotate(self, x: ModalityInput) -> ModalityInput:
+        """``x`` (a processor's ``input_values``) with the meta :meth:`prepare` gives."""
+        prepared = self._prepared(x.tensor, None)
+        return ModalityInput(x.tensor, dict(x.model_kwargs), {**x.meta, **prepared.meta}, x.raw)
+
     # -- the protocol ------------------------------------------------------------------------
 
     def prepare(self, raw: Any, sample_rate: int | None = None) -> ModalityInput:
-        """``raw``: a float tensor ``(1, T)``, ``(1, 1, T)`` or ``(T,)``, or ``(waveform,
-        sample_rate)`` as ``torchaudio.load`` gives it. The tensor is the waveform, or the
-        (mel) power spectrogram ``(1, F, frames)`` for spectrogram models."""
-        if isinstance(raw, tuple) and len(raw) == 2 and sample_rate is None:
-            raw, sample_rate = raw
-        wave, shape = self._check_waveform(raw, sample_rate)
+        """``raw``: a float tensor ``(1, T)``, ``(1, 1, T)`` or ``(T,)``, a numpy array,
+        ``(waveform, sample_rate)`` as ``torchaudio.load`` gives it, or a ``datasets`` audio
+        dict. The tensor is the waveform, or the (mel) power spectrogram ``(1, F, frames)`` for
+        spectrogram models. Built by :meth:`from_processor`, clips go through the extractor."""
+        raw, sample_rate = raw_clip(raw, sample_rate)
+        if self.extractor is None:
+            return self._prepared(raw, sample_rate)
+        # (1, T) at the adapter's rate
+        wave, _ = check_waveform(raw, sample_rate, self.sample_rate, self.resample)
+        values = self.extractor(
+            wave[0].numpy(), sampling_rate=self.sample_rate, return_tensors="pt"
+        )
+        kwargs = {k: v for k, v in values.items() if k != "input_values"}
+        return self.annotate(ModalityInput(values["input_values"], kwargs, {}, raw))
+
+    def _prepared(self, raw: Any, sample_rate: int | None) -> ModalityInput:
+        wave, shape = check_waveform(raw, sample_rate, self.sample_rate, self.resample)
         if wave.shape[1] < self.n_fft:
             raise ValueError(
                 f"waveform has {wave.shape[1]} samples; expected at least n_fft={self.n_fft}"
@@ -288,32 +314,6 @@ class AudioAdapter:
         return chosen
 
     # -- helpers -----------------------------------------------------------------------------
-
-    def _check_waveform(self, raw: Any, sample_rate: int | None) -> tuple[Tensor, tuple]:
-        if not isinstance(raw, Tensor):
-            raise TypeError(f"waveform is {type(raw).__name__}; expected a torch.Tensor")
-        if not raw.is_floating_point():
-            raise TypeError(
-                f"waveform has dtype {raw.dtype}; expected floating point in [-1, 1] "
-                "(int16 PCM: waveform.float() / 32768)"
-            )
-        if raw.dim() not in (1, 2, 3) or (raw.dim() > 1 and math.prod(raw.shape[:-1]) != 1):
-            raise ValueError(
-                f"waveform has shape {tuple(raw.shape)}; expected one mono clip (1, T), "
-                "(1, 1, T) or (T,) (average the channels of a stereo clip first)"
-            )
-        wave = raw.detach().reshape(1, -1)
-        if sample_rate is not None and sample_rate != self.sample_rate:
-            if not self.resample:
-                raise ValueError(
-                    f"sample_rate is {sample_rate}; the adapter expects {self.sample_rate}. "
-                    "Resample the clip or pass AudioAdapter(..., resample=True)"
-                )
-            import torchaudio
-
-            wave = torchaudio.functional.resample(wave, sample_rate, self.sample_rate)
-        shape = (1,) * max(raw.dim() - 1, 1) + (wave.shape[-1],)
-        return wave, shape
 
     def _stft(self, wave: Tensor) -> Tensor:
         """Complex STFT ``(n, bins, frames)`` (torchaudio, Hann, centred)."""

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mmattr.adapters._image_inputs import image_array, pil_image
+from mmattr.adapters._segments import grid_segments, relabel, user_segments, warn_if_few
 from mmattr.adapters.base import ModalityInput
 
 SEGMENTATIONS = ("slic", "quickshift", "felzenszwalb", "grid")
@@ -88,24 +90,76 @@ class ImageAdapter:
             raise ValueError(f"std is {self.std.tolist()}; expected 3 positive values")
         self.blur_sigma = float(blur_sigma)
         self.segmentation_kwargs = dict(segmentation_kwargs or {})
+        # set by from_processor / from_transforms: a PIL image -> model-space pixels
+        self.transform: Callable[[Any], Any] | None = None
+
+    @classmethod
+    def from_processor(cls, processor: Any, **kwargs: Any) -> ImageAdapter:
+        """The adapter of a transformers image processor (or a processor holding
+        ``.image_processor``): its mean/std, and its resizing for raw images."""
+        image_processor = getattr(processor, "image_processor", processor)
+        if not callable(image_processor) or not hasattr(image_processor, "image_mean"):
+            raise TypeError(
+                f"processor is {type(processor).__name__}; expected a transformers image "
+                "processor (with image_mean/image_std) or a processor holding one"
+            )
+        normalises = getattr(image_processor, "do_normalize", True)
+        mean = image_processor.image_mean if normalises else None
+        std = image_processor.image_std if normalises else None
+        adapter = cls(mean=_three(mean), std=_three(std), **kwargs)
+        adapter.transform = lambda image: image_processor(images=image, return_tensors="pt")
+        return adapter
+
+    @classmethod
+    def from_transforms(cls, transforms: Any, **kwargs: Any) -> ImageAdapter:
+        """The adapter of a torchvision preset (``weights.transforms()``): its mean/std, and its
+        resize and crop for raw images."""
+        mean, std = getattr(transforms, "mean", None), getattr(transforms, "std", None)
+        if not callable(transforms) or mean is None or std is None:
+            raise TypeError(
+                f"transforms is {type(transforms).__name__}; expected a torchvision preset with "
+                "mean and std, e.g. ResNet18_Weights.DEFAULT.transforms()"
+            )
+        adapter = cls(mean=mean, std=std, **kwargs)
+        adapter.transform = transforms
+        return adapter
 
     def prepare(self, raw: Any) -> ModalityInput:
-        """``raw``: a float tensor (3, H, W) or (1, 3, H, W) in [0, 1], or a numpy (H, W, 3)
-        uint8 or float in [0, 1]. meta: ``image`` (H, W, 3) in [0, 1], ``segments`` (H, W)."""
+        """``raw``: a float tensor (3, H, W) or (1, 3, H, W) in [0, 1], a numpy (H, W, 3)
+        uint8 or float in [0, 1], a PIL image (any mode) or a ``datasets`` image dict (through
+        the processor or transforms when built from one). meta: ``image`` (H, W, 3) in [0, 1],
+        ``segments`` (H, W)."""
+        if self.transform is not None and not isinstance(raw, Tensor):
+            return self._transformed(raw)
         pixels = as_pixels(raw)  # (1, 3, H, W) in [0, 1]
         image = pixels[0].permute(1, 2, 0).contiguous()  # (H, W, 3)
         segments = self.segment(image)
         meta = {"image": image, "segments": segments}
         return ModalityInput(self.normalise(pixels), {}, meta, raw)
 
+    def annotate(self, x: ModalityInput) -> ModalityInput:
+        """``x`` (model-space pixels from a processor) with the meta :meth:`prepare` gives."""
+        image = self.pixels(_image_tensor(x))[0].permute(1, 2, 0).clamp(0, 1).contiguous()
+        meta = {**x.meta, "image": image, "segments": self.segment(image)}
+        return ModalityInput(x.tensor, dict(x.model_kwargs), meta, x.raw)
+
+    def _transformed(self, raw: Any) -> ModalityInput:
+        result = self.transform(pil_image(raw))
+        kwargs = {}
+        if not isinstance(result, Tensor):  # a processor's BatchFeature
+            kwargs = {k: v for k, v in result.items() if k != "pixel_values"}
+            result = result["pixel_values"]
+        tensor = result.unsqueeze(0) if result.dim() == 3 else result  # (1, 3, H, W)
+        return self.annotate(ModalityInput(tensor, kwargs, {}, raw))
+
     def segment(self, image: Tensor) -> Tensor:
         """(H, W) superpixel ids 0..k-1 of an (H, W, 3) image in [0, 1], one region per id."""
         array = image.detach().cpu().double().numpy()
         height, width = array.shape[:2]
         if not isinstance(self.segmentation, str):
-            labels = _user_segments(self.segmentation, (height, width))
+            labels = user_segments(self.segmentation, (height, width))
         elif self.segmentation == "grid":
-            labels = _grid(height, width, self.n_segments)
+            labels = grid_segments(height, width, self.n_segments)
         else:
             labels = self._skimage_segments(array)
         return torch.from_numpy(relabel(labels)).long()
@@ -221,7 +275,9 @@ class ImageAdapter:
         if self.segmentation == "slic":
             kwargs.setdefault("n_segments", self.n_segments)
             kwargs.setdefault("start_label", 0)
-            return segmentation.slic(array, **kwargs)
+            labels = segmentation.slic(array, **kwargs)
+            warn_if_few(labels, kwargs["n_segments"], array)
+            return labels
         if self.segmentation == "quickshift":
             return segmentation.quickshift(array, **kwargs)
         return segmentation.felzenszwalb(array, **kwargs)
@@ -237,8 +293,9 @@ class ImageAdapter:
 
 
 def as_pixels(raw: Any) -> Tensor:
-    """(1, 3, H, W) floats in [0, 1] from a tensor (3, H, W) / (1, 3, H, W) or an (H, W, 3)
-    numpy array (uint8, or floats in [0, 1])."""
+    """(1, 3, H, W) floats in [0, 1] from a tensor (3, H, W) / (1, 3, H, W), an (H, W, 3)
+    numpy array (uint8, or floats in [0, 1]), a PIL image or a ``datasets`` image dict."""
+    raw = image_array(raw)
     if isinstance(raw, np.ndarray):
         if raw.ndim != 3 or raw.shape[2] != 3:
             raise ValueError(
@@ -266,8 +323,8 @@ def as_pixels(raw: Any) -> Tensor:
             )
     else:
         raise TypeError(
-            f"image is {type(raw).__name__}; expected a float tensor (3, H, W) or a numpy "
-            "(H, W, 3) array"
+            f"image is {type(raw).__name__}; expected a float tensor (3, H, W), a numpy "
+            "(H, W, 3) array, a PIL image or a datasets image dict"
         )
     low, high = float(pixels.min()), float(pixels.max())
     if not (low >= -1e-6 and high <= 1 + 1e-6):
@@ -276,18 +333,6 @@ def as_pixels(raw: Any) -> Tensor:
             "give the model's mean/std to ImageAdapter)"
         )
     return pixels.clamp(0, 1).contiguous()
-
-
-def relabel(labels: np.ndarray) -> np.ndarray:
-    """Ids 0..k-1 with each id one 4-connected region: a disconnected segment is split."""
-    from skimage.measure import label
-
-    labels = np.asarray(labels)
-    components = label(labels, background=int(labels.min()) - 1, connectivity=1)
-    _, inverse = np.unique(labels, return_inverse=True)
-    if components.max() == inverse.max() + 1:  # already connected: keep the given order
-        return inverse.reshape(labels.shape).astype(np.int64)
-    return components.astype(np.int64) - 1
 
 
 def segment_mean(pixels: Tensor, segments: Tensor) -> Tensor:
@@ -300,26 +345,6 @@ def segment_mean(pixels: Tensor, segments: Tensor) -> Tensor:
     return (sums / sizes)[..., flat].reshape(pixels.shape)
 
 
-def _grid(height: int, width: int, n_segments: int) -> np.ndarray:
-    cell = max(1, round(math.sqrt(height * width / n_segments)))
-    rows, cols = np.arange(height) // cell, np.arange(width) // cell
-    return rows[:, None] * (cols.max() + 1) + cols[None, :]
-
-
-def _user_segments(segmentation: Any, shape: tuple[int, int]) -> np.ndarray:
-    if isinstance(segmentation, Tensor):
-        labels = segmentation.detach().cpu().numpy()
-    else:
-        labels = np.asarray(segmentation)
-    if labels.shape != shape:
-        raise ValueError(
-            f"segmentation has shape {labels.shape}; expected {shape} to match the image"
-        )
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"segmentation has dtype {labels.dtype}; expected integer segment ids")
-    return labels
-
-
 def _image_tensor(x: ModalityInput) -> Tensor:
     tensor = x.tensor
     if not isinstance(tensor, Tensor) or tensor.dim() != 4 or tensor.shape[1] != 3:
@@ -327,6 +352,13 @@ def _image_tensor(x: ModalityInput) -> Tensor:
             f"x.tensor has shape {tuple(getattr(tensor, 'shape', ()))}; expected (B, 3, H, W)"
         )
     return tensor.detach()
+
+
+def _three(values: Any) -> Any:
+    """A processor's mean/std: one number stands for all three channels."""
+    if values is None or not isinstance(values, (int, float)):
+        return values
+    return [float(values)] * 3
 
 
 def _channel_values(values: Sequence[float], name: str) -> Tensor:

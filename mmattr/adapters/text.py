@@ -7,12 +7,13 @@ perturbation methods replace token ids by the baseline ids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from mmattr.adapters._towers import module_path, text_embedding
 from mmattr.adapters.base import ModalityInput
 
 BASELINES = ("pad", "unk", "mask", "zero")
@@ -84,18 +85,49 @@ class TextAdapter:
         if max_length is not None and (not isinstance(max_length, int) or max_length < 2):
             raise ValueError(f"max_length is {max_length!r}; expected None or an int >= 2")
         self.tokenizer, self.embedding = tokenizer, embedding
+        self.embedding_path = ""  # set by for_model: where in the model the embedding is
         self.baseline_kind, self.mask_by, self.max_length = baseline, mask_by, max_length
 
     @classmethod
     def for_model(cls, model: nn.Module, tokenizer: Any, **kwargs: Any) -> TextAdapter:
-        """The adapter of a transformers model: its ``get_input_embeddings()`` and ``tokenizer``."""
-        getter = getattr(model, "get_input_embeddings", None)
-        if getter is None:
-            raise TypeError(
-                f"model is {type(model).__name__} without get_input_embeddings(); pass the "
-                "embedding to TextAdapter(tokenizer, embedding) instead"
-            )
-        return cls(tokenizer, getter(), **kwargs)
+        """The adapter of a transformers model: its token embedding and ``tokenizer``.
+
+        The embedding is ``get_input_embeddings()``, or the text tower's (``text_model``,
+        ``text_encoder``...: CLIP, SigLIP, BLIP) when the model has none; the chosen module's
+        path is ``adapter.embedding_path``. ``kwargs`` go to :class:`TextAdapter`.
+        """
+        embedding = text_embedding(model)
+        adapter = cls(tokenizer, embedding, **kwargs)
+        adapter.embedding_path = module_path(model, embedding)
+        return adapter
+
+    @classmethod
+    def from_processor(cls, processor: Any, model: nn.Module, **kwargs: Any) -> TextAdapter:
+        """:meth:`for_model` with the tokenizer of ``processor`` (a processor holding
+        ``.tokenizer``, or the tokenizer itself)."""
+        return cls.for_model(model, getattr(processor, "tokenizer", processor), **kwargs)
+
+    def annotate(self, x: ModalityInput) -> ModalityInput:
+        """``x`` (token ids from a tokenizer or processor) with the meta :meth:`prepare` gives:
+        tokens, special positions, word and sequence ids (from a fast tokenizer's encoding in
+        ``x.raw``, the processor's output, else from word pieces)."""
+        ids = self._ids(x)
+        if ids.shape[0] != 1:
+            raise ValueError(f"input_ids has shape {tuple(ids.shape)}; expected one text (1, L)")
+        special = self._special(ModalityInput(ids), ids)
+        if self.tokenizer.pad_token_id is not None:
+            special |= ids[0] == self.tokenizer.pad_token_id
+        tokens = self.tokenizer.convert_ids_to_tokens(ids[0].tolist())
+        encoded = x.raw if isinstance(x.raw, Mapping) else x.model_kwargs
+        word_ids, sequence_ids = _word_and_sequence_ids(encoded, tokens, special)
+        meta = {
+            **x.meta,
+            "tokens": tokens,
+            "word_ids": word_ids,
+            "special_positions": special.nonzero().flatten().tolist(),
+            "sequence_ids": sequence_ids,
+        }
+        return ModalityInput(ids, dict(x.model_kwargs), meta, x.raw)
 
     def prepare(self, raw: str | Sequence[str]) -> ModalityInput:
         """Tokenise ``text`` or ``(question, context)``: ids (1, L), model_kwargs and token meta.

@@ -11,6 +11,8 @@ from typing import Any, Callable, NamedTuple, Sequence, Union
 import torch
 from torch import Tensor
 
+from ._outputs import output_tensor
+
 TensorOrTuple = Union[Tensor, tuple[Tensor, ...]]
 Baseline = Union[Tensor, int, float]
 BaselinesType = Union[None, Baseline, tuple[Baseline, ...]]
@@ -308,9 +310,10 @@ def run_forward(
     target: TargetType = None,
     additional_forward_args: tuple | None = None,
 ) -> Tensor:
-    """``forward_func(*inputs, *additional_forward_args)`` with the target selected."""
+    """``forward_func(*inputs, *additional_forward_args)`` with the target selected; a
+    ``ModelOutput`` or dict gives its ``logits`` (see :func:`output_tensor`)."""
     extra = additional_forward_args or ()
-    output = forward_func(*inputs, *extra)
+    output = output_tensor(forward_func(*inputs, *extra))
     if isinstance(output, (int, float)):
         output = torch.tensor([output], dtype=inputs[0].dtype)
     if not isinstance(output, Tensor):

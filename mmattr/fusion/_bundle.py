@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -12,6 +13,7 @@ from torch import Tensor, nn
 
 from mmattr.adapters.base import Adapter, ModalityInput
 from mmattr.engine._inputs import check_finite, expand_target, select_target, validate_target
+from mmattr.engine._outputs import OutputSelector, output_tensor
 
 KNOWN_MODALITIES = ("text", "image", "audio", "graph")
 POSITIONAL = "input"
@@ -19,7 +21,11 @@ POSITIONAL = "input"
 
 @dataclass
 class Bundle:
-    """Everything the estimators need about one multimodal input (batch ``B``)."""
+    """Everything the estimators need about one multimodal input (batch ``B``).
+
+    ``keywords``: modality -> the model's parameter it is passed as (default its own name;
+    None: the one positional argument). ``selector``: the output field explained.
+    """
 
     call: Callable[..., Any]
     names: list[str]
@@ -28,6 +34,8 @@ class Bundle:
     baselines: dict[str, Tensor]
     positional: bool
     target: Any = None
+    keywords: dict[str, str | None] = field(default_factory=dict)
+    selector: OutputSelector = None
 
     @property
     def batch(self) -> int:
@@ -36,15 +44,20 @@ class Bundle:
     def output(self, tensors: Mapping[str, Tensor]) -> Tensor:
         """The model output for ``tensors`` (rows of each modality; model_kwargs repeated)."""
         rows = max(t.shape[0] for t in tensors.values())
+        args: list[Tensor] = []
         kwargs: dict[str, Any] = {}
         for name in self.names:
-            kwargs[name] = _repeat_rows(tensors[name], rows, self.batch)
+            value = _repeat_rows(tensors[name], rows, self.batch)
+            keyword = None if self.positional else self.keywords.get(name, name)
+            if keyword is None:
+                args.append(value)
+            else:
+                kwargs[keyword] = value
             static = self.inputs[name].meta.get("unbatched_kwargs", ())
             for key, value in self.inputs[name].model_kwargs.items():
-                kwargs[key] = value if key in static else _repeat_rows(value, rows, self.batch)
-        if self.positional:
-            return self.call(kwargs[POSITIONAL])
-        return self.call(**kwargs)
+                repeated = _repeat_rows(value, rows, self.batch, view=True)
+                kwargs[key] = value if key in static else repeated
+        return output_tensor(self.call(*args, **kwargs), self.selector)
 
     def scores(self, variants: list[dict[str, Tensor]]) -> Tensor:
         """Target score of each variant in one batched forward: shape (len(variants), B)."""
@@ -65,47 +78,66 @@ class Bundle:
         return {n: self.inputs[n].tensor if n in present else self.baselines[n] for n in self.names}
 
 
-def _repeat_rows(value: Any, rows: int, batch: int) -> Any:
+def _repeat_rows(value: Any, rows: int, batch: int, view: bool = False) -> Any:
+    """``value``'s rows repeated to ``rows``; with ``view`` a batch of one is expanded without a
+    copy (model kwargs such as masks, which models read and never write)."""
     if not isinstance(value, Tensor) or value.dim() == 0 or value.shape[0] == rows:
         return value
+    if view and value.shape[0] == batch == 1:
+        return value.expand(rows, *value.shape[1:])
     if value.shape[0] == batch and rows % batch == 0:
         return value.repeat(rows // batch, *([1] * (value.dim() - 1)))
     return value
 
 
-def check_parameters(call: Callable, names: list[str], model_kwargs: list[str]) -> None:
-    """Modality names and model kwargs must be parameters of the forward function."""
+def resolve_keywords(
+    call: Callable, keywords: dict[str, str], model_kwargs: list[str]
+) -> dict[str, str | None]:
+    """The parameter each modality is passed as (``keywords``: modality -> its name). Names and
+    model kwargs must be parameters of the forward function, except that a single-input model
+    takes its one input positionally (None) when the name is not one of its parameters."""
     forward = call.forward if isinstance(call, nn.Module) else call
     try:
         parameters = inspect.signature(forward).parameters
     except (TypeError, ValueError):
-        return
+        return dict(keywords)
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return
-    unknown = [n for n in [*names, *model_kwargs] if n not in parameters]
+        return dict(keywords)
+    unknown = [k for k in [*keywords.values(), *model_kwargs] if k not in parameters]
+    required = [
+        name
+        for name, p in parameters.items()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(keywords) == 1 and unknown == list(keywords.values()) and len(required) == 1:
+        return {name: None for name in keywords}
     if unknown:
         raise ValueError(
             f"inputs has modality names {unknown} that the forward function does not take; "
             f"expected names among its parameters {list(parameters)}"
         )
+    return dict(keywords)
 
 
 def resolve_target(bundle: Bundle, target: Any) -> Any:
-    """``"predicted"`` becomes the argmax per example; others are checked against the output."""
+    """``"predicted"`` becomes the argmax per example (one forward); others are checked for
+    their form here and against the output by the first forward that selects them."""
+    if not isinstance(target, str):
+        validate_target(target, bundle.batch)
+        return target
+    if target != "predicted":
+        raise ValueError(
+            f"target is {target!r}; expected 'predicted', 'start' or 'end' (question "
+            "answering), an int, a tuple or a list"
+        )
     with torch.inference_mode():
         output = bundle.output(bundle.coalition(set(bundle.names)))
-    if isinstance(target, str):
-        if target != "predicted":
-            raise ValueError(f"target is {target!r}; expected 'predicted', an int, tuple or list")
-        if output.dim() < 2:
-            raise ValueError(
-                f"target='predicted' needs an output of shape (batch, classes); the model "
-                f"returned shape {tuple(output.shape)}"
-            )
-        return output.flatten(1).argmax(1).tolist()
-    validate_target(target, bundle.batch)
-    select_target(output, target)
-    return target
+    if output.dim() < 2:
+        raise ValueError(
+            f"target='predicted' needs an output of shape (batch, classes); the model "
+            f"returned shape {tuple(output.shape)}"
+        )
+    return output.flatten(1).argmax(1).tolist()
 
 
 def row_of(bundle: Bundle, index: int) -> Bundle:
@@ -130,6 +162,4 @@ def row_of(bundle: Bundle, index: int) -> Bundle:
         target = [target[index]]
     elif isinstance(target, Tensor) and target.numel() > 1:
         target = target.reshape(-1)[index : index + 1]
-    return Bundle(
-        bundle.call, bundle.names, inputs, bundle.adapters, baselines, bundle.positional, target
-    )
+    return dataclasses.replace(bundle, inputs=inputs, baselines=baselines, target=target)

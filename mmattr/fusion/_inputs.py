@@ -9,7 +9,9 @@ import torch
 from torch import Tensor
 
 from mmattr.adapters.base import Adapter, ModalityInput
-from mmattr.fusion._bundle import KNOWN_MODALITIES, POSITIONAL, Bundle, check_parameters
+from mmattr.engine._outputs import OutputSelector
+from mmattr.fusion._bundle import KNOWN_MODALITIES, POSITIONAL, Bundle, resolve_keywords
+from mmattr.fusion._processor import is_processor_output, split_processor_output
 
 _DEFAULT_ADAPTERS = {
     "text": "TextAdapter",
@@ -20,11 +22,18 @@ _DEFAULT_ADAPTERS = {
 
 
 def build_bundle(
-    model: Callable, inputs: Any, adapters: Mapping[str, Adapter] | None, forward: Callable | None
+    model: Callable,
+    inputs: Any,
+    adapters: Mapping[str, Adapter] | None,
+    forward: Callable | None,
+    output: OutputSelector = None,
 ) -> Bundle:
     positional = isinstance(inputs, Tensor)
+    keywords: dict[str, str] = {}
     if positional:
         inputs = {POSITIONAL: inputs}
+    elif is_processor_output(inputs):
+        inputs, keywords = split_processor_output(inputs)
     if not isinstance(inputs, Mapping) or not inputs:
         raise TypeError(
             f"inputs is {type(inputs).__name__}; expected a tensor or a non-empty mapping "
@@ -38,11 +47,14 @@ def build_bundle(
     chosen = {n: adapters.get(n) or _default_adapter(n, inputs[n]) for n in names}
     prepared = {n: _prepare(n, inputs[n], chosen[n]) for n in names}
     call = forward if forward is not None else model
+    keywords = {n: keywords.get(n, n) for n in names}
     if not positional:
         kwargs = [k for p in prepared.values() for k in p.model_kwargs]
-        check_parameters(call, names, kwargs)
+        keywords = resolve_keywords(call, keywords, kwargs)
     baselines = {n: _baseline(n, prepared[n], chosen[n]) for n in names}
-    return Bundle(call, names, prepared, chosen, baselines, positional)
+    return Bundle(
+        call, names, prepared, chosen, baselines, positional, keywords=keywords, selector=output
+    )
 
 
 def _default_adapter(name: str, raw: Any) -> Adapter | None:
@@ -74,7 +86,8 @@ def _prepare(name: str, raw: Any, adapter: Adapter | None) -> ModalityInput:
             f"({type(adapter).__name__}); expected a {name} adapter"
         )
     if isinstance(raw, ModalityInput):
-        prepared = raw
+        processed = "processor_key" in raw.meta and hasattr(adapter, "annotate")
+        prepared = adapter.annotate(raw) if processed else raw
     elif adapter is None:
         prepared = ModalityInput(raw)
     else:

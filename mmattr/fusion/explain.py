@@ -12,8 +12,10 @@ from torch import Tensor, nn
 
 from mmattr.adapters.base import Adapter
 from mmattr.engine._hooks import capture_layers, preserve_model_state, replace_layer
+from mmattr.engine._outputs import OutputSelector
 from mmattr.fusion._bundle import Bundle, resolve_target
 from mmattr.fusion._inputs import build_bundle, feature_masks
+from mmattr.fusion._layers import called_layer, tied_copies
 from mmattr.fusion.attribution_share import attribution_share
 from mmattr.fusion.explanation import Explanation
 from mmattr.fusion.leave_one_out import leave_one_out
@@ -22,6 +24,7 @@ from mmattr.fusion.modality_shapley import modality_shapley
 
 DEFAULT_CONTRIBUTIONS = ("attribution_share", "modality_shapley", "leave_one_out")
 ESTIMATORS = ("attribution_share", "modality_shapley", "mm_shap", "leave_one_out")
+QA_TARGETS = ("start", "end")
 
 
 def explain(
@@ -32,23 +35,35 @@ def explain(
     target: Any = None,
     forward: Callable | None = None,
     contributions: Sequence[str] = DEFAULT_CONTRIBUTIONS,
+    output: OutputSelector = None,
     **method_kwargs: Any,
 ) -> Explanation:
     """Attribute ``model``'s output to each modality and estimate each modality's contribution.
 
-    The model is called ``model(**{name: tensor}, **model_kwargs)`` (``forward`` replaces it).
+    The model is called ``model(**{name: tensor}, **model_kwargs)`` (``forward`` replaces it);
+    a processor's output is split by its keys and passed with its own names; a single-input
+    model whose parameter has another name takes its input positionally.
 
     Args:
         model: the model (an ``nn.Module`` or any callable).
-        inputs: a tensor, or a mapping modality name -> raw input, ``ModalityInput`` or tensor.
+        inputs: a tensor, a mapping modality name -> raw input, ``ModalityInput`` or tensor, or
+            a processor's ``BatchEncoding``/``BatchFeature`` (``input_ids`` and its masks ->
+            "text", ``pixel_values``/``pixel_mask`` -> "image", ``input_values``/
+            ``input_features`` -> "audio").
         adapters: modality name -> adapter; default by name ("text", "image", "audio", "graph")
             for raw inputs, none (zero baseline, one group per element) for tensors.
         method: an engine method by snake_case name ("integrated_gradients", "saliency",
             "feature_ablation", "shapley_value_sampling", ...) or class. Default
             "integrated_gradients".
-        target: as in the engine, or "predicted" (the argmax per example).
+        target: as in the engine, or "predicted" (the argmax per example), or "start"/"end"
+            for question answering (``output="start_logits"``/``"end_logits"`` at the
+            predicted position).
         contributions: estimators among "attribution_share", "modality_shapley", "mm_shap",
             "leave_one_out". ``mm_shap`` reads ``mm_shap_permutations`` (default 20).
+        output: what to explain when the model returns a ``ModelOutput``, dict or tuple: a
+            field name ("logits", "start_logits", "logits_per_image": the paired scores), an
+            index or a callable output -> tensor. Default None: the tensor returned, else the
+            ``logits`` field or the only tensor field.
         **method_kwargs: passed to the method's ``attribute`` (``n_steps``...).
 
     Example:
@@ -62,7 +77,10 @@ def explain(
     if unknown:
         raise ValueError(f"contributions has {unknown}; expected names among {list(ESTIMATORS)}")
     permutations = method_kwargs.pop("mm_shap_permutations", 20)
-    bundle = build_bundle(model, inputs, adapters, forward)
+    if isinstance(target, str) and target in QA_TARGETS:
+        output = f"{target}_logits" if output is None else output
+        target = "predicted"
+    bundle = build_bundle(model, inputs, adapters, forward, output)
     method_class = _method_class(method)
     with preserve_model_state(model):
         bundle.target = resolve_target(bundle, target)
@@ -115,7 +133,7 @@ def _attribute(
         forward_func = _PositionalForward(bundle, model, {})
     else:
         layers = {n: _gradient_layer(bundle, model, n) for n in bundle.names}
-        inputs, baselines = _gradient_inputs(bundle, layers)
+        inputs, baselines = _gradient_inputs(bundle, layers, model)
         forward_func = _PositionalForward(bundle, model, layers)
     if _takes(method_class, "baselines"):
         kwargs.setdefault("baselines", baselines)
@@ -138,22 +156,29 @@ def _gradient_layer(bundle: Bundle, model: Callable, name: str) -> nn.Module | N
         raise TypeError(
             f"inputs[{name!r}] has dtype {tensor.dtype} and no attribution layer; gradient "
             "methods need floating inputs or an adapter whose attribution_layer(model) gives "
-            "the embedding"
+            "the embedding, e.g. adapters={'text': TextAdapter.from_processor(processor, model)}"
         )
     return layer
 
 
 def _gradient_inputs(
-    bundle: Bundle, layers: dict[str, nn.Module | None]
+    bundle: Bundle, layers: dict[str, nn.Module | None], model: Callable
 ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
-    """Modality tensors, or the attribution layer's output for the input and its baseline."""
+    """Modality tensors, or the attribution layer's output for the input and its baseline
+    (``layers`` is updated when the forward calls a tied copy of the layer instead)."""
     inputs, baselines = [], []
     for name in bundle.names:
         if layers[name] is None:
             inputs.append(bundle.inputs[name].tensor)
             baselines.append(bundle.baselines[name])
             continue
-        inputs.append(_layer_value(bundle, name, layers[name], bundle.inputs[name].tensor))
+        value = _embedded(layers[name], bundle.inputs[name].tensor, model)
+        if value is None:
+            value = _layer_value(bundle, name, layers[name], bundle.inputs[name].tensor)
+        if value is None:
+            layers[name] = called_layer(bundle, name, layers[name], model)
+            value = _layer_value(bundle, name, layers[name], bundle.inputs[name].tensor)
+        inputs.append(value)
         adapter = bundle.adapters[name]
         if hasattr(adapter, "baseline_embedding"):  # the protocol's optional method
             baselines.append(adapter.baseline_embedding(bundle.inputs[name]).detach())
@@ -162,12 +187,21 @@ def _gradient_inputs(
     return tuple(inputs), tuple(baselines)
 
 
-def _layer_value(bundle: Bundle, name: str, layer: nn.Module, source: Tensor) -> Tensor:
-    """The attribution layer's output when modality ``name`` is ``source``."""
+def _embedded(layer: nn.Module, ids: Tensor, model: Callable) -> Tensor | None:
+    """An embedding's output on ``ids`` without a model forward: what the forward gives it when
+    it calls this very module (``_PositionalForward`` checks that it does), else None."""
+    if not isinstance(layer, nn.Embedding) or tied_copies(layer, model):
+        return None
+    with torch.no_grad():
+        return layer(ids).detach()
+
+
+def _layer_value(bundle: Bundle, name: str, layer: nn.Module, source: Tensor) -> Tensor | None:
+    """The attribution layer's output when modality ``name`` is ``source`` (None: not called)."""
     tensors = {**bundle.coalition(set(bundle.names)), name: source}
     with capture_layers([layer]) as records, torch.no_grad():
         bundle.output(tensors)
-    return records[0].values[0].detach().clone()
+    return records[0].values[0].detach().clone() if records[0].values else None
 
 
 class _PositionalForward(nn.Module):
@@ -182,12 +216,22 @@ class _PositionalForward(nn.Module):
     def forward(self, *tensors: Tensor) -> Tensor:
         bundle = self.bundle
         values = dict(zip(bundle.names, tensors))
+        replaced: list[str] = []
         with contextlib.ExitStack() as stack:
             for name, layer in self.layers.items():
                 if layer is not None:
                     embedded = values[name]
-                    stack.enter_context(replace_layer(layer, lambda _, e=embedded: e))
+                    swap = lambda _, e=embedded, n=name: replaced.append(n) or e  # noqa: E731
+                    stack.enter_context(replace_layer(layer, swap))
                     rows = embedded.shape[0] // bundle.batch
                     ids = bundle.inputs[name].tensor
                     values[name] = ids.repeat(rows, *([1] * (ids.dim() - 1)))
-            return bundle.output(values)
+            output = bundle.output(values)
+        missed = [n for n, layer in self.layers.items() if layer is not None and n not in replaced]
+        if missed:
+            raise ValueError(
+                f"the attribution layer of inputs[{missed[0]!r}] "
+                f"({type(self.layers[missed[0]]).__name__}) was not called by the model's "
+                "forward; pass the embedding the forward calls: TextAdapter(tokenizer, embedding)"
+            )
+        return output
