@@ -85,7 +85,7 @@ class Explanation:
 
     def to_html(self) -> str:
         """An HTML page with the contributions chart and one table per estimator."""
-        from mmattr.visualizers._common import figure_base64
+        from mmattr.visualizers import figure_base64
 
         image = figure_base64(self.render())
         rows = "".join(

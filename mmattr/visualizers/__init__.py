@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmattr.visualizers._common import figure_base64
 from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
 from mmattr.visualizers.graph import visualize_graph
 from mmattr.visualizers.image import (
@@ -18,6 +19,7 @@ from mmattr.visualizers.text import merge_word_pieces, qa_html, text_html
 
 __all__ = [
     "Report",
+    "figure_base64",
     "merge_word_pieces",
     "normalize_attr",
     "overlay",

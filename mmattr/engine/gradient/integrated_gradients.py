@@ -20,8 +20,10 @@ from .._inputs import (
     format_output,
 )
 from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
+from ..registry import register
 
 
+@register("gradient", convergence_delta=True)
 class IntegratedGradients(Attribution):
     r"""Integrated gradients: ``IG_i(x) = (x_i − b_i) ∫₀¹ ∂F(b + α(x − b))/∂x_i dα``.
 

@@ -21,6 +21,7 @@ from .._inputs import (
     run_forward,
 )
 from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
+from ..registry import register
 from ._neuron import (
     NeuronAttributionByInputs,
     NeuronSelector,
@@ -31,6 +32,7 @@ from ._neuron import (
 )
 
 
+@register("neuron", layers="one")
 class NeuronConductance(NeuronAttributionByInputs):
     r"""Neuron conductance: ``(x_i − b_i) ∫₀¹ ∂F/∂n · ∂n/∂x_i dα`` along ``b + α(x − b)``,
     for the neuron ``n = select(a_l)``: how much of ``F(x) − F(b)`` flows from ``x_i`` through
