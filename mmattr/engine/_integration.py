@@ -6,14 +6,14 @@ quadrature rules and interpolation between a baseline and an input.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ._batching import chunk_bounds
-from ._inputs import Baseline
+from ._batching import BatchSize, chunk_bounds, resolve_batch_size
+from ._inputs import Baseline, expand_additional_args, expand_target
 
 RIEMANN_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 METHODS = RIEMANN_METHODS + ("gausslegendre",)
@@ -57,6 +57,35 @@ def interpolate(inputs: Tensor, baseline: Baseline, alphas: list[float]) -> Tens
     """Rows ``b + α_k (x − b)`` stacked step-major: ``(len(alphas) * batch, ...)``."""
     difference = inputs - baseline
     return torch.cat([baseline + alpha * difference for alpha in alphas], dim=0)
+
+
+def path_chunks(
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Baseline, ...],
+    target: Any,
+    additional_forward_args: tuple | None,
+    alphas: list[float],
+    internal_batch_size: BatchSize,
+) -> Iterator[tuple[range, tuple[Tensor, ...], Any, tuple | None]]:
+    """The path ``b + α_k (x − b)`` in chunks of at most ``internal_batch_size`` rows:
+    ``(steps, scaled inputs, target, additional_forward_args)``, the last two repeated per step.
+
+    The one path loop of integrated gradients, neuron conductance and the layer pass.
+    """
+    batch = inputs[0].shape[0]
+    rows = resolve_batch_size(
+        internal_batch_size, forward_func, inputs, additional_forward_args, len(alphas) * batch
+    )
+    for steps in step_chunks(len(alphas), batch, rows):
+        chunk_alphas = [alphas[k] for k in steps]
+        scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
+        yield (
+            steps,
+            scaled,
+            expand_target(target, len(steps)),
+            expand_additional_args(additional_forward_args, len(steps)),
+        )
 
 
 def weighted_step_sum(values: Tensor, step_sizes: list[float]) -> Tensor:

@@ -8,18 +8,16 @@ import torch
 from torch import Tensor
 
 from .._base import Attribution
-from .._batching import BatchSize, resolve_batch_size
+from .._batching import BatchSize
 from .._gradients import gradients
 from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    expand_additional_args,
-    expand_target,
     format_call,
     format_output,
 )
-from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
+from .._integration import path_chunks, quadrature, weighted_step_sum
 from ..registry import register
 
 
@@ -100,18 +98,10 @@ class IntegratedGradients(Attribution):
         return result, delta
 
     def _integrate(self, inputs, baselines, target, args, step_sizes, alphas, batch_size):
-        batch = inputs[0].shape[0]
-        rows = resolve_batch_size(batch_size, self.forward_func, inputs, args, len(alphas) * batch)
         totals = [torch.zeros_like(x) for x in inputs]
-        for steps in step_chunks(len(alphas), batch, rows):
-            chunk_alphas = [alphas[k] for k in steps]
-            scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
-            grads = gradients(
-                self.forward_func,
-                scaled,
-                expand_target(target, len(steps)),
-                expand_additional_args(args, len(steps)),
-            )
+        path = path_chunks(self.forward_func, inputs, baselines, target, args, alphas, batch_size)
+        for steps, scaled, step_target, step_args in path:
+            grads = gradients(self.forward_func, scaled, step_target, step_args)
             weights = [step_sizes[k] for k in steps]
             for total, grad in zip(totals, grads):
                 total += weighted_step_sum(grad.detach(), weights)

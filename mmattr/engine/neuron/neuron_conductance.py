@@ -8,19 +8,17 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._batching import BatchSize, resolve_batch_size
+from .._batching import BatchSize
 from .._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
 from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    expand_additional_args,
-    expand_target,
     format_call,
     format_output,
     run_forward,
 )
-from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
+from .._integration import path_chunks, quadrature, weighted_step_sum
 from ..registry import register
 from ._neuron import (
     NeuronAttributionByInputs,
@@ -104,18 +102,10 @@ class NeuronConductance(NeuronAttributionByInputs):
     def _integrate(self, inputs, baselines, target, args, rule, batch_size, neuron):
         """``Σ_k w_k · ∂F/∂n(x_k) · ∂n/∂x(x_k)`` over the path points, chunk by chunk."""
         step_sizes, alphas = rule
-        batch = inputs[0].shape[0]
-        rows = resolve_batch_size(batch_size, self.forward_func, inputs, args, len(alphas) * batch)
         totals = [torch.zeros_like(x) for x in inputs]
-        for steps in step_chunks(len(alphas), batch, rows):
-            chunk_alphas = [alphas[k] for k in steps]
-            scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
-            neuron_grad, input_grads = self._gradients(
-                scaled,
-                expand_target(target, len(steps)),
-                expand_additional_args(args, len(steps)),
-                *neuron,
-            )
+        path = path_chunks(self.forward_func, inputs, baselines, target, args, alphas, batch_size)
+        for steps, scaled, step_target, step_args in path:
+            neuron_grad, input_grads = self._gradients(scaled, step_target, step_args, *neuron)
             weights = [step_sizes[k] for k in steps]
             for total, grad in zip(totals, input_grads):
                 scale = neuron_grad.reshape((-1,) + (1,) * (grad.dim() - 1))
