@@ -12,17 +12,8 @@ import torch
 from torch import nn
 
 import mmattr
+from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state
 from tests.helpers.models import example_inputs, make
-
-
-def _close(ours, theirs, rtol=1e-5):
-    if isinstance(theirs, (tuple, list)):
-        assert type(ours) is type(theirs) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            _close(a, b, rtol)
-        return
-    assert ours.shape == theirs.shape, (ours.shape, theirs.shape)
-    torch.testing.assert_close(ours, theirs.detach(), rtol=rtol, atol=1e-10)
 
 
 def _setup(name):
@@ -68,7 +59,7 @@ def test_grad_cam_matches_captum(name, layer, options):
     module = getattr(model, layer)
     ours = mmattr.LayerGradCam(model, module).attribute(inputs, target=2, **options)
     theirs = captum_attr.LayerGradCam(model, module).attribute(inputs, target=2, **options)
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
     if options.get("attr_dim_summation", True):
         assert ours.shape[1] == 1
 
@@ -82,7 +73,7 @@ def test_guided_grad_cam_matches_captum(layer, mode):
     ours = mmattr.GuidedGradCam(model, module).attribute(x, target=1, interpolate_mode=mode)
     captum = captum_attr.GuidedGradCam(model, module)
     theirs = _quiet(captum.attribute, x, target=1, interpolate_mode=mode)
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
     assert ours.shape == x.shape and ours.abs().sum() > 0
 
 
@@ -124,7 +115,7 @@ def test_layer_deep_lift_matches_captum(name, layer, to_input, target):
     theirs = _quiet(
         captum_attr.LayerDeepLift(model, module).attribute, inputs, baselines, **options
     )
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
 
 
 @pytest.mark.parametrize("name,layer,to_input,target", DEEPLIFT_CASES[::2])
@@ -136,7 +127,7 @@ def test_layer_deep_lift_shap_matches_captum(name, layer, to_input, target):
     theirs = _quiet(
         captum_attr.LayerDeepLiftShap(model, module).attribute, inputs, background, **options
     )
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
     assert ours[1].shape == (3 * 4,)
 
 
@@ -162,7 +153,7 @@ def test_layer_deep_lift_options_match_captum():
                 target=0,
                 **call,
             )
-            _close(ours, theirs)
+            assert_attributions_close(ours, theirs)
 
 
 def test_captum_breaks_summation_where_mmattr_keeps_it():
@@ -220,7 +211,7 @@ def test_layer_gradient_shap_matches_captum_with_the_same_seed(name, layer, targ
     theirs = _seeded(
         captum_attr.LayerGradientShap(model, module).attribute, inputs, background, **options
     )
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
     assert ours[1].shape == (3 * 3,)
 
 
@@ -244,7 +235,7 @@ def test_layer_gradient_shap_options_match_captum():
             target=0,
             **call,
         )
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
 
 
 def test_additional_forward_args_and_tuple_targets_match_captum():
@@ -259,11 +250,11 @@ def test_additional_forward_args_and_tuple_targets_match_captum():
     for method, args, run in calls:
         ours = run(getattr(mmattr, method)(model, model.linear).attribute, *args, **extra)
         theirs = run(getattr(captum_attr, method)(model, model.linear).attribute, *args, **extra)
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
     model, x, baselines, _ = _setup("multi_output")
     ours = mmattr.LayerDeepLift(model, model.linear).attribute(x, baselines, target=(1, 2))
     theirs = _quiet(captum_attr.LayerDeepLift(model, model.linear).attribute, x, baselines, (1, 2))
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
 
 
 # ------------------------------------------------------------------ lists of layers
@@ -298,7 +289,7 @@ def test_list_of_layers_equals_single_layer_calls(method):
     alone = [call(cls, model, layer, x, baselines, background) for layer in layers]
     if isinstance(together, tuple):  # (attributions, deltas), each a list over layers
         alone = ([a for a, _ in alone], [d for _, d in alone])
-    _close(together, alone, rtol=1e-10)
+    assert_attributions_close(together, alone, rtol=1e-10)
 
 
 # ------------------------------------------------------------------ bad input, model unchanged
@@ -310,25 +301,6 @@ CONSTRUCT = {
     "LayerDeepLiftShap": lambda m, layer: mmattr.LayerDeepLiftShap(m, layer),
     "LayerGradientShap": lambda m, layer: mmattr.LayerGradientShap(m, layer),
 }
-
-
-def _state(model):
-    hooks = sum(
-        len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-        for m in model.modules()
-    )
-    return (
-        hooks,
-        [m.training for m in model.modules()],
-        [p.requires_grad for p in model.parameters()],
-        [p.detach().clone() for p in model.parameters()],
-    )
-
-
-def _same_state(before, after):
-    assert before[:3] == after[:3]
-    for a, b in zip(before[3], after[3]):
-        assert torch.equal(a, b)
 
 
 def _run(method, model, layer, x, background):
@@ -350,18 +322,18 @@ def test_model_is_unchanged_after_success_and_failure(method):
     model, x, _, background = _setup("cnn")
     model.train()
     model.conv2.weight.requires_grad_(False)
-    before = _state(model)
+    before = model_state(model)
     result = _run(method, model, model.conv2, x, background)
     assert torch.isfinite(result).all() and result.abs().sum() > 0
-    _same_state(before, _state(model))
+    assert_same_state(before, model_state(model))
     model.unused = nn.Linear(2, 2).double()
-    before = _state(model)
+    before = model_state(model)
     with pytest.raises(ValueError, match=r"layer\[1\] \(Linear\) never ran"):
         _run(method, model, [model.conv1, model.unused], x, background)
-    _same_state(before, _state(model))
+    assert_same_state(before, model_state(model))
     with pytest.raises(RuntimeError):
         _run(method, model, model.conv1, x[:, :2], background[:, :2])
-    _same_state(before, _state(model))
+    assert_same_state(before, model_state(model))
 
 
 def test_deep_lift_shap_needs_a_distribution_of_baselines():

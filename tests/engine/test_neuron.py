@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 import mmattr
+from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state
 from tests.helpers.models import example_inputs, make
 
 # model -> (layer, attribute_to_neuron_input, selectors: int, tuple (with slices), callable)
@@ -84,16 +85,6 @@ def _run(library, method: str, model, layer, inputs, selector, kwargs: dict, see
         )
 
 
-def _close(ours, theirs, rtol: float = 1e-5) -> None:
-    ours = ours if isinstance(ours, tuple) else (ours,)
-    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
-    assert len(ours) == len(theirs)
-    assert max(b.abs().max() for b in theirs) > 0
-    for a, b in zip(ours, theirs):
-        assert a.shape == b.shape
-        torch.testing.assert_close(a, b.detach(), rtol=rtol, atol=1e-10)
-
-
 @pytest.mark.parametrize("name", list(SETUPS))
 @pytest.mark.parametrize("method", list(METHODS))
 def test_matches_captum_for_int_tuple_and_callable_selectors(method, name):
@@ -102,7 +93,7 @@ def test_matches_captum_for_int_tuple_and_callable_selectors(method, name):
         options = {**METHODS[method], **extra}
         ours = _run(mmattr, method, model, layer, inputs, selector, options)
         theirs = _run(captum_attr, method, model, layer, inputs, selector, options)
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
 
 
 @pytest.mark.parametrize("method", ["NeuronIntegratedGradients", "NeuronConductance"])
@@ -112,7 +103,9 @@ def test_chunked_path_matches_captum(method):
     theirs = _run(captum_attr, method, model, layer, inputs, selectors[1], options)
     for size in (7, 12, "auto"):
         options["internal_batch_size"] = size
-        _close(_run(mmattr, method, model, layer, inputs, selectors[1], options), theirs)
+        assert_attributions_close(
+            _run(mmattr, method, model, layer, inputs, selectors[1], options), theirs
+        )
 
 
 def test_neuron_input_of_a_layer_matches_captum():
@@ -121,7 +114,9 @@ def test_neuron_input_of_a_layer_matches_captum():
     for method in ("NeuronGradient", "NeuronConductance", "NeuronDeepLift"):
         options = {**METHODS[method], "attribute_to_neuron_input": True}
         ours = _run(mmattr, method, model, layer, inputs, 10, options)
-        _close(ours, _run(captum_attr, method, model, layer, inputs, 10, options))
+        assert_attributions_close(
+            ours, _run(captum_attr, method, model, layer, inputs, 10, options)
+        )
 
 
 def _neuron_value(model, layer, inputs, index):
@@ -204,26 +199,17 @@ def test_layer_that_never_runs_is_refused():
         mmattr.NeuronGradient(model, model.unused).attribute(example_inputs("mlp")[0], 0)
 
 
-def _state(model: nn.Module):
-    hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
-    return (
-        hooks,
-        [m.training for m in model.modules()],
-        [p.requires_grad for p in model.parameters()],
-    )
-
-
 @pytest.mark.parametrize("method", list(METHODS))
 def test_model_unchanged_after_success_and_failure(method):
     model, inputs, layer, selectors, extra = _setup("cnn", method)
     model.train()
     model.conv1.weight.requires_grad_(False)
-    before = _state(model)
+    before = model_state(model)
     _run(mmattr, method, model, layer, inputs, selectors[0], {**METHODS[method], **extra})
-    assert _state(model) == before
+    assert_same_state(before, model_state(model))
     with pytest.raises(ValueError, match="out of range"):
         _run(mmattr, method, model, layer, inputs, (2, 3, 40), {**METHODS[method], **extra})
-    assert _state(model) == before
+    assert_same_state(before, model_state(model))
     assert not inputs[0].requires_grad
 
 
@@ -254,7 +240,9 @@ def test_tuple_output_layer_takes_a_callable_and_refuses_an_index():
     selector = lambda out: out[0][:, 1] + out[1][:, 0]  # noqa: E731
     for method, options in [("NeuronGradient", {}), ("NeuronConductance", {"target": 1})]:
         ours = _run(mmattr, method, model, model.pair, inputs, selector, options)
-        _close(ours, _run(captum_attr, method, model, model.pair, inputs, selector, options))
+        assert_attributions_close(
+            ours, _run(captum_attr, method, model, model.pair, inputs, selector, options)
+        )
     with pytest.raises(ValueError, match="the layer gives a tuple of 2"):
         mmattr.NeuronGradient(model, model.pair).attribute(inputs[0], 1)
 
