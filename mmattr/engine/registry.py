@@ -171,8 +171,7 @@ def method_info(
         )
     if where is not None and not where(info):
         raise ValueError(
-            f"{argument} is {method!r}, a {_describe(info)}; expected {purpose}, "
-            f"one of {suitable}"
+            f"{argument} is {method!r}, a {_describe(info)}; expected {purpose}, one of {suitable}"
         )
     return info
 
