@@ -8,6 +8,8 @@ toolkit (``mmattr.engine.toolkit``) instead.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import mmattr
@@ -66,3 +68,15 @@ def test_the_walker_sees_relative_and_absolute_private_imports():
         "mmattr.engine._inputs",
         "mmattr.visualizers._common",
     ]
+
+
+def test_zoo_imports_networkx_only_when_the_graph_model_is_used():
+    """``import mmattr.zoo`` works without networkx; generating BA-Shapes imports it."""
+    code = (
+        "import sys; import mmattr.zoo; assert 'networkx' not in sys.modules, 'eager'; "
+        "from mmattr.zoo.graph import ba_shapes; g = ba_shapes(0); "
+        "assert 'networkx' in sys.modules; print(g['x'].shape[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == 700  # BA-Shapes nodes

@@ -67,15 +67,21 @@ class Explanation:
         contributions: estimator name -> :class:`Contribution`.
         target: the explained output index (``None`` for a scalar output).
         method: the attribution method's name.
-        inputs: modality -> metadata to draw it (tokens, segments, ... JSON-serialisable parts
-            survive ``save``; tensors in it are saved too).
+        meta: modality -> metadata to draw it (tokens, segments, ... JSON-serialisable parts
+            survive ``save``; tensors in it are saved too). ``inputs`` is an alias kept for
+            code written before the rename.
     """
 
     attributions: dict[str, Tensor]
     contributions: dict[str, Contribution]
     target: Any
     method: str
-    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> dict[str, dict[str, Any]]:
+        """The former name of :attr:`meta` (it never held the inputs themselves)."""
+        return self.meta
 
     def render(self, **kwargs: Any) -> Any:
         """A matplotlib Figure of the modality contributions."""
@@ -106,7 +112,7 @@ class Explanation:
         path = Path(path)
         tensors = {f"attr/{k}": v.detach().contiguous() for k, v in self.attributions.items()}
         meta: dict[str, dict[str, Any]] = {}
-        for modality, info in self.inputs.items():
+        for modality, info in self.meta.items():
             meta[modality] = {}
             for key, value in info.items():
                 if isinstance(value, Tensor):
@@ -120,7 +126,7 @@ class Explanation:
             "target": target,
             "target_is_tensor": isinstance(self.target, Tensor),
             "contributions": {k: c.to_dict() for k, c in self.contributions.items()},
-            "inputs": meta,
+            "meta": meta,
         }
         path.write_text(json.dumps(document, indent=1))
 
@@ -133,15 +139,15 @@ class Explanation:
         document = json.loads(path.read_text())
         tensors = load_file(str(path) + ".safetensors")
         attributions = {k[5:]: v for k, v in tensors.items() if k.startswith("attr/")}
-        inputs: dict[str, dict[str, Any]] = document["inputs"]
+        meta: dict[str, dict[str, Any]] = document.get("meta", document.get("inputs", {}))
         for key, value in tensors.items():
             if key.startswith("meta/"):
                 _, modality, name = key.split("/", 2)
-                inputs.setdefault(modality, {})[name] = value
+                meta.setdefault(modality, {})[name] = value
         target = document["target"]
         if document["target_is_tensor"]:
             target = torch.tensor(target)
         elif isinstance(target, list):
             target = [tuple(t) if isinstance(t, list) else t for t in target]
         contributions = {k: Contribution.from_dict(c) for k, c in document["contributions"].items()}
-        return cls(attributions, contributions, target, document["method"], inputs)
+        return cls(attributions, contributions, target, document["method"], meta)
