@@ -8,7 +8,7 @@ import torch
 
 import mmattr
 from tests.helpers.checks import assert_attributions_close
-from tests.helpers.models import example_inputs, make
+from tests.helpers.models import example_inputs, extra_forward_args, make
 
 # (model, layer attribute names, forward kwargs)
 MODELS = {
@@ -27,7 +27,7 @@ def _setup(name):
     layers = [getattr(model, n) for n in MODELS[name][0]]
     kwargs = dict(MODELS[name][1])
     if name == "extra_args":
-        kwargs["additional_forward_args"] = (torch.full((3, 5), 0.7, dtype=torch.float64), 0.25)
+        kwargs["additional_forward_args"] = extra_forward_args(name)
     inputs = inputs if len(inputs) > 1 else inputs[0]
     return model, inputs, layers, kwargs
 

@@ -12,7 +12,7 @@ from torch import nn
 
 import mmattr
 from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state
-from tests.helpers.models import example_inputs, make
+from tests.helpers.models import example_inputs, extra_forward_args, make
 
 # model -> (layer, attribute_to_neuron_input, selectors: int, tuple (with slices), callable)
 SETUPS = {
@@ -53,7 +53,7 @@ def _setup(name: str, method: str = ""):
     if name == "cnn" and method == "NeuronFeatureAblation":
         extra["feature_mask"] = _patches()
     if name == "extra_args":
-        extra["additional_forward_args"] = (torch.full((3, 5), 0.7, dtype=torch.float64), 0.25)
+        extra["additional_forward_args"] = extra_forward_args(name)
     return model, inputs, getattr(model, layer_name), selectors, extra
 
 

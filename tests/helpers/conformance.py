@@ -18,7 +18,7 @@ import torch
 
 import mmattr
 from mmattr.engine.registry import MethodInfo, methods
-from tests.helpers.models import example_inputs, make
+from tests.helpers.models import example_inputs, extra_forward_args, make
 
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
 #: layer (and the neuron in it) each test model is attributed at
@@ -37,8 +37,6 @@ SCENARIOS = [
     ("extra_args", 3, [0, 1, 2], False),
     ("scalar_output", 3, None, False),
 ]
-#: the forward's extra arguments: a per-example tensor and a number
-EXTRA_ARGS = {"extra_args": lambda: (torch.linspace(0.5, 1.5, 15).view(3, 5).double(), 0.25)}
 #: where Captum is not the oracle. Its DeepLift hooks modules, so it treats the functional
 #: tanh of scalar_output as linear (tests/engine/test_deep_lift.py shows it).
 CAPTUM_DIFFERS = {"deep_lift": {"scalar_output"}, "layer_deep_lift": {"scalar_output"},
@@ -218,8 +216,8 @@ def run(library: Any, info: MethodInfo, option: Option, scenario: tuple) -> Any:
     model = make(model_name)
     inputs = example_inputs(model_name, batch=batch)
     kwargs = call_kwargs(info, option, inputs, model_name, _batch_target(target, batch))
-    if model_name in EXTRA_ARGS:
-        kwargs["additional_forward_args"] = EXTRA_ARGS[model_name]()
+    if extra_forward_args(model_name) is not None:
+        kwargs["additional_forward_args"] = extra_forward_args(model_name, batch)
     instance = build(library, info, model, model_name, option)
     torch.manual_seed(0)
     np.random.seed(0)

@@ -136,3 +136,11 @@ def example_inputs(name: str, batch: int = 3, seed: int = 1, dtype: torch.dtype 
         "tuple_mlp": [(batch, 6), (batch, 4)],
     }[name]
     return tuple(torch.randn(shape, generator=generator, dtype=dtype) for shape in shapes)
+
+
+def extra_forward_args(name: str, batch: int = 3) -> tuple | None:
+    """The ``additional_forward_args`` :func:`make`'s model takes: for ``extra_args`` a
+    per-example scale (batch, 5) and a number; None for the others."""
+    if name != "extra_args":
+        return None
+    return (torch.linspace(0.5, 1.5, 5 * batch, dtype=torch.float64).view(batch, 5), 0.25)
