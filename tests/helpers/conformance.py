@@ -68,24 +68,42 @@ def _rules(**extra: Any) -> list[Option]:
     return [Option(rule, kwargs={"method": rule, **extra}) for rule in RULES]
 
 
-def _nt(inner: str, nt_type: str, **kwargs: Any) -> Option:
+def _nt(inner: str, nt_type: str, label: str = "", **kwargs: Any) -> Option:
     # noise large enough to switch ReLUs: a piecewise-linear model's vargrad is 0 otherwise
     kwargs = {"nt_type": nt_type, "nt_samples": 3, "stdevs": 1.0, **kwargs}
-    return Option(f"{inner}-{nt_type}", kwargs=kwargs, inner=inner)
+    return Option(label or f"{inner}-{nt_type}", kwargs=kwargs, inner=inner)
+
+
+def _squared_difference(multipliers, inputs, baselines):
+    """A custom DeepLift attribution: ``m · (x − b)²``."""
+    return tuple(m * (x - b) ** 2 for m, x, b in zip(multipliers, inputs, baselines))
+
+
+CHUNKED = Option("chunked", kwargs={"internal_batch_size": 5})
+PER_EVAL = Option("per-eval-2", kwargs={"perturbations_per_eval": 2})
 
 
 OPTIONS: dict[str, list[Option]] = {
     "saliency": [Option("abs"), Option("signed", kwargs={"abs": False})],
-    "integrated_gradients": _rules() + [Option("global", init={"multiply_by_inputs": False})],
+    "integrated_gradients": _rules()
+    + [Option("global", init={"multiply_by_inputs": False}), CHUNKED],
     "layer_integrated_gradients": _rules()
     + [Option("layer-input", kwargs={"attribute_to_layer_input": True})],
     "layer_conductance": _rules()
-    + [Option("layer-input", kwargs={"attribute_to_layer_input": True})],
+    + [Option("layer-input", kwargs={"attribute_to_layer_input": True}), CHUNKED],
     "internal_influence": _rules(),
     "neuron_conductance": _rules(),
     "neuron_integrated_gradients": _rules(),
     "gradient_shap": [Option(), Option("global", init={"multiply_by_inputs": False})],
-    "deep_lift": [Option(), Option("global", init={"multiply_by_inputs": False})],
+    "deep_lift": [
+        Option(),
+        Option("global", init={"multiply_by_inputs": False}),
+        Option("custom", kwargs={"custom_attribution_func": _squared_difference}),
+    ],
+    "neuron_gradient": [
+        Option(),
+        Option("neuron-input", kwargs={"attribute_to_neuron_input": True}),
+    ],
     "layer_gradient_x_activation": [
         Option(),
         Option("global", init={"multiply_by_inputs": False}),
@@ -100,17 +118,37 @@ OPTIONS: dict[str, list[Option]] = {
         for inner in ("saliency", "integrated_gradients")
         for nt_type in ("smoothgrad", "smoothgrad_sq", "vargrad")
     ]
-    + [_nt("saliency", "smoothgrad", nt_samples=4, nt_samples_batch_size=3)],
+    + [
+        _nt("saliency", "smoothgrad", "chunked", nt_samples=4, nt_samples_batch_size=3),
+        _nt(
+            "integrated_gradients",
+            "smoothgrad",
+            "baselines-drawn",
+            baselines="background",
+            draw_baseline_from_distrib=True,
+        ),
+    ],
     "layer_grad_cam": [
         Option(scenarios=CNN_SCENARIOS),
         Option("relu", kwargs={"relu_attributions": True}, scenarios=CNN_SCENARIOS),
         Option("per-channel", kwargs={"attr_dim_summation": False}, scenarios=CNN_SCENARIOS),
     ],
     "guided_grad_cam": [Option(scenarios=CNN_SCENARIOS)],
-    "feature_ablation": [Option(), Option("no-mask", kwargs={"feature_mask": None})],
+    "feature_ablation": [Option(), Option("no-mask", kwargs={"feature_mask": None}), PER_EVAL],
+    "shapley_values": [Option(), PER_EVAL],
+    "shapley_value_sampling": [Option(), PER_EVAL],
     "occlusion": [Option(kwargs={"sliding_window_shapes": "windows", "strides": "strides"})],
     "lime": [Option(kwargs={"n_samples": 40, "baselines": "low"}, atol=1e-4)],
-    "kernel_shap": [Option(kwargs={"n_samples": 20}, ours_only={"exact": False}, atol=1e-4)],
+    "kernel_shap": [
+        Option(kwargs={"n_samples": 20}, ours_only={"exact": False}, atol=1e-4),
+        Option(
+            "flat",
+            kwargs={"n_samples": 20, "return_input_shape": False},
+            ours_only={"exact": False},
+            atol=1e-4,
+            scenarios=SCENARIOS[:1],
+        ),
+    ],
     # the default "auto" chunking draws the permutations of a tuple's second input in another
     # order than Captum's one-per-call; any fixed number gives Captum's draws
     "feature_permutation": [Option(kwargs={"perturbations_per_eval": 3})],
