@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 
 import captum.attr as captum_attr
+import numpy as np
 import pytest
 import torch
 
@@ -17,6 +18,7 @@ from tests.helpers.checks import assert_attributions_close, assert_same_state, m
 from tests.helpers.conformance import (
     LAYER,
     NEURON,
+    SCENARIOS,
     Option,
     build,
     call_kwargs,
@@ -104,3 +106,35 @@ def test_model_unchanged_after_success_and_after_error(name):
 
 def test_layer_and_neuron_tables_cover_the_harness_models():
     assert set(NEURON) <= set(LAYER)
+
+
+#: Captum classes that take a list of layers themselves (and interpolate them together)
+CAPTUM_TAKES_LISTS = {"layer_integrated_gradients"}
+
+
+@pytest.mark.parametrize("name", list(methods(where=lambda i: i.layers == "list")))
+def test_a_list_of_layers_gives_captums_results(name):
+    """Methods registered with ``layers="list"`` take several layers in one call; each result
+    is Captum's for that layer alone, or Captum's list result where Captum takes a list."""
+    info = methods()[name]
+    option = options(info)[0]
+    model_name = "cnn" if option.scenarios is not SCENARIOS else "tuple_mlp"
+    layer_names = ["conv1", "conv2"] if model_name == "cnn" else ["left", "right"]
+    model, inputs = make(model_name), example_inputs(model_name)
+    given = inputs if len(inputs) > 1 else inputs[0]
+    kwargs = call_kwargs(info, option, inputs, model_name, [0, 2, 1])
+    kwargs.pop("return_convergence_delta", None)
+    layers = [getattr(model, n) for n in layer_names]
+    torch.manual_seed(0), np.random.seed(0)
+    together = info.cls(model, layers).attribute(given, **kwargs)
+    assert isinstance(together, list) and len(together) == 2
+    captum_class = getattr(captum_attr, info.captum)
+    if name in CAPTUM_TAKES_LISTS:
+        theirs = quiet(captum_class(model, layers).attribute, given, **kwargs)
+    else:
+        theirs = []
+        for layer in layers:
+            torch.manual_seed(0), np.random.seed(0)
+            theirs.append(quiet(captum_class(model, layer).attribute, given, **kwargs))
+    assert_attributions_close(together, theirs, option.rtol, option.atol)
+    assert all(float(a.detach().abs().max()) > 1e-6 for a in together)
