@@ -34,6 +34,7 @@ SCENARIOS = [
     ("mlp", 1, 2, False),
     ("tuple_mlp", 3, [0, 1, 2], False),
     ("multi_output", 3, [(0, 1), (1, 2), (0, 0)], False),
+    ("multi_output", 3, (0, 1), False),
     ("extra_args", 3, [0, 1, 2], False),
     ("scalar_output", 3, None, False),
 ]
