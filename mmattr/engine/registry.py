@@ -150,8 +150,9 @@ def method_info(
     purpose: str = "a registered attribution method",
     argument: str = "method",
 ) -> MethodInfo:
-    """The registration of ``method`` (a snake_case name, a class name or a class). A Captum
-    class is described by its registered counterpart's facts (with ``cls`` the Captum class).
+    """The registration of ``method`` (a snake_case name, a class name or a class). An
+    unregistered subclass takes its nearest registered base's facts, a Captum class its
+    registered counterpart's (``cls`` is then the class given).
 
     Raises a ValueError naming ``argument`` and listing the suitable names when ``method`` is
     unknown or fails ``where``.
@@ -160,7 +161,7 @@ def method_info(
     by_class = {info.cls: info for info in registered.values()}
     by_class_name = {info.cls.__name__: info for info in registered.values()}
     if isinstance(method, type):
-        info = by_class.get(method) or _captum_counterpart(method, registered)
+        info = _nearest_registered(method, by_class) or _captum_counterpart(method, registered)
     else:
         info = registered.get(str(method)) or by_class_name.get(str(method))
     suitable = [n for n, i in registered.items() if where is None or where(i)]
@@ -174,6 +175,13 @@ def method_info(
             f"{argument} is {method!r}, a {_describe(info)}; expected {purpose}, one of {suitable}"
         )
     return info
+
+
+def _nearest_registered(cls: type, by_class: dict[type, MethodInfo]) -> MethodInfo | None:
+    for base in cls.__mro__:
+        if base in by_class:
+            return by_class[base] if base is cls else dataclasses.replace(by_class[base], cls=cls)
+    return None
 
 
 def _captum_counterpart(cls: type, registered: dict[str, MethodInfo]) -> MethodInfo | None:

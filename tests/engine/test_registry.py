@@ -64,6 +64,14 @@ def test_lookup_by_name_class_name_class_and_captum_class():
     from_captum = method_info(captum.attr.IntegratedGradients)
     assert from_captum.cls is captum.attr.IntegratedGradients and from_captum.convergence_delta
 
+    class MyIntegratedGradients(mmattr.IntegratedGradients):
+        pass
+
+    subclass = method_info(MyIntegratedGradients)
+    assert subclass.cls is MyIntegratedGradients and subclass.name == "integrated_gradients"
+    with pytest.raises(ValueError, match="which is not a registered method"):
+        method_info(torch.nn.Linear)
+
 
 def test_explain_refuses_a_non_method_and_a_layer_method_naming_the_suitable_ones():
     model, inputs = _two_inputs()
