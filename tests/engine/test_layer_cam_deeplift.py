@@ -3,8 +3,6 @@ summation-to-delta, lists of layers, bad input and the model left as it was."""
 
 from __future__ import annotations
 
-import warnings
-
 import captum.attr as captum_attr
 import numpy as np
 import pytest
@@ -12,32 +10,21 @@ import torch
 from torch import nn
 
 import mmattr
-from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state
-from tests.helpers.models import example_inputs, make
+from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state, quiet
+from tests.helpers.models import example_inputs, make, reference_inputs
 
 
 def _setup(name):
     model, inputs = make(name), example_inputs(name)
-    generator = torch.Generator().manual_seed(11)
-    baselines = tuple(0.3 * torch.randn(x.shape, generator=generator).double() for x in inputs)
-    background = tuple(
-        torch.randn((4,) + x.shape[1:], generator=generator).double() for x in inputs
-    )
-    if len(inputs) == 1:
-        return model, inputs[0], baselines[0], background[0]
-    return model, inputs, baselines, background
-
-
-def _quiet(call, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call(*args, **kwargs)
+    baselines = reference_inputs(inputs, "one", seed=11)
+    background = reference_inputs(inputs, "background", seed=12)
+    return model, inputs if len(inputs) > 1 else inputs[0], baselines, background
 
 
 def _seeded(call, *args, **kwargs):
     torch.manual_seed(5)
     np.random.seed(5)
-    return _quiet(call, *args, **kwargs)
+    return quiet(call, *args, **kwargs)
 
 
 # ------------------------------------------------------------------ Grad-CAM, Guided Grad-CAM
@@ -72,7 +59,7 @@ def test_guided_grad_cam_matches_captum(layer, mode):
     module = getattr(model, layer)
     ours = mmattr.GuidedGradCam(model, module).attribute(x, target=1, interpolate_mode=mode)
     captum = captum_attr.GuidedGradCam(model, module)
-    theirs = _quiet(captum.attribute, x, target=1, interpolate_mode=mode)
+    theirs = quiet(captum.attribute, x, target=1, interpolate_mode=mode)
     assert_attributions_close(ours, theirs)
     assert ours.shape == x.shape and ours.abs().sum() > 0
 
@@ -81,7 +68,7 @@ def test_guided_grad_cam_gives_empty_tensor_for_non_spatial_inputs_like_captum()
     model, inputs, _, _ = _setup("two_inputs")
     with pytest.warns(UserWarning, match="cannot be upsampled"):
         ours = mmattr.GuidedGradCam(model, model.left).attribute(inputs, target=0)
-    theirs = _quiet(captum_attr.GuidedGradCam(model, model.left).attribute, inputs, target=0)
+    theirs = quiet(captum_attr.GuidedGradCam(model, model.left).attribute, inputs, target=0)
     assert [t.numel() for t in ours] == [t.numel() for t in theirs] == [0, 0]
 
 
@@ -112,9 +99,7 @@ def test_layer_deep_lift_matches_captum(name, layer, to_input, target):
     module = getattr(model, layer)
     options = dict(target=target, attribute_to_layer_input=to_input, return_convergence_delta=True)
     ours = mmattr.LayerDeepLift(model, module).attribute(inputs, baselines, **options)
-    theirs = _quiet(
-        captum_attr.LayerDeepLift(model, module).attribute, inputs, baselines, **options
-    )
+    theirs = quiet(captum_attr.LayerDeepLift(model, module).attribute, inputs, baselines, **options)
     assert_attributions_close(ours, theirs)
 
 
@@ -124,7 +109,7 @@ def test_layer_deep_lift_shap_matches_captum(name, layer, to_input, target):
     module = getattr(model, layer)
     options = dict(target=target, attribute_to_layer_input=to_input, return_convergence_delta=True)
     ours = mmattr.LayerDeepLiftShap(model, module).attribute(inputs, background, **options)
-    theirs = _quiet(
+    theirs = quiet(
         captum_attr.LayerDeepLiftShap(model, module).attribute, inputs, background, **options
     )
     assert_attributions_close(ours, theirs)
@@ -146,7 +131,7 @@ def test_layer_deep_lift_options_match_captum():
             ours = getattr(mmattr, cls)(model, model.linear2, **init).attribute(
                 x, refs, target=0, **call
             )
-            theirs = _quiet(
+            theirs = quiet(
                 getattr(captum_attr, cls)(model, model.linear2, **init).attribute,
                 x,
                 refs,
@@ -168,7 +153,7 @@ def test_captum_breaks_summation_where_mmattr_keeps_it():
         options = dict(target=0, attribute_to_layer_input=to_input, return_convergence_delta=True)
         module = getattr(model, layer)
         ours, delta = mmattr.LayerDeepLift(model, module).attribute(inputs, baselines, **options)
-        _, theirs = _quiet(
+        _, theirs = quiet(
             captum_attr.LayerDeepLift(model, module).attribute, inputs, baselines, **options
         )
         assert delta.abs().max() < 1e-10 and theirs.abs().max() > 1e-4, (name, layer)
@@ -242,9 +227,9 @@ def test_additional_forward_args_and_tuple_targets_match_captum():
     model, x, baselines, background = _setup("extra_args")
     extra = {"additional_forward_args": (torch.full((3, 5), 0.7).double(), 0.25), "target": 2}
     calls = [
-        ("LayerGradCam", (x,), _quiet),
-        ("LayerDeepLift", (x, baselines), _quiet),
-        ("LayerDeepLiftShap", (x, background), _quiet),
+        ("LayerGradCam", (x,), quiet),
+        ("LayerDeepLift", (x, baselines), quiet),
+        ("LayerDeepLiftShap", (x, background), quiet),
         ("LayerGradientShap", (x, background, 3, 0.1), _seeded),
     ]
     for method, args, run in calls:
@@ -253,7 +238,7 @@ def test_additional_forward_args_and_tuple_targets_match_captum():
         assert_attributions_close(ours, theirs)
     model, x, baselines, _ = _setup("multi_output")
     ours = mmattr.LayerDeepLift(model, model.linear).attribute(x, baselines, target=(1, 2))
-    theirs = _quiet(captum_attr.LayerDeepLift(model, model.linear).attribute, x, baselines, (1, 2))
+    theirs = quiet(captum_attr.LayerDeepLift(model, model.linear).attribute, x, baselines, (1, 2))
     assert_attributions_close(ours, theirs)
 
 

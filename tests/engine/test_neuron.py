@@ -12,7 +12,7 @@ from torch import nn
 
 import mmattr
 from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state
-from tests.helpers.models import example_inputs, extra_forward_args, make
+from tests.helpers.models import example_inputs, extra_forward_args, make, reference_inputs
 
 # model -> (layer, attribute_to_neuron_input, selectors: int, tuple (with slices), callable)
 SETUPS = {
@@ -62,20 +62,10 @@ def _patches() -> torch.Tensor:
     return torch.arange(16).reshape(1, 1, 4, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)
 
 
-def _baselines(kind: str, inputs: tuple[torch.Tensor, ...]):
-    generator = torch.Generator().manual_seed(7)
-    if kind == "one":
-        made = tuple(0.3 * torch.randn(x.shape, generator=generator, dtype=x.dtype) for x in inputs)
-    else:
-        shapes = [(4,) + tuple(x.shape[1:]) for x in inputs]
-        made = tuple(torch.randn(s, generator=generator, dtype=torch.float64) for s in shapes)
-    return made if len(made) > 1 else made[0]
-
-
 def _run(library, method: str, model, layer, inputs, selector, kwargs: dict, seed: int = 11):
     kwargs = dict(kwargs)
     if "baselines" in kwargs:
-        kwargs["baselines"] = _baselines(kwargs["baselines"], inputs)
+        kwargs["baselines"] = reference_inputs(inputs, kwargs["baselines"])
     torch.manual_seed(seed)
     np.random.seed(seed)
     with warnings.catch_warnings():
@@ -132,7 +122,7 @@ def test_deeplift_of_a_neuron_behind_maxpool_sums_to_its_change():
     """Behind ReLU + max-pool mmattr's DeepLift differs from Captum's by design (see
     test_deep_lift.py); the neuron's attributions still sum to ``n(x) − n(b)`` exactly."""
     model, inputs = make("cnn"), example_inputs("cnn")
-    baseline = _baselines("one", inputs)
+    baseline = reference_inputs(inputs, "one")
     index = (1, slice(2, 5), slice(0, 3))
     attributions = mmattr.NeuronDeepLift(model, model.conv2).attribute(inputs[0], index, baseline)
     change = _neuron_value(model, model.conv2, inputs, index) - _neuron_value(

@@ -18,7 +18,7 @@ import torch
 
 import mmattr
 from mmattr.engine.registry import MethodInfo, methods
-from tests.helpers.models import example_inputs, extra_forward_args, make
+from tests.helpers.models import example_inputs, extra_forward_args, make, reference_inputs
 
 RULES = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
 #: layer (and the neuron in it) each test model is attributed at
@@ -231,10 +231,7 @@ def _materialise(value: Any, inputs: tuple) -> Any:
     elif value == "low":  # far from the inputs, so Lime's Lasso keeps its coefficients
         made = tuple(-1.0 for x in inputs)
     elif value == "background":
-        generator = torch.Generator().manual_seed(7)
-        made = tuple(
-            torch.randn((4,) + x.shape[1:], generator=generator, dtype=x.dtype) for x in inputs
-        )
+        return reference_inputs(inputs, "background")
     elif value == "pairs":
         made, offset = [], 0
         for x in inputs:  # neighbouring pairs of elements, numbered across the inputs

@@ -144,3 +144,19 @@ def extra_forward_args(name: str, batch: int = 3) -> tuple | None:
     if name != "extra_args":
         return None
     return (torch.linspace(0.5, 1.5, 5 * batch, dtype=torch.float64).view(batch, 5), 0.25)
+
+
+def reference_inputs(inputs: tuple[torch.Tensor, ...], kind: str, seed: int = 7):
+    """Baselines for ``inputs``: ``"one"`` per example (0.3 · N(0, 1), the inputs' shape) or
+    ``"background"`` (4 draws of N(0, 1) to sample from); a tensor for a single input."""
+    generator = torch.Generator().manual_seed(seed)
+    if kind == "one":
+        shapes = [tuple(x.shape) for x in inputs]
+        scale = 0.3
+    else:
+        shapes = [(4,) + tuple(x.shape[1:]) for x in inputs]
+        scale = 1.0
+    made = tuple(
+        scale * torch.randn(s, generator=generator, dtype=x.dtype) for s, x in zip(shapes, inputs)
+    )
+    return made if len(made) > 1 else made[0]
