@@ -11,7 +11,7 @@ from torch import nn
 
 import mmattr
 from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state, quiet
-from tests.helpers.models import example_inputs, make, reference_inputs
+from tests.helpers.models import example_inputs, extra_forward_args, make, reference_inputs
 
 
 def _setup(name):
@@ -225,7 +225,7 @@ def test_layer_gradient_shap_options_match_captum():
 
 def test_additional_forward_args_and_tuple_targets_match_captum():
     model, x, baselines, background = _setup("extra_args")
-    extra = {"additional_forward_args": (torch.full((3, 5), 0.7).double(), 0.25), "target": 2}
+    extra = {"additional_forward_args": extra_forward_args("extra_args"), "target": 2}
     calls = [
         ("LayerGradCam", (x,), quiet),
         ("LayerDeepLift", (x, baselines), quiet),
