@@ -14,7 +14,7 @@ import torch
 
 import mmattr
 from mmattr.adapters import ModalityInput, TextAdapter
-from mmattr.engine._base import Attribution
+from mmattr.engine.toolkit import Attribution
 from mmattr.visualizers import overlay, visualize_graph
 from mmattr.visualizers._common import NEGATIVE_RGB, POSITIVE_RGB
 

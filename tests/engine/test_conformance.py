@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import mmattr
-from mmattr.engine._base import Attribution
 from mmattr.engine.registry import methods
+from mmattr.engine.toolkit import Attribution
 from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state, quiet
 from tests.helpers.conformance import (
     LAYER,
