@@ -11,7 +11,7 @@ from mmattr.cli import main
 from mmattr.engine import registry
 from mmattr.engine.registry import method_info, methods, register, snake_case
 from mmattr.fusion.estimators import select_estimators
-from tests.helpers.conformance import SCENARIOS, cases
+from tests.helpers.conformance import SCENARIOS, cases, run
 from tests.helpers.models import TwoInputs
 
 
@@ -100,6 +100,11 @@ def test_registering_a_new_class_puts_it_in_the_harness(restore_registry):
         pass
 
     assert method_info("times").cls is Times
+    case = next(c for c in cases() if c[0] == "times")
+    torch.testing.assert_close(
+        run(mmattr, method_info("times"), case[1], case[2]),
+        run(captum.attr, method_info("times"), case[1], case[2]),
+    )
     listed = [c[0] for c in cases()]
     assert listed.count("times") == listed.count("input_x_gradient") == len(SCENARIOS)
     with pytest.raises(ValueError, match="'times' is registered by"):

@@ -185,7 +185,7 @@ def _takes(info: MethodInfo, parameter: str) -> bool:
 
 def build(library: Any, info: MethodInfo, model: torch.nn.Module, model_name: str, option: Option):
     """An instance of ``info``'s class (``library`` mmattr or Captum) for ``model``."""
-    cls = getattr(library, info.cls.__name__ if library is mmattr else info.captum)
+    cls = info.cls if library is mmattr else getattr(library, info.captum)
     if info.wraps:
         inner = methods()[option.inner]
         return cls(build(library, inner, model, model_name, Option()))
