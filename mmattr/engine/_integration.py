@@ -88,6 +88,23 @@ def path_chunks(
         )
 
 
+def integrate_path(
+    path: Iterator[tuple[range, tuple[Tensor, ...], Any, tuple | None]],
+    inputs: tuple[Tensor, ...],
+    step_sizes: list[float],
+    integrand: Callable[[tuple[Tensor, ...], Any, tuple | None], tuple[Tensor, ...]],
+) -> tuple[Tensor, ...]:
+    """``Σ_k w_k g(b + α_k (x − b))`` for each input over the chunks of :func:`path_chunks`,
+    with ``g = integrand(path rows, target, additional_forward_args)`` one tensor per input,
+    shaped like the (step-major) rows it is given."""
+    totals = [torch.zeros_like(x) for x in inputs]
+    for steps, scaled, step_target, step_args in path:
+        weights = [step_sizes[k] for k in steps]
+        for total, value in zip(totals, integrand(scaled, step_target, step_args)):
+            total += weighted_step_sum(value.detach(), weights)
+    return tuple(totals)
+
+
 def weighted_step_sum(values: Tensor, step_sizes: list[float]) -> Tensor:
     """``Σ_k w_k v_k`` for step-major rows ``(steps * batch, ...)`` -> ``(batch, ...)``."""
     n_steps = len(step_sizes)

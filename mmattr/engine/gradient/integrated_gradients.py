@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, ClassVar
 
-import torch
 from torch import Tensor
 
 from .._base import Attribution
@@ -17,7 +17,7 @@ from .._inputs import (
     format_call,
     format_output,
 )
-from .._integration import path_chunks, quadrature, weighted_step_sum
+from .._integration import integrate_path, path_chunks, quadrature
 from ..registry import register
 
 
@@ -98,13 +98,9 @@ class IntegratedGradients(Attribution):
         return result, delta
 
     def _integrate(self, inputs, baselines, target, args, step_sizes, alphas, batch_size):
-        totals = [torch.zeros_like(x) for x in inputs]
         path = path_chunks(self.forward_func, inputs, baselines, target, args, alphas, batch_size)
-        for steps, scaled, step_target, step_args in path:
-            grads = gradients(self.forward_func, scaled, step_target, step_args)
-            weights = [step_sizes[k] for k in steps]
-            for total, grad in zip(totals, grads):
-                total += weighted_step_sum(grad.detach(), weights)
+        integrand = functools.partial(gradients, self.forward_func)
+        totals = integrate_path(path, inputs, step_sizes, integrand)
         if not self.multiplies_by_inputs:
-            return tuple(totals)
+            return totals
         return tuple(total * (x - b) for total, x, b in zip(totals, inputs, baselines))

@@ -18,7 +18,7 @@ from .._inputs import (
     format_output,
     run_forward,
 )
-from .._integration import path_chunks, quadrature, weighted_step_sum
+from .._integration import integrate_path, path_chunks, quadrature
 from ..registry import register
 from ._neuron import (
     NeuronAttributionByInputs,
@@ -101,16 +101,16 @@ class NeuronConductance(NeuronAttributionByInputs):
 
     def _integrate(self, inputs, baselines, target, args, rule, batch_size, neuron):
         """``Σ_k w_k · ∂F/∂n(x_k) · ∂n/∂x(x_k)`` over the path points, chunk by chunk."""
-        step_sizes, alphas = rule
-        totals = [torch.zeros_like(x) for x in inputs]
-        path = path_chunks(self.forward_func, inputs, baselines, target, args, alphas, batch_size)
-        for steps, scaled, step_target, step_args in path:
+
+        def integrand(scaled, step_target, step_args):
             neuron_grad, input_grads = self._gradients(scaled, step_target, step_args, *neuron)
-            weights = [step_sizes[k] for k in steps]
-            for total, grad in zip(totals, input_grads):
-                scale = neuron_grad.reshape((-1,) + (1,) * (grad.dim() - 1))
-                total += weighted_step_sum(grad * scale, weights)
-        return tuple(totals)
+            return tuple(
+                grad * neuron_grad.reshape((-1,) + (1,) * (grad.dim() - 1)) for grad in input_grads
+            )
+
+        step_sizes, alphas = rule
+        path = path_chunks(self.forward_func, inputs, baselines, target, args, alphas, batch_size)
+        return integrate_path(path, inputs, step_sizes, integrand)
 
     def _gradients(
         self, inputs, target, args, selector, to_input, grad_kwargs
