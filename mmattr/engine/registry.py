@@ -10,6 +10,11 @@ The facts are stated, not read from the class (a method's own attributes may cha
 e.g. Captum's ``has_convergence_delta()`` is a method). Classes outside the engine (robust,
 generation...) register the same way; they are listed once their package is imported, which
 ``import mmattr`` does.
+
+Which public names register: every class of ``mmattr.__all__`` that subclasses the engine's
+``Attribution`` base (``tests/engine/test_conformance.py`` checks it and names what is
+missing). Other public names (``Explanation``, ``explain``, baselines helpers, visualizers,
+attacks that are not attributions) are not methods and stay out.
 """
 
 from __future__ import annotations
