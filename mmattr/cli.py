@@ -76,10 +76,23 @@ def _zoo(args: argparse.Namespace) -> int:
 
 def _methods(args: argparse.Namespace) -> int:
     import mmattr
+    from mmattr.engine.registry import methods
+    from mmattr.fusion.estimators import estimators
 
     print(f"mmattr {mmattr.__version__}")
-    for name in sorted(mmattr.__all__):
-        print(f"  {name}")
+    print(f"  {'name':<30} {'class':<28} {'layers':<6} delta  captum")
+    for kind in ("gradient", "perturbation", "layer", "neuron"):
+        print(f"{kind}:")
+        for name, info in methods(kind).items():
+            delta = "yes" if info.convergence_delta else "no"
+            print(
+                f"  {name:<30} {info.cls.__name__:<28} {info.layers or '-':<6} {delta:<6} "
+                f"{info.captum or '-'}"
+            )
+    print("estimators (explain contributions=; * by default):")
+    for name, estimator in estimators().items():
+        mark = "*" if estimator.default else " "
+        print(f"  {name:<20}{mark} {estimator.summary}")
     return 0
 
 
@@ -129,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     zoo.set_defaults(run=_zoo)
 
-    methods = commands.add_parser("methods", help="print the version and the attribution classes")
+    methods = commands.add_parser("methods", help="list the registered methods and estimators")
     methods.set_defaults(run=_methods)
 
     bench = commands.add_parser(

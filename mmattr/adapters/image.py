@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from mmattr.adapters._image_inputs import image_array, pil_image
 from mmattr.adapters._segments import grid_segments, relabel, user_segments, warn_if_few
 from mmattr.adapters.base import ModalityInput
+from mmattr.engine.perturbation import FeatureAblation
 
 SEGMENTATIONS = ("slic", "quickshift", "felzenszwalb", "grid")
 BASELINES = ("zero", "mean", "segment_mean", "blur")
@@ -219,12 +220,10 @@ class ImageAdapter:
         perturbations_per_eval: segments ablated per forward; "auto" (default) sizes it from
             a memory budget.
         """
-        import mmattr
-
         x = image if isinstance(image, ModalityInput) else self.prepare(image)
         baselines = baseline if isinstance(baseline, Tensor) else self.baseline(x, baseline)
         segments = self._segments(x)
-        ablation = mmattr.FeatureAblation(model)
+        ablation = FeatureAblation(model)
         attributions = ablation.attribute(
             x.tensor,
             baselines=baselines,

@@ -15,6 +15,8 @@ from torch import Tensor, nn
 
 from mmattr.adapters._towers import module_path, text_embedding
 from mmattr.adapters.base import ModalityInput
+from mmattr.engine.layer import LayerConductance
+from mmattr.engine.toolkit import replace_layer
 
 BASELINES = ("pad", "unk", "mask", "zero")
 MASK_BY = ("token", "word")
@@ -244,8 +246,6 @@ class TextAdapter:
         input's) through each of ``layers`` (default the encoder layers) to the ``target``
         ("start" or "end") logit at the predicted answer position, all layers in one pass.
         """
-        import mmattr
-
         if target not in TARGETS:
             raise ValueError(f"target is {target!r}; expected one of {TARGETS}")
         x = self.prepare((question, context))
@@ -255,7 +255,7 @@ class TextAdapter:
             inputs = self.embedding(x.tensor)  # (1, tokens, hidden)
             position = int(forward(inputs).argmax(-1)[0])
         baselines = self.baseline_embedding(x)
-        conductance = mmattr.LayerConductance(forward, layers)
+        conductance = LayerConductance(forward, layers)
         per_layer = conductance.attribute(
             inputs,
             baselines=baselines,
@@ -307,8 +307,6 @@ class EmbeddingForward(nn.Module):
         self.model, self.embedding, self.x, self.target = model, embedding, x, target
 
     def forward(self, embeddings: Tensor) -> Tensor:
-        from mmattr.engine._hooks import replace_layer
-
         rows = embeddings.shape[0]
         kwargs = {k: v.expand(rows, *v.shape[1:]) for k, v in self.x.model_kwargs.items()}
         ids = self.x.tensor.expand(rows, -1)

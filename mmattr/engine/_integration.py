@@ -6,14 +6,14 @@ quadrature rules and interpolation between a baseline and an input.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ._batching import chunk_bounds
-from ._inputs import Baseline
+from ._batching import BatchSize, chunk_bounds, resolve_batch_size
+from ._inputs import Baseline, expand_additional_args, expand_target
 
 RIEMANN_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 METHODS = RIEMANN_METHODS + ("gausslegendre",)
@@ -57,6 +57,52 @@ def interpolate(inputs: Tensor, baseline: Baseline, alphas: list[float]) -> Tens
     """Rows ``b + α_k (x − b)`` stacked step-major: ``(len(alphas) * batch, ...)``."""
     difference = inputs - baseline
     return torch.cat([baseline + alpha * difference for alpha in alphas], dim=0)
+
+
+def path_chunks(
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Baseline, ...],
+    target: Any,
+    additional_forward_args: tuple | None,
+    alphas: list[float],
+    internal_batch_size: BatchSize,
+) -> Iterator[tuple[range, tuple[Tensor, ...], Any, tuple | None]]:
+    """The path ``b + α_k (x − b)`` in chunks of at most ``internal_batch_size`` rows:
+    ``(steps, scaled inputs, target, additional_forward_args)``, the last two repeated per step.
+
+    The one path loop of integrated gradients, neuron conductance and the layer pass.
+    """
+    batch = inputs[0].shape[0]
+    rows = resolve_batch_size(
+        internal_batch_size, forward_func, inputs, additional_forward_args, len(alphas) * batch
+    )
+    for steps in step_chunks(len(alphas), batch, rows):
+        chunk_alphas = [alphas[k] for k in steps]
+        scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
+        yield (
+            steps,
+            scaled,
+            expand_target(target, len(steps)),
+            expand_additional_args(additional_forward_args, len(steps)),
+        )
+
+
+def integrate_path(
+    path: Iterator[tuple[range, tuple[Tensor, ...], Any, tuple | None]],
+    inputs: tuple[Tensor, ...],
+    step_sizes: list[float],
+    integrand: Callable[[tuple[Tensor, ...], Any, tuple | None], tuple[Tensor, ...]],
+) -> tuple[Tensor, ...]:
+    """``Σ_k w_k g(b + α_k (x − b))`` for each input over the chunks of :func:`path_chunks`,
+    with ``g = integrand(path rows, target, additional_forward_args)`` one tensor per input,
+    shaped like the (step-major) rows it is given."""
+    totals = [torch.zeros_like(x) for x in inputs]
+    for steps, scaled, step_target, step_args in path:
+        weights = [step_sizes[k] for k in steps]
+        for total, value in zip(totals, integrand(scaled, step_target, step_args)):
+            total += weighted_step_sum(value.detach(), weights)
+    return tuple(totals)
 
 
 def weighted_step_sum(values: Tensor, step_sizes: list[float]) -> Tensor:

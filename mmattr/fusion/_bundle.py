@@ -12,8 +12,14 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters.base import Adapter, ModalityInput
-from mmattr.engine._inputs import check_finite, expand_target, select_target, validate_target
-from mmattr.engine._outputs import OutputSelector, output_tensor
+from mmattr.engine.toolkit import (
+    OutputSelector,
+    check_finite,
+    expand_target,
+    output_tensor,
+    select_target,
+    validate_target,
+)
 
 KNOWN_MODALITIES = ("text", "image", "audio", "graph")
 POSITIONAL = "input"

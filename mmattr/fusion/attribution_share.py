@@ -9,9 +9,11 @@ from __future__ import annotations
 from torch import Tensor
 
 from mmattr.fusion._bundle import Bundle
+from mmattr.fusion.estimators import register_estimator
 from mmattr.fusion.explanation import Contribution
 
 
+@register_estimator(default=True)
 def attribution_share(
     bundle: Bundle, attributions: dict[str, Tensor], completeness: bool
 ) -> Contribution:

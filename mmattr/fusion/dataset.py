@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from mmattr.engine._batching import chunk_bounds
+from mmattr.engine.toolkit import chunk_bounds
 from mmattr.fusion.explanation import Contribution
 
 

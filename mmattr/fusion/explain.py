@@ -11,19 +11,19 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters.base import Adapter
-from mmattr.engine._hooks import capture_layers, preserve_model_state, replace_layer
-from mmattr.engine._outputs import OutputSelector
+from mmattr.engine.registry import MethodInfo, method_info
+from mmattr.engine.toolkit import (
+    OutputSelector,
+    capture_layers,
+    preserve_model_state,
+    replace_layer,
+)
 from mmattr.fusion._bundle import Bundle, resolve_target
 from mmattr.fusion._inputs import build_bundle, feature_masks
 from mmattr.fusion._layers import called_layer, tied_copies
-from mmattr.fusion.attribution_share import attribution_share
+from mmattr.fusion.estimators import select_estimators
 from mmattr.fusion.explanation import Explanation
-from mmattr.fusion.leave_one_out import leave_one_out
-from mmattr.fusion.mm_shap import mm_shap
-from mmattr.fusion.modality_shapley import modality_shapley
 
-DEFAULT_CONTRIBUTIONS = ("attribution_share", "modality_shapley", "leave_one_out")
-ESTIMATORS = ("attribution_share", "modality_shapley", "mm_shap", "leave_one_out")
 QA_TARGETS = ("start", "end")
 
 
@@ -34,7 +34,7 @@ def explain(
     method: str | type = "integrated_gradients",
     target: Any = None,
     forward: Callable | None = None,
-    contributions: Sequence[str] = DEFAULT_CONTRIBUTIONS,
+    contributions: Sequence[str] | None = None,
     output: OutputSelector = None,
     **method_kwargs: Any,
 ) -> Explanation:
@@ -52,14 +52,16 @@ def explain(
             ``input_features`` -> "audio").
         adapters: modality name -> adapter; default by name ("text", "image", "audio", "graph")
             for raw inputs, none (zero baseline, one group per element) for tensors.
-        method: an engine method by snake_case name ("integrated_gradients", "saliency",
-            "feature_ablation", "shapley_value_sampling", ...) or class. Default
-            "integrated_gradients".
+        method: a registered input-attribution method (gradient or perturbation, no layer;
+            ``mmattr methods`` lists them) by snake_case name ("integrated_gradients",
+            "saliency", "feature_ablation", ...) or class. Default "integrated_gradients".
         target: as in the engine, or "predicted" (the argmax per example), or "start"/"end"
             for question answering (``output="start_logits"``/``"end_logits"`` at the
             predicted position).
-        contributions: estimators among "attribution_share", "modality_shapley", "mm_shap",
-            "leave_one_out". ``mm_shap`` reads ``mm_shap_permutations`` (default 20).
+        contributions: registered estimators (``mmattr.fusion.estimators``): among
+            "attribution_share", "modality_shapley", "mm_shap", "leave_one_out"; None (default)
+            runs the default ones, all but "mm_shap". ``mm_shap`` reads
+            ``mm_shap_permutations`` (default 20).
         output: what to explain when the model returns a ``ModelOutput``, dict or tuple: a
             field name ("logits", "start_logits", "logits_per_image": the paired scores), an
             index or a callable output -> tensor. Default None: the tensor returned, else the
@@ -73,45 +75,27 @@ def explain(
         >>> round(e.contributions["modality_shapley"].shares["image"], 3)
         0.571
     """
-    unknown = [c for c in contributions if c not in ESTIMATORS]
-    if unknown:
-        raise ValueError(f"contributions has {unknown}; expected names among {list(ESTIMATORS)}")
+    estimators = select_estimators(contributions)
     permutations = method_kwargs.pop("mm_shap_permutations", 20)
     if isinstance(target, str) and target in QA_TARGETS:
         output = f"{target}_logits" if output is None else output
         target = "predicted"
+    info = method_info(method, lambda i: i.input_method, "an input-attribution method")
     bundle = build_bundle(model, inputs, adapters, forward, output)
-    method_class = _method_class(method)
     with preserve_model_state(model):
         bundle.target = resolve_target(bundle, target)
-        attributions, completeness = _attribute(bundle, model, method_class, method_kwargs)
-        results = {}
-        for name in contributions:
-            if name == "attribution_share":
-                results[name] = attribution_share(bundle, attributions, completeness)
-            elif name == "modality_shapley":
-                results[name] = modality_shapley(bundle)
-            elif name == "mm_shap":
-                results[name] = mm_shap(bundle, permutations)
-            else:
-                results[name] = leave_one_out(bundle)
+        attributions = _attribute(bundle, model, info, method_kwargs)
+        results = {
+            estimator.name: estimator.run(
+                bundle,
+                attributions=attributions,
+                completeness=info.convergence_delta,
+                n_permutations=permutations,
+            )
+            for estimator in estimators
+        }
     meta = {n: dict(bundle.inputs[n].meta) for n in bundle.names}
-    return Explanation(attributions, results, bundle.target, method_class.__name__, meta)
-
-
-def _method_class(method: str | type) -> type:
-    if isinstance(method, type):
-        return method
-    import mmattr
-
-    class_name = "".join(part.capitalize() for part in str(method).split("_"))
-    found = getattr(mmattr, class_name, None)
-    if not isinstance(found, type):
-        raise ValueError(
-            f"method is {method!r}; expected an engine method name such as "
-            f"'integrated_gradients' or a class; available: {sorted(mmattr.__all__)}"
-        )
-    return found
+    return Explanation(attributions, results, bundle.target, info.cls.__name__, meta)
 
 
 def _takes(method_class: type, parameter: str) -> bool:
@@ -119,17 +103,16 @@ def _takes(method_class: type, parameter: str) -> bool:
 
 
 def _attribute(
-    bundle: Bundle, model: Callable, method_class: type, kwargs: dict[str, Any]
-) -> tuple[dict[str, Tensor], bool]:
+    bundle: Bundle, model: Callable, info: MethodInfo, kwargs: dict[str, Any]
+) -> dict[str, Tensor]:
     """Run the engine method on the tuple of modality tensors (embeddings for token ids)."""
-    perturbation = _takes(method_class, "feature_mask") and not getattr(
-        method_class, "needs_gradients", False
-    )
-    if perturbation:
+    method_class = info.cls
+    if info.kind == "perturbation":
         inputs = tuple(bundle.inputs[n].tensor for n in bundle.names)
         baselines = tuple(bundle.baselines[n] for n in bundle.names)
-        masks = feature_masks(bundle)
-        kwargs.setdefault("feature_mask", tuple(masks[n] for n in bundle.names))
+        if _takes(method_class, "feature_mask"):  # Occlusion takes windows instead
+            masks = feature_masks(bundle)
+            kwargs.setdefault("feature_mask", tuple(masks[n] for n in bundle.names))
         forward_func = _PositionalForward(bundle, model, {})
     else:
         layers = {n: _gradient_layer(bundle, model, n) for n in bundle.names}
@@ -142,9 +125,7 @@ def _attribute(
     if isinstance(result, tuple) and len(result) == 2 and kwargs.get("return_convergence_delta"):
         result = result[0]
     result = result if isinstance(result, tuple) else (result,)
-    attributions = {n: a.detach() for n, a in zip(bundle.names, result)}
-    completeness = bool(getattr(method_class, "has_convergence_delta", False))
-    return attributions, completeness
+    return {n: a.detach() for n, a in zip(bundle.names, result)}
 
 
 def _gradient_layer(bundle: Bundle, model: Callable, name: str) -> nn.Module | None:

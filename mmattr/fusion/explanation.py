@@ -65,15 +65,21 @@ class Explanation:
         contributions: estimator name -> :class:`Contribution`.
         target: the explained output index (``None`` for a scalar output).
         method: the attribution method's name.
-        inputs: modality -> metadata to draw it (tokens, segments, ... JSON-serialisable parts
-            survive ``save``; tensors in it are saved too).
+        meta: modality -> metadata to draw it (tokens, segments, ... JSON-serialisable parts
+            survive ``save``; tensors in it are saved too). ``inputs`` is an alias kept for
+            code written before the rename.
     """
 
     attributions: dict[str, Tensor]
     contributions: dict[str, Contribution]
     target: Any
     method: str
-    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> dict[str, dict[str, Any]]:
+        """The former name of :attr:`meta` (it never held the inputs themselves)."""
+        return self.meta
 
     def render(self, **kwargs: Any) -> Any:
         """A matplotlib Figure of the modality contributions."""
@@ -83,7 +89,7 @@ class Explanation:
 
     def to_html(self) -> str:
         """An HTML page with the contributions chart and one table per estimator."""
-        from mmattr.visualizers._common import figure_base64
+        from mmattr.visualizers import figure_base64
 
         image = figure_base64(self.render())
         rows = "".join(

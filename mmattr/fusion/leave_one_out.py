@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from mmattr.fusion._bundle import Bundle
+from mmattr.fusion.estimators import register_estimator
 from mmattr.fusion.explanation import Contribution
 
 
+@register_estimator(default=True)
 def leave_one_out(bundle: Bundle) -> Contribution:
     """The output drop when each modality alone goes to its baseline (M + 1 evaluations)."""
     names = bundle.names

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from mmattr.fusion._bundle import Bundle, row_of
 from mmattr.fusion._inputs import feature_masks
+from mmattr.fusion.estimators import register_estimator
 from mmattr.fusion.explanation import Contribution
 
 DEFAULT_PERMUTATIONS = 20
@@ -51,6 +52,7 @@ def permutation_shapley(
     return phi / len(orders), len(orders) * (n_features + 1)
 
 
+@register_estimator()
 def mm_shap(
     bundle: Bundle, n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0
 ) -> Contribution:

@@ -10,6 +10,7 @@ from itertools import combinations
 
 from mmattr.engine.perturbation.shapley_values import shapley_weights
 from mmattr.fusion._bundle import Bundle
+from mmattr.fusion.estimators import register_estimator
 from mmattr.fusion.explanation import Contribution
 
 MAX_PLAYERS = 10
@@ -58,6 +59,7 @@ def interactions_from_values(
     return result
 
 
+@register_estimator(default=True)
 def modality_shapley(bundle: Bundle) -> Contribution:
     """Exact modality Shapley values (2^M evaluations per example); absent = adapter baseline."""
     value = coalition_values(bundle)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmattr.visualizers._common import figure_base64
 from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
 from mmattr.visualizers.graph import visualize_graph
 from mmattr.visualizers.image import normalize_attr, overlay, visualize_segments
@@ -16,6 +17,7 @@ from mmattr.visualizers.timeseries import visualize_timeseries_attr
 __all__ = [
     "Report",
     "VisualizationDataRecord",
+    "figure_base64",
     "merge_word_pieces",
     "normalize_attr",
     "overlay",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 
-import networkx as nx
 import torch
 from torch import nn
 
@@ -24,6 +23,8 @@ _HOUSE_LABELS = (1, 2, 2, 3, 3)
 def ba_shapes(seed: int, noise_edges: int = 30) -> dict[str, torch.Tensor]:
     """One BA-Shapes graph: ``x`` (700, 10), ``edge_index`` (2, E) both directions, ``label``,
     ``motif`` (bool), ``house`` (long)."""
+    import networkx as nx  # only the graph model needs it (the ``graph`` extra)
+
     rng = random.Random(seed)
     graph = nx.barabasi_albert_graph(BASE_NODES, 5, seed=seed)
     label, house = [0] * BASE_NODES, [-1] * BASE_NODES

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 import mmattr
+from tests.helpers.checks import assert_same_state, model_state
 from tests.helpers.models import example_inputs, make
 
 GRADIENT_CLASSES = [
@@ -17,24 +18,13 @@ GRADIENT_CLASSES = [
 ]
 
 
-def _state(model):
-    return (
-        [m.training for m in model.modules()],
-        [
-            (dict(m._forward_hooks), dict(m._forward_pre_hooks), dict(m._backward_hooks))
-            for m in model.modules()
-        ],
-        [p.requires_grad for p in model.parameters()],
-    )
-
-
 def _check(model, call, error, *fragments):
-    before = _state(model)
+    before = model_state(model)
     with pytest.raises(error) as info:
         call()
     for fragment in fragments:
         assert fragment in str(info.value), str(info.value)
-    assert _state(model) == before
+    assert_same_state(before, model_state(model))
 
 
 def test_wrong_baseline_shape():

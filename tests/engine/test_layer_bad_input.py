@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import mmattr
+from tests.helpers.checks import assert_same_state, model_state
 from tests.helpers.models import example_inputs, make
 
 METHODS = [
@@ -25,15 +26,6 @@ def _call(method, model, layer, inputs, **kwargs):
     return instance.attribute(inputs, **kwargs)
 
 
-def _state(model):
-    hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
-    return (
-        hooks,
-        [m.training for m in model.modules()],
-        [p.requires_grad for p in model.parameters()],
-    )
-
-
 @pytest.mark.parametrize("method", METHODS)
 def test_layer_outside_the_model_is_named(method):
     model = make("mlp")
@@ -47,19 +39,19 @@ def test_layer_that_never_runs_is_named_and_model_is_unchanged(method):
     model.unused = nn.Linear(2, 2).double()
     model.train()
     model.linear2.weight.requires_grad_(False)
-    before = _state(model)
+    before = model_state(model)
     with pytest.raises(ValueError, match=r"layer\[1\] \(Linear\) never ran"):
         _call(method, model, [model.linear1, model.unused], x)
-    assert _state(model) == before
+    assert_same_state(before, model_state(model))
 
 
 @pytest.mark.parametrize("method", METHODS[:4])
 def test_forward_that_raises_leaves_no_hooks(method):
     model, (x,) = make("mlp"), example_inputs("mlp")
-    before = _state(model)
+    before = model_state(model)
     with pytest.raises(RuntimeError):
         _call(method, model, model.linear2, x[:, :4])  # wrong width: the forward raises
-    assert _state(model) == before
+    assert_same_state(before, model_state(model))
 
 
 def test_layer_called_twice_is_an_error():

@@ -3,8 +3,6 @@ summation-to-delta, lists of layers, bad input and the model left as it was."""
 
 from __future__ import annotations
 
-import warnings
-
 import captum.attr as captum_attr
 import numpy as np
 import pytest
@@ -12,41 +10,21 @@ import torch
 from torch import nn
 
 import mmattr
-from tests.helpers.models import example_inputs, make
-
-
-def _close(ours, theirs, rtol=1e-5):
-    if isinstance(theirs, (tuple, list)):
-        assert type(ours) is type(theirs) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            _close(a, b, rtol)
-        return
-    assert ours.shape == theirs.shape, (ours.shape, theirs.shape)
-    torch.testing.assert_close(ours, theirs.detach(), rtol=rtol, atol=1e-10)
+from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state, quiet
+from tests.helpers.models import example_inputs, extra_forward_args, make, reference_inputs
 
 
 def _setup(name):
     model, inputs = make(name), example_inputs(name)
-    generator = torch.Generator().manual_seed(11)
-    baselines = tuple(0.3 * torch.randn(x.shape, generator=generator).double() for x in inputs)
-    background = tuple(
-        torch.randn((4,) + x.shape[1:], generator=generator).double() for x in inputs
-    )
-    if len(inputs) == 1:
-        return model, inputs[0], baselines[0], background[0]
-    return model, inputs, baselines, background
-
-
-def _quiet(call, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call(*args, **kwargs)
+    baselines = reference_inputs(inputs, "one", seed=11)
+    background = reference_inputs(inputs, "background", seed=12)
+    return model, inputs if len(inputs) > 1 else inputs[0], baselines, background
 
 
 def _seeded(call, *args, **kwargs):
     torch.manual_seed(5)
     np.random.seed(5)
-    return _quiet(call, *args, **kwargs)
+    return quiet(call, *args, **kwargs)
 
 
 # ------------------------------------------------------------------ Grad-CAM, Guided Grad-CAM
@@ -68,7 +46,7 @@ def test_grad_cam_matches_captum(name, layer, options):
     module = getattr(model, layer)
     ours = mmattr.LayerGradCam(model, module).attribute(inputs, target=2, **options)
     theirs = captum_attr.LayerGradCam(model, module).attribute(inputs, target=2, **options)
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
     if options.get("attr_dim_summation", True):
         assert ours.shape[1] == 1
 
@@ -81,8 +59,8 @@ def test_guided_grad_cam_matches_captum(layer, mode):
     module = getattr(model, layer)
     ours = mmattr.GuidedGradCam(model, module).attribute(x, target=1, interpolate_mode=mode)
     captum = captum_attr.GuidedGradCam(model, module)
-    theirs = _quiet(captum.attribute, x, target=1, interpolate_mode=mode)
-    _close(ours, theirs)
+    theirs = quiet(captum.attribute, x, target=1, interpolate_mode=mode)
+    assert_attributions_close(ours, theirs)
     assert ours.shape == x.shape and ours.abs().sum() > 0
 
 
@@ -90,7 +68,7 @@ def test_guided_grad_cam_gives_empty_tensor_for_non_spatial_inputs_like_captum()
     model, inputs, _, _ = _setup("two_inputs")
     with pytest.warns(UserWarning, match="cannot be upsampled"):
         ours = mmattr.GuidedGradCam(model, model.left).attribute(inputs, target=0)
-    theirs = _quiet(captum_attr.GuidedGradCam(model, model.left).attribute, inputs, target=0)
+    theirs = quiet(captum_attr.GuidedGradCam(model, model.left).attribute, inputs, target=0)
     assert [t.numel() for t in ours] == [t.numel() for t in theirs] == [0, 0]
 
 
@@ -121,10 +99,8 @@ def test_layer_deep_lift_matches_captum(name, layer, to_input, target):
     module = getattr(model, layer)
     options = dict(target=target, attribute_to_layer_input=to_input, return_convergence_delta=True)
     ours = mmattr.LayerDeepLift(model, module).attribute(inputs, baselines, **options)
-    theirs = _quiet(
-        captum_attr.LayerDeepLift(model, module).attribute, inputs, baselines, **options
-    )
-    _close(ours, theirs)
+    theirs = quiet(captum_attr.LayerDeepLift(model, module).attribute, inputs, baselines, **options)
+    assert_attributions_close(ours, theirs)
 
 
 @pytest.mark.parametrize("name,layer,to_input,target", DEEPLIFT_CASES[::2])
@@ -133,10 +109,10 @@ def test_layer_deep_lift_shap_matches_captum(name, layer, to_input, target):
     module = getattr(model, layer)
     options = dict(target=target, attribute_to_layer_input=to_input, return_convergence_delta=True)
     ours = mmattr.LayerDeepLiftShap(model, module).attribute(inputs, background, **options)
-    theirs = _quiet(
+    theirs = quiet(
         captum_attr.LayerDeepLiftShap(model, module).attribute, inputs, background, **options
     )
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
     assert ours[1].shape == (3 * 4,)
 
 
@@ -155,14 +131,14 @@ def test_layer_deep_lift_options_match_captum():
             ours = getattr(mmattr, cls)(model, model.linear2, **init).attribute(
                 x, refs, target=0, **call
             )
-            theirs = _quiet(
+            theirs = quiet(
                 getattr(captum_attr, cls)(model, model.linear2, **init).attribute,
                 x,
                 refs,
                 target=0,
                 **call,
             )
-            _close(ours, theirs)
+            assert_attributions_close(ours, theirs)
 
 
 def test_captum_breaks_summation_where_mmattr_keeps_it():
@@ -177,7 +153,7 @@ def test_captum_breaks_summation_where_mmattr_keeps_it():
         options = dict(target=0, attribute_to_layer_input=to_input, return_convergence_delta=True)
         module = getattr(model, layer)
         ours, delta = mmattr.LayerDeepLift(model, module).attribute(inputs, baselines, **options)
-        _, theirs = _quiet(
+        _, theirs = quiet(
             captum_attr.LayerDeepLift(model, module).attribute, inputs, baselines, **options
         )
         assert delta.abs().max() < 1e-10 and theirs.abs().max() > 1e-4, (name, layer)
@@ -220,7 +196,7 @@ def test_layer_gradient_shap_matches_captum_with_the_same_seed(name, layer, targ
     theirs = _seeded(
         captum_attr.LayerGradientShap(model, module).attribute, inputs, background, **options
     )
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
     assert ours[1].shape == (3 * 3,)
 
 
@@ -244,26 +220,26 @@ def test_layer_gradient_shap_options_match_captum():
             target=0,
             **call,
         )
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
 
 
 def test_additional_forward_args_and_tuple_targets_match_captum():
     model, x, baselines, background = _setup("extra_args")
-    extra = {"additional_forward_args": (torch.full((3, 5), 0.7).double(), 0.25), "target": 2}
+    extra = {"additional_forward_args": extra_forward_args("extra_args"), "target": 2}
     calls = [
-        ("LayerGradCam", (x,), _quiet),
-        ("LayerDeepLift", (x, baselines), _quiet),
-        ("LayerDeepLiftShap", (x, background), _quiet),
+        ("LayerGradCam", (x,), quiet),
+        ("LayerDeepLift", (x, baselines), quiet),
+        ("LayerDeepLiftShap", (x, background), quiet),
         ("LayerGradientShap", (x, background, 3, 0.1), _seeded),
     ]
     for method, args, run in calls:
         ours = run(getattr(mmattr, method)(model, model.linear).attribute, *args, **extra)
         theirs = run(getattr(captum_attr, method)(model, model.linear).attribute, *args, **extra)
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
     model, x, baselines, _ = _setup("multi_output")
     ours = mmattr.LayerDeepLift(model, model.linear).attribute(x, baselines, target=(1, 2))
-    theirs = _quiet(captum_attr.LayerDeepLift(model, model.linear).attribute, x, baselines, (1, 2))
-    _close(ours, theirs)
+    theirs = quiet(captum_attr.LayerDeepLift(model, model.linear).attribute, x, baselines, (1, 2))
+    assert_attributions_close(ours, theirs)
 
 
 # ------------------------------------------------------------------ lists of layers
@@ -298,7 +274,7 @@ def test_list_of_layers_equals_single_layer_calls(method):
     alone = [call(cls, model, layer, x, baselines, background) for layer in layers]
     if isinstance(together, tuple):  # (attributions, deltas), each a list over layers
         alone = ([a for a, _ in alone], [d for _, d in alone])
-    _close(together, alone, rtol=1e-10)
+    assert_attributions_close(together, alone, rtol=1e-10)
 
 
 # ------------------------------------------------------------------ bad input, model unchanged
@@ -310,25 +286,6 @@ CONSTRUCT = {
     "LayerDeepLiftShap": lambda m, layer: mmattr.LayerDeepLiftShap(m, layer),
     "LayerGradientShap": lambda m, layer: mmattr.LayerGradientShap(m, layer),
 }
-
-
-def _state(model):
-    hooks = sum(
-        len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-        for m in model.modules()
-    )
-    return (
-        hooks,
-        [m.training for m in model.modules()],
-        [p.requires_grad for p in model.parameters()],
-        [p.detach().clone() for p in model.parameters()],
-    )
-
-
-def _same_state(before, after):
-    assert before[:3] == after[:3]
-    for a, b in zip(before[3], after[3]):
-        assert torch.equal(a, b)
 
 
 def _run(method, model, layer, x, background):
@@ -350,18 +307,18 @@ def test_model_is_unchanged_after_success_and_failure(method):
     model, x, _, background = _setup("cnn")
     model.train()
     model.conv2.weight.requires_grad_(False)
-    before = _state(model)
+    before = model_state(model)
     result = _run(method, model, model.conv2, x, background)
     assert torch.isfinite(result).all() and result.abs().sum() > 0
-    _same_state(before, _state(model))
+    assert_same_state(before, model_state(model))
     model.unused = nn.Linear(2, 2).double()
-    before = _state(model)
+    before = model_state(model)
     with pytest.raises(ValueError, match=r"layer\[1\] \(Linear\) never ran"):
         _run(method, model, [model.conv1, model.unused], x, background)
-    _same_state(before, _state(model))
+    assert_same_state(before, model_state(model))
     with pytest.raises(RuntimeError):
         _run(method, model, model.conv1, x[:, :2], background[:, :2])
-    _same_state(before, _state(model))
+    assert_same_state(before, model_state(model))
 
 
 def test_deep_lift_shap_needs_a_distribution_of_baselines():

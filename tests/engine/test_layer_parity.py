@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import mmattr
-from tests.helpers.models import example_inputs, make
+from tests.helpers.checks import assert_attributions_close
+from tests.helpers.models import example_inputs, extra_forward_args, make
 
 # (model, layer attribute names, forward kwargs)
 MODELS = {
@@ -26,19 +27,9 @@ def _setup(name):
     layers = [getattr(model, n) for n in MODELS[name][0]]
     kwargs = dict(MODELS[name][1])
     if name == "extra_args":
-        kwargs["additional_forward_args"] = (torch.full((3, 5), 0.7, dtype=torch.float64), 0.25)
+        kwargs["additional_forward_args"] = extra_forward_args(name)
     inputs = inputs if len(inputs) > 1 else inputs[0]
     return model, inputs, layers, kwargs
-
-
-def _close(ours, theirs, rtol=1e-5):
-    if isinstance(theirs, (tuple, list)):
-        assert len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            _close(a, b, rtol)
-        return
-    assert ours.shape == theirs.shape
-    torch.testing.assert_close(ours, theirs.detach(), rtol=rtol, atol=1e-8)
 
 
 PATH_METHODS = [
@@ -58,7 +49,7 @@ def test_each_layer_matches_captum(name, method, extra):
     for layer in layers:
         ours = getattr(mmattr, method)(model, layer).attribute(inputs, **kwargs, **extra)
         theirs = getattr(captum_attr, method)(model, layer).attribute(inputs, **kwargs, **extra)
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
 
 
 @pytest.mark.parametrize("method,extra", PATH_METHODS)
@@ -70,7 +61,7 @@ def test_quadrature_and_chunking_match_captum(method, extra, rule):
     for size in (7, 3 * 4, None, "auto"):
         options["internal_batch_size"] = size
         ours = getattr(mmattr, method)(model, layers[2]).attribute(inputs, **options)
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +90,7 @@ def test_layer_integrated_gradients_list_matches_captum_joint_semantics():
     theirs = captum_attr.LayerIntegratedGradients(model, layers).attribute(
         inputs, **kwargs, n_steps=15
     )
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
 
 
 @pytest.mark.parametrize("to_input", [True, False])
@@ -113,7 +104,7 @@ def test_attribute_to_layer_input_matches_captum(to_input):
         theirs = getattr(captum_attr, method)(model, model.linear2).attribute(
             inputs, **kwargs, **extra, attribute_to_layer_input=to_input
         )
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
 
 
 @pytest.mark.parametrize("method", ["LayerConductance", "LayerIntegratedGradients"])
@@ -124,7 +115,7 @@ def test_convergence_delta_matches_captum(method):
     theirs, their_delta = getattr(captum_attr, method)(model, layers[1]).attribute(
         inputs, **options
     )
-    _close(ours, theirs)
+    assert_attributions_close(ours, theirs)
     torch.testing.assert_close(our_delta, their_delta, rtol=1e-5, atol=1e-8)
 
 

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 import mmattr
-from tests.helpers.models import example_inputs, make
+from tests.helpers.checks import assert_attributions_close, assert_same_state, model_state
+from tests.helpers.models import example_inputs, extra_forward_args, make, reference_inputs
 
 # model -> (layer, attribute_to_neuron_input, selectors: int, tuple (with slices), callable)
 SETUPS = {
@@ -52,7 +53,7 @@ def _setup(name: str, method: str = ""):
     if name == "cnn" and method == "NeuronFeatureAblation":
         extra["feature_mask"] = _patches()
     if name == "extra_args":
-        extra["additional_forward_args"] = (torch.full((3, 5), 0.7, dtype=torch.float64), 0.25)
+        extra["additional_forward_args"] = extra_forward_args(name)
     return model, inputs, getattr(model, layer_name), selectors, extra
 
 
@@ -61,20 +62,10 @@ def _patches() -> torch.Tensor:
     return torch.arange(16).reshape(1, 1, 4, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)
 
 
-def _baselines(kind: str, inputs: tuple[torch.Tensor, ...]):
-    generator = torch.Generator().manual_seed(7)
-    if kind == "one":
-        made = tuple(0.3 * torch.randn(x.shape, generator=generator, dtype=x.dtype) for x in inputs)
-    else:
-        shapes = [(4,) + tuple(x.shape[1:]) for x in inputs]
-        made = tuple(torch.randn(s, generator=generator, dtype=torch.float64) for s in shapes)
-    return made if len(made) > 1 else made[0]
-
-
 def _run(library, method: str, model, layer, inputs, selector, kwargs: dict, seed: int = 11):
     kwargs = dict(kwargs)
     if "baselines" in kwargs:
-        kwargs["baselines"] = _baselines(kwargs["baselines"], inputs)
+        kwargs["baselines"] = reference_inputs(inputs, kwargs["baselines"])
     torch.manual_seed(seed)
     np.random.seed(seed)
     with warnings.catch_warnings():
@@ -82,16 +73,6 @@ def _run(library, method: str, model, layer, inputs, selector, kwargs: dict, see
         return getattr(library, method)(model, layer).attribute(
             inputs if len(inputs) > 1 else inputs[0], selector, **kwargs
         )
-
-
-def _close(ours, theirs, rtol: float = 1e-5) -> None:
-    ours = ours if isinstance(ours, tuple) else (ours,)
-    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
-    assert len(ours) == len(theirs)
-    assert max(b.abs().max() for b in theirs) > 0
-    for a, b in zip(ours, theirs):
-        assert a.shape == b.shape
-        torch.testing.assert_close(a, b.detach(), rtol=rtol, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", list(SETUPS))
@@ -102,7 +83,7 @@ def test_matches_captum_for_int_tuple_and_callable_selectors(method, name):
         options = {**METHODS[method], **extra}
         ours = _run(mmattr, method, model, layer, inputs, selector, options)
         theirs = _run(captum_attr, method, model, layer, inputs, selector, options)
-        _close(ours, theirs)
+        assert_attributions_close(ours, theirs)
 
 
 @pytest.mark.parametrize("method", ["NeuronIntegratedGradients", "NeuronConductance"])
@@ -112,7 +93,9 @@ def test_chunked_path_matches_captum(method):
     theirs = _run(captum_attr, method, model, layer, inputs, selectors[1], options)
     for size in (7, 12, "auto"):
         options["internal_batch_size"] = size
-        _close(_run(mmattr, method, model, layer, inputs, selectors[1], options), theirs)
+        assert_attributions_close(
+            _run(mmattr, method, model, layer, inputs, selectors[1], options), theirs
+        )
 
 
 def test_neuron_input_of_a_layer_matches_captum():
@@ -121,7 +104,9 @@ def test_neuron_input_of_a_layer_matches_captum():
     for method in ("NeuronGradient", "NeuronConductance", "NeuronDeepLift"):
         options = {**METHODS[method], "attribute_to_neuron_input": True}
         ours = _run(mmattr, method, model, layer, inputs, 10, options)
-        _close(ours, _run(captum_attr, method, model, layer, inputs, 10, options))
+        assert_attributions_close(
+            ours, _run(captum_attr, method, model, layer, inputs, 10, options)
+        )
 
 
 def _neuron_value(model, layer, inputs, index):
@@ -137,7 +122,7 @@ def test_deeplift_of_a_neuron_behind_maxpool_sums_to_its_change():
     """Behind ReLU + max-pool mmattr's DeepLift differs from Captum's by design (see
     test_deep_lift.py); the neuron's attributions still sum to ``n(x) − n(b)`` exactly."""
     model, inputs = make("cnn"), example_inputs("cnn")
-    baseline = _baselines("one", inputs)
+    baseline = reference_inputs(inputs, "one")
     index = (1, slice(2, 5), slice(0, 3))
     attributions = mmattr.NeuronDeepLift(model, model.conv2).attribute(inputs[0], index, baseline)
     change = _neuron_value(model, model.conv2, inputs, index) - _neuron_value(
@@ -204,26 +189,17 @@ def test_layer_that_never_runs_is_refused():
         mmattr.NeuronGradient(model, model.unused).attribute(example_inputs("mlp")[0], 0)
 
 
-def _state(model: nn.Module):
-    hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
-    return (
-        hooks,
-        [m.training for m in model.modules()],
-        [p.requires_grad for p in model.parameters()],
-    )
-
-
 @pytest.mark.parametrize("method", list(METHODS))
 def test_model_unchanged_after_success_and_failure(method):
     model, inputs, layer, selectors, extra = _setup("cnn", method)
     model.train()
     model.conv1.weight.requires_grad_(False)
-    before = _state(model)
+    before = model_state(model)
     _run(mmattr, method, model, layer, inputs, selectors[0], {**METHODS[method], **extra})
-    assert _state(model) == before
+    assert_same_state(before, model_state(model))
     with pytest.raises(ValueError, match="out of range"):
         _run(mmattr, method, model, layer, inputs, (2, 3, 40), {**METHODS[method], **extra})
-    assert _state(model) == before
+    assert_same_state(before, model_state(model))
     assert not inputs[0].requires_grad
 
 
@@ -254,7 +230,9 @@ def test_tuple_output_layer_takes_a_callable_and_refuses_an_index():
     selector = lambda out: out[0][:, 1] + out[1][:, 0]  # noqa: E731
     for method, options in [("NeuronGradient", {}), ("NeuronConductance", {"target": 1})]:
         ours = _run(mmattr, method, model, model.pair, inputs, selector, options)
-        _close(ours, _run(captum_attr, method, model, model.pair, inputs, selector, options))
+        assert_attributions_close(
+            ours, _run(captum_attr, method, model, model.pair, inputs, selector, options)
+        )
     with pytest.raises(ValueError, match="the layer gives a tuple of 2"):
         mmattr.NeuronGradient(model, model.pair).attribute(inputs[0], 1)
 

@@ -8,23 +8,11 @@ import pytest
 import torch
 
 from mmattr.engine.perturbation import ShapleyValues, ShapleyValueSampling
+from tests.helpers.checks import RowCounter
 from tests.helpers.models import example_inputs, make
 
 MASK6 = torch.tensor([[0, 0, 1, 1, 2, 2, 3, 4, 5, 5]])
 MASK7 = torch.tensor([[0, 0, 1, 1, 2, 2, 3, 4, 5, 6]])
-
-
-class RowCounter(torch.nn.Module):
-    """Counts the rows every forward call receives."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model, self.rows, self.calls = model, 0, 0
-
-    def forward(self, *inputs):
-        self.rows += inputs[0].shape[0]
-        self.calls += 1
-        return self.model(*inputs)
 
 
 class Interactions(torch.nn.Module):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import captum.attr
 import pytest
 import torch
@@ -74,7 +76,7 @@ def test_token_ids_attributed_through_embedding_and_predicted_target() -> None:
     assert abs(share.extra["completeness_gap"]) < 1e-4 * abs(share.extra["output_difference"])
     shapley = result.contributions["modality_shapley"]
     assert sum(shapley.values.values()) == pytest.approx(share.extra["output_difference"])
-    assert result.inputs["text"]["tokens"] == ["3", "5", "7", "1"]
+    assert result.meta["text"]["tokens"] == ["3", "5", "7", "1"]
     assert model.embedding.weight.requires_grad and not model.embedding._forward_hooks
 
 
@@ -148,8 +150,8 @@ def test_save_load_round_trip_is_bit_exact(tmp_path) -> None:
         assert loaded.attributions[name].dtype == tensor.dtype
     assert loaded.contributions == result.contributions
     assert loaded.target == result.target and loaded.method == result.method
-    assert torch.equal(loaded.inputs["text"]["segments"], torch.arange(6).reshape(2, 3))
-    assert loaded.inputs["text"]["tokens"] == ["4", "2", "9"]
+    assert torch.equal(loaded.meta["text"]["segments"], torch.arange(6).reshape(2, 3))
+    assert loaded.meta["text"]["tokens"] == ["4", "2", "9"]
 
 
 def test_render_and_html_show_the_contribution_values() -> None:
@@ -201,3 +203,16 @@ def test_gradient_methods_by_name_match_captum_on_the_tuple(name: str) -> None:
     assert (gap is not None) == (name == "deep_lift")
     if gap is not None:
         assert abs(gap) < 1e-10
+
+
+def test_meta_keeps_its_former_name_and_old_files_load(tmp_path) -> None:
+    model, inputs = _two_inputs()
+    result = explain(model, inputs, target=0, contributions=("leave_one_out",))
+    result.meta["a"] = {"tokens": ["x", "y"]}
+    assert result.inputs is result.meta
+    result.save(tmp_path / "e.json")
+    document = json.loads((tmp_path / "e.json").read_text())
+    assert document["meta"] == {"a": {"tokens": ["x", "y"]}, "b": {}}
+    document["inputs"] = document.pop("meta")  # a file written before the rename
+    (tmp_path / "e.json").write_text(json.dumps(document))
+    assert Explanation.load(tmp_path / "e.json").meta["a"]["tokens"] == ["x", "y"]

@@ -93,6 +93,21 @@ class ScalarOutput(nn.Module):
         return torch.tanh(self.linear(x))[:, 0]
 
 
+class TupleMLP(nn.Module):
+    """(batch, 6), (batch, 4) -> (batch, 3): each input through a Linear and a ReLU module,
+    joined by a linear head (module nonlinearities only, so hook-based rules see all of them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left = nn.Linear(6, 5)
+        self.right = nn.Linear(4, 3)
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, a, b):
+        return self.head(self.relu(torch.cat([self.left(a), self.right(b)], dim=1)))
+
+
 def make(name: str, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Module:
     """A fresh test model with seeded weights, in eval mode."""
     torch.manual_seed(seed)
@@ -103,6 +118,7 @@ def make(name: str, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Mod
         "extra_args": WithExtraArgs,
         "multi_output": MultiOutput,
         "scalar_output": ScalarOutput,
+        "tuple_mlp": TupleMLP,
     }[name]()
     return model.to(dtype).eval()
 
@@ -117,5 +133,30 @@ def example_inputs(name: str, batch: int = 3, seed: int = 1, dtype: torch.dtype 
         "extra_args": [(batch, 5)],
         "multi_output": [(batch, 6)],
         "scalar_output": [(batch, 6)],
+        "tuple_mlp": [(batch, 6), (batch, 4)],
     }[name]
     return tuple(torch.randn(shape, generator=generator, dtype=dtype) for shape in shapes)
+
+
+def extra_forward_args(name: str, batch: int = 3) -> tuple | None:
+    """The ``additional_forward_args`` :func:`make`'s model takes: for ``extra_args`` a
+    per-example scale (batch, 5) and a number; None for the others."""
+    if name != "extra_args":
+        return None
+    return (torch.linspace(0.5, 1.5, 5 * batch, dtype=torch.float64).view(batch, 5), 0.25)
+
+
+def reference_inputs(inputs: tuple[torch.Tensor, ...], kind: str, seed: int = 7):
+    """Baselines for ``inputs``: ``"one"`` per example (0.3 · N(0, 1), the inputs' shape) or
+    ``"background"`` (4 draws of N(0, 1) to sample from); a tensor for a single input."""
+    generator = torch.Generator().manual_seed(seed)
+    if kind == "one":
+        shapes = [tuple(x.shape) for x in inputs]
+        scale = 0.3
+    else:
+        shapes = [(4,) + tuple(x.shape[1:]) for x in inputs]
+        scale = 1.0
+    made = tuple(
+        scale * torch.randn(s, generator=generator, dtype=x.dtype) for s, x in zip(shapes, inputs)
+    )
+    return made if len(made) > 1 else made[0]

@@ -26,8 +26,10 @@ from .._inputs import (
     tensorize_baselines,
     validate_target,
 )
+from ..registry import register
 
 
+@register("gradient", convergence_delta=True)
 class DeepLift(Attribution):
     r"""DeepLift (rescale rule): ``DL_i = (x_i − b_i) · m_i`` where the multipliers ``m`` are
     the chain rule with each nonlinearity's derivative replaced by ``Δout / Δin`` (inputs vs
@@ -131,6 +133,7 @@ def call_custom_attribution_func(func: Callable, multipliers, inputs, baselines)
     return tuple(func(*(multipliers, inputs, baselines)[:n_params]))
 
 
+@register("gradient", convergence_delta=True)
 class DeepLiftShap(DeepLift):
     r"""DeepLiftShap: DeepLift averaged over a distribution of baselines,
     ``φ_i = E_b[(x_i − b_i) · m_i(x, b)]``.

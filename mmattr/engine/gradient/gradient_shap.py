@@ -18,10 +18,12 @@ from .._inputs import (
     format_inputs,
     format_output,
 )
+from ..registry import register
 from .deep_lift import format_baseline_distribution
 from .noise_tunnel import NoiseTunnel
 
 
+@register("gradient", convergence_delta=True)
 class GradientShap(Attribution):
     r"""GradientShap: ``φ_i ≈ E_{b, ε, α}[(x_i − b_i) · ∂F(b + α(x + ε − b))/∂x_i]`` with ``b``
     drawn from the baselines, ``ε ~ N(0, stdevs²)`` and ``α ~ U(0, 1)``; ``n_samples`` draws

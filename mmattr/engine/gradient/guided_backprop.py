@@ -13,6 +13,7 @@ from .._inputs import (
     format_call,
     format_output,
 )
+from ..registry import register
 
 
 class _ModifiedReluGradient(Attribution):
@@ -36,6 +37,7 @@ class _ModifiedReluGradient(Attribution):
         return format_output(was_tuple, grads)
 
 
+@register("gradient")
 class GuidedBackprop(_ModifiedReluGradient):
     r"""Guided backprop: the gradient where each ReLU passes back ``relu(g · 1[x > 0])``, only
     positive gradients through active units. Every ReLU call counts: modules, reused modules,
@@ -49,6 +51,7 @@ class GuidedBackprop(_ModifiedReluGradient):
     """
 
 
+@register("gradient")
 class Deconvolution(_ModifiedReluGradient):
     r"""Deconvolution: the gradient where each ReLU passes back ``relu(g)``, whatever the sign
     of its forward input.

@@ -19,9 +19,11 @@ from .._inputs import (
 from ..layer._layer_base import LayerAttribution
 from ..layer._layer_pass import ModuleOrList
 from ..layer.grad_cam import LayerGradCam
+from ..registry import register
 from .guided_backprop import GuidedBackprop
 
 
+@register("gradient", layers="one")
 class GuidedGradCam(Attribution):
     r"""Guided Grad-CAM: ``GB_i(x) · up(relu(GradCAM_l(x)))_i``, the guided-backprop gradient
     of each input times the layer's Grad-CAM (with ReLU) upsampled to the input's spatial

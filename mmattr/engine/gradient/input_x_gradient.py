@@ -12,8 +12,10 @@ from .._inputs import (
     format_call,
     format_output,
 )
+from ..registry import register
 
 
+@register("gradient")
 class InputXGradient(Attribution):
     r"""Input × gradient: ``A_i(x) = x_i · ∂F(x)/∂x_i``.
 

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, ClassVar
 
-import torch
 from torch import Tensor
 
 from .._base import Attribution
-from .._batching import BatchSize, resolve_batch_size
+from .._batching import BatchSize
 from .._gradients import gradients
 from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    expand_additional_args,
-    expand_target,
     format_call,
     format_output,
 )
-from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
+from .._integration import integrate_path, path_chunks, quadrature
+from ..registry import register
 
 
+@register("gradient", convergence_delta=True)
 class IntegratedGradients(Attribution):
     r"""Integrated gradients: ``IG_i(x) = (x_i − b_i) ∫₀¹ ∂F(b + α(x − b))/∂x_i dα``.
 
@@ -98,21 +98,9 @@ class IntegratedGradients(Attribution):
         return result, delta
 
     def _integrate(self, inputs, baselines, target, args, step_sizes, alphas, batch_size):
-        batch = inputs[0].shape[0]
-        rows = resolve_batch_size(batch_size, self.forward_func, inputs, args, len(alphas) * batch)
-        totals = [torch.zeros_like(x) for x in inputs]
-        for steps in step_chunks(len(alphas), batch, rows):
-            chunk_alphas = [alphas[k] for k in steps]
-            scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
-            grads = gradients(
-                self.forward_func,
-                scaled,
-                expand_target(target, len(steps)),
-                expand_additional_args(args, len(steps)),
-            )
-            weights = [step_sizes[k] for k in steps]
-            for total, grad in zip(totals, grads):
-                total += weighted_step_sum(grad.detach(), weights)
+        path = path_chunks(self.forward_func, inputs, baselines, target, args, alphas, batch_size)
+        integrand = functools.partial(gradients, self.forward_func)
+        totals = integrate_path(path, inputs, step_sizes, integrand)
         if not self.multiplies_by_inputs:
-            return tuple(totals)
+            return totals
         return tuple(total * (x - b) for total, x, b in zip(totals, inputs, baselines))

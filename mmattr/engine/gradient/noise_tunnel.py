@@ -21,10 +21,12 @@ from .._inputs import (
     is_tuple,
     validate_target,
 )
+from ..registry import register
 
 NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
 
+@register("gradient", wraps=True)
 class NoiseTunnel(Attribution):
     r"""Averages another method over noisy copies of the input, ``x + ε, ε ~ N(0, σ²)``:
     smoothgrad ``E[A]``, smoothgrad_sq ``E[A²]``, vargrad ``E[A²] − E[A]²``.

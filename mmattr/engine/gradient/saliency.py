@@ -12,8 +12,10 @@ from .._inputs import (
     format_call,
     format_output,
 )
+from ..registry import register
 
 
+@register("gradient")
 class Saliency(Attribution):
     r"""Saliency: ``S_i(x) = |∂F(x)/∂x_i|`` (or the signed gradient with ``abs=False``).
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .._batching import BatchSize, resolve_batch_size
+from .._batching import BatchSize
 from .._gradients import as_leaves, check_batch_kept, check_scalar_per_example
 from .._hooks import (
     LayerRecord,
@@ -24,8 +24,8 @@ from .._hooks import (
     check_layers_ran,
     replace_layer,
 )
-from .._inputs import TargetType, expand_additional_args, expand_target, run_forward
-from .._integration import interpolate, step_chunks
+from .._inputs import TargetType, run_forward
+from .._integration import path_chunks
 
 ModuleOrList = nn.Module | Sequence[nn.Module]
 
@@ -142,20 +142,18 @@ def interpolated_layer_gradients(
     Rows are step-major (``len(steps) * batch``); every layer comes from the same
     forward/backward of a chunk.
     """
-    batch = inputs[0].shape[0]
-    rows = resolve_batch_size(
-        internal_batch_size, forward_func, inputs, additional_forward_args, len(alphas) * batch
+    path = path_chunks(
+        forward_func,
+        inputs,
+        baselines,
+        target,
+        additional_forward_args,
+        alphas,
+        internal_batch_size,
     )
-    for steps in step_chunks(len(alphas), batch, rows):
-        chunk_alphas = [alphas[k] for k in steps]
-        scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
+    for steps, scaled, step_target, step_args in path:
         grads, values = layer_gradients(
-            forward_func,
-            spec,
-            scaled,
-            expand_target(target, len(steps)),
-            expand_additional_args(additional_forward_args, len(steps)),
-            grad_kwargs,
+            forward_func, spec, scaled, step_target, step_args, grad_kwargs
         )
         yield steps, grads, values
 

@@ -16,10 +16,12 @@ from .._inputs import (
     TensorOrTuple,
     format_call,
 )
+from ..registry import register
 from ._layer_base import LayerAttribution
 from ._layer_pass import layer_gradients
 
 
+@register("layer", layers="list")
 class LayerGradCam(LayerAttribution):
     """Grad-CAM of a layer (usually the last convolution), or of every layer of a list.
 

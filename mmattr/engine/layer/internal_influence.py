@@ -14,10 +14,12 @@ from .._inputs import (
     format_call,
 )
 from .._integration import quadrature, weighted_step_sum
+from ..registry import register
 from ._layer_base import LayerAttribution
 from ._layer_pass import interpolated_layer_gradients
 
 
+@register("layer", layers="list")
 class InternalInfluence(LayerAttribution):
     """The layer gradient integrated along the input path; a list of layers in one pass."""
 

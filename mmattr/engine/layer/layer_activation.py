@@ -7,10 +7,12 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from .._inputs import TensorOrTuple, format_additional_args, format_inputs
+from ..registry import register
 from ._layer_base import LayerAttribution
 from ._layer_pass import layer_values
 
 
+@register("layer", layers="list")
 class LayerActivation(LayerAttribution):
     """The output (or input) of one or several layers, from one forward pass.
 

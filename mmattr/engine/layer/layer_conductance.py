@@ -20,10 +20,12 @@ from .._inputs import (
     format_call,
 )
 from .._integration import quadrature
+from ..registry import register
 from ._layer_base import LayerAttribution, per_layer_deltas
 from ._layer_pass import interpolated_layer_gradients
 
 
+@register("layer", layers="list", convergence_delta=True)
 class LayerConductance(LayerAttribution):
     """Conductance of each unit of a layer, or of every layer of a list in one pass.
 

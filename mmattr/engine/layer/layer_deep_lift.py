@@ -24,12 +24,14 @@ from .._inputs import (
     tensorize_baselines,
 )
 from ..gradient.deep_lift import baseline_pairs, call_custom_attribution_func, mean_over_baselines
+from ..registry import register
 from ._layer_base import LayerAttribution, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients
 
 LayerResult = Tensor | list[Tensor]
 
 
+@register("layer", layers="list", convergence_delta=True)
 class LayerDeepLift(LayerAttribution):
     """DeepLift attributions of a layer's units (or of every layer of a list, one pass).
 
@@ -141,6 +143,7 @@ class LayerDeepLift(LayerAttribution):
         return (at_input - at_baseline) * multiplier
 
 
+@register("layer", layers="list", convergence_delta=True)
 class LayerDeepLiftShap(LayerDeepLift):
     r"""LayerDeepLift averaged over a distribution of baselines,
     ``φ_l = E_b[(a_l(x) − a_l(b)) ⊙ m_l(x, b)]``.

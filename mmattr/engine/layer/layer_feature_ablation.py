@@ -14,10 +14,12 @@ from .._inputs import (
 )
 from ..perturbation._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval
 from ..perturbation.feature_ablation import FeatureAblation
+from ..registry import register
 from ._layer_base import LayerAttribution
 from ._layer_pass import LayerReplacedForward, layer_values
 
 
+@register("layer", layers="list")
 class LayerFeatureAblation(LayerAttribution):
     r"""``attr_u = F(x) − F(x with the layer's group g(u) set to its baseline)`` per layer unit.
 

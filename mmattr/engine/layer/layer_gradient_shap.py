@@ -24,12 +24,14 @@ from .._inputs import (
 )
 from ..gradient.gradient_shap import _as_distribution, _scale
 from ..gradient.noise_tunnel import NoiseTunnel
+from ..registry import register
 from ._layer_base import LayerAttribution, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients, layer_values
 
 LayerResult = Tensor | list[Tensor]
 
 
+@register("layer", layers="list", convergence_delta=True)
 class LayerGradientShap(LayerAttribution):
     """GradientShap of a layer's units (or of every layer of a list from the same draws).
 

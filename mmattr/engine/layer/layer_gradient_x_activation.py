@@ -12,10 +12,12 @@ from .._inputs import (
     TensorOrTuple,
     format_call,
 )
+from ..registry import register
 from ._layer_base import LayerAttribution
 from ._layer_pass import ModuleOrList, layer_gradients
 
 
+@register("layer", layers="list")
 class LayerGradientXActivation(LayerAttribution):
     """Gradient of the target with respect to each layer, times the layer's value; every layer
     of a list from one forward/backward.

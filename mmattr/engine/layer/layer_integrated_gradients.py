@@ -22,10 +22,12 @@ from .._inputs import (
 )
 from .._integration import quadrature
 from ..gradient.integrated_gradients import IntegratedGradients
+from ..registry import register
 from ._layer_base import LayerAttribution
 from ._layer_pass import LayerReplacedForward, ModuleOrList, layer_values
 
 
+@register("layer", layers="list", convergence_delta=True)
 class LayerIntegratedGradients(LayerAttribution):
     """Integrated gradients of a layer (a list: all layers at once), from the model's inputs.
 

@@ -8,19 +8,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._batching import BatchSize, resolve_batch_size
+from .._batching import BatchSize
 from .._gradients import as_leaves, check_batch_kept, check_scalar_per_example, grad_of_outputs
 from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
-    expand_additional_args,
-    expand_target,
     format_call,
     format_output,
     run_forward,
 )
-from .._integration import interpolate, quadrature, step_chunks, weighted_step_sum
+from .._integration import integrate_path, path_chunks, quadrature
+from ..registry import register
 from ._neuron import (
     NeuronAttributionByInputs,
     NeuronSelector,
@@ -31,6 +30,7 @@ from ._neuron import (
 )
 
 
+@register("neuron", layers="one")
 class NeuronConductance(NeuronAttributionByInputs):
     r"""Neuron conductance: ``(x_i − b_i) ∫₀¹ ∂F/∂n · ∂n/∂x_i dα`` along ``b + α(x − b)``,
     for the neuron ``n = select(a_l)``: how much of ``F(x) − F(b)`` flows from ``x_i`` through
@@ -101,24 +101,16 @@ class NeuronConductance(NeuronAttributionByInputs):
 
     def _integrate(self, inputs, baselines, target, args, rule, batch_size, neuron):
         """``Σ_k w_k · ∂F/∂n(x_k) · ∂n/∂x(x_k)`` over the path points, chunk by chunk."""
-        step_sizes, alphas = rule
-        batch = inputs[0].shape[0]
-        rows = resolve_batch_size(batch_size, self.forward_func, inputs, args, len(alphas) * batch)
-        totals = [torch.zeros_like(x) for x in inputs]
-        for steps in step_chunks(len(alphas), batch, rows):
-            chunk_alphas = [alphas[k] for k in steps]
-            scaled = tuple(interpolate(x, b, chunk_alphas) for x, b in zip(inputs, baselines))
-            neuron_grad, input_grads = self._gradients(
-                scaled,
-                expand_target(target, len(steps)),
-                expand_additional_args(args, len(steps)),
-                *neuron,
+
+        def integrand(scaled, step_target, step_args):
+            neuron_grad, input_grads = self._gradients(scaled, step_target, step_args, *neuron)
+            return tuple(
+                grad * neuron_grad.reshape((-1,) + (1,) * (grad.dim() - 1)) for grad in input_grads
             )
-            weights = [step_sizes[k] for k in steps]
-            for total, grad in zip(totals, input_grads):
-                scale = neuron_grad.reshape((-1,) + (1,) * (grad.dim() - 1))
-                total += weighted_step_sum(grad * scale, weights)
-        return tuple(totals)
+
+        step_sizes, alphas = rule
+        path = path_chunks(self.forward_func, inputs, baselines, target, args, alphas, batch_size)
+        return integrate_path(path, inputs, step_sizes, integrand)
 
     def _gradients(
         self, inputs, target, args, selector, to_input, grad_kwargs

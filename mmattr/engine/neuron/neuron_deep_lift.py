@@ -8,11 +8,13 @@ from torch import Tensor, nn
 
 from .._inputs import BaselinesType, TensorOrTuple
 from ..gradient.deep_lift import DeepLift, DeepLiftShap
+from ..registry import register
 from ._neuron import NeuronAttributionByInputs, NeuronSelector
 
 CustomAttributionFunc = Callable[..., tuple[Tensor, ...]]
 
 
+@register("neuron", layers="one")
 class NeuronDeepLift(NeuronAttributionByInputs):
     r"""Neuron DeepLift (rescale rule): ``(x_i − b_i) · m_i`` with the multipliers ``m`` of the
     neuron ``n(x) = select(a_l(x))``, so that ``Σ_i attr_i = n(x) − n(b)``.
@@ -59,6 +61,7 @@ class NeuronDeepLift(NeuronAttributionByInputs):
         )
 
 
+@register("neuron", layers="one")
 class NeuronDeepLiftShap(NeuronDeepLift):
     r"""Neuron DeepLiftShap: neuron DeepLift averaged over a sample of baselines,
     ``φ_i = E_b[(x_i − b_i) · m_i(x, b)]``.

@@ -7,9 +7,11 @@ from typing import Any, ClassVar
 from .._inputs import BaselinesType, TensorOrTuple
 from ..perturbation._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval
 from ..perturbation.feature_ablation import FeatureAblation
+from ..registry import register
 from ._neuron import NeuronAttribution, NeuronSelector
 
 
+@register("neuron", layers="one")
 class NeuronFeatureAblation(NeuronAttribution):
     r"""Neuron feature ablation: ``attr_e = n(x) − n(x with group g(e) set to the baseline)``
     for the neuron ``n(x) = select(a_l(x))`` of ``layer``. Forward passes only.

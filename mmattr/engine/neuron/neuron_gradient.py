@@ -6,9 +6,11 @@ from typing import Any
 
 from .._inputs import TensorOrTuple
 from ..gradient.saliency import Saliency
+from ..registry import register
 from ._neuron import NeuronAttribution, NeuronSelector
 
 
+@register("neuron", layers="one")
 class NeuronGradient(NeuronAttribution):
     r"""Neuron gradient: ``∂n(x)/∂x_i`` for the neuron ``n(x) = select(a_l(x))`` of ``layer``.
 

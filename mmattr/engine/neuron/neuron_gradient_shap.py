@@ -6,9 +6,11 @@ from typing import Any, Callable
 
 from .._inputs import TensorOrTuple
 from ..gradient.gradient_shap import GradientShap
+from ..registry import register
 from ._neuron import NeuronAttributionByInputs, NeuronSelector
 
 
+@register("neuron", layers="one")
 class NeuronGradientShap(NeuronAttributionByInputs):
     r"""Neuron GradientShap: ``E_{b, ε, α}[(x_i − b_i) · ∂n(b + α(x + ε − b))/∂x_i]`` for the
     neuron ``n(x) = select(a_l(x))``; random draws follow Captum's order.

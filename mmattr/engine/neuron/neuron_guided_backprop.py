@@ -8,6 +8,7 @@ from torch import nn
 
 from .._inputs import TensorOrTuple
 from ..gradient.guided_backprop import Deconvolution, GuidedBackprop
+from ..registry import register
 from ._neuron import NeuronAttribution, NeuronSelector
 
 
@@ -41,6 +42,7 @@ class _NeuronModifiedRelu(NeuronAttribution):
         )
 
 
+@register("neuron", layers="one")
 class NeuronGuidedBackprop(_NeuronModifiedRelu):
     r"""Neuron guided backprop: the gradient of ``n(x) = select(a_l(x))`` where each ReLU
     passes back ``relu(g · 1[x > 0])``.
@@ -53,6 +55,7 @@ class NeuronGuidedBackprop(_NeuronModifiedRelu):
     """
 
 
+@register("neuron", layers="one")
 class NeuronDeconvolution(_NeuronModifiedRelu):
     r"""Neuron deconvolution: the gradient of ``n(x) = select(a_l(x))`` where each ReLU passes
     back ``relu(g)``.

@@ -7,9 +7,11 @@ from typing import Any
 from .._batching import BatchSize
 from .._inputs import BaselinesType, TensorOrTuple
 from ..gradient.integrated_gradients import IntegratedGradients
+from ..registry import register
 from ._neuron import NeuronAttributionByInputs, NeuronSelector
 
 
+@register("neuron", layers="one")
 class NeuronIntegratedGradients(NeuronAttributionByInputs):
     r"""Neuron integrated gradients: ``(x_i − b_i) ∫₀¹ ∂n(b + α(x − b))/∂x_i dα`` for the
     neuron ``n(x) = select(a_l(x))`` of ``layer``.

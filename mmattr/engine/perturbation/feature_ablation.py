@@ -17,6 +17,7 @@ from .._inputs import (
     format_output,
     is_tuple,
 )
+from ..registry import register
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     LeaveOneOut,
@@ -37,6 +38,7 @@ from ._perturb import (
 Build = Callable[[int, int], tuple[Tensor, ...]]
 
 
+@register("perturbation")
 class FeatureAblation(Attribution):
     r"""Feature ablation: ``attr_e = F(x) − F(x with group g(e) set to the baseline)``.
 

@@ -16,6 +16,7 @@ from .._inputs import (
     format_output,
     is_tuple,
 )
+from ..registry import register
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     PerturbationsPerEval,
@@ -42,6 +43,7 @@ def permute_feature(x: Tensor, feature_mask: Tensor) -> Tensor:
     return torch.where(feature_mask, x[perm.to(x.device)], x)
 
 
+@register("perturbation")
 class FeaturePermutation(FeatureAblation):
     r"""Permutation importance: ``attr_e = F(X) − F(X with group g(e) permuted over the batch)``.
 

@@ -10,6 +10,7 @@ from torch import Tensor
 from torch.distributions.categorical import Categorical
 
 from .._inputs import BaselinesType, TargetType, TensorOrTuple
+from ..registry import register
 from ._coalition_setup import CoalitionSetup
 from ._linear_models import LinearRegression
 from ._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval
@@ -43,6 +44,7 @@ def sample_kernel_coalitions(n_groups: int, n_samples: int, antithetic: bool) ->
     return torch.cat(rows[:n_samples])
 
 
+@register("perturbation")
 class KernelShap(Lime):
     r"""Kernel SHAP: Shapley values as the coefficients of ``g(z) = φ·z + φ₀`` fitted by weighted
     least squares to ``F(x_z)``, coalitions ``z`` drawn with sizes ``∝ (k−1)/(|z|(k−|z|))``

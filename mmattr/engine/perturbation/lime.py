@@ -12,6 +12,7 @@ from torch import Tensor
 
 from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple, format_output
+from ..registry import register
 from ._coalition_setup import CoalitionSetup, setup_coalitions
 from ._linear_models import Lasso
 from ._perturb import (
@@ -107,6 +108,7 @@ def fit_surrogate(model: Any, samples: Tensor, outputs: Tensor, weights: Tensor)
     return model.representation().reshape(-1)
 
 
+@register("perturbation")
 class Lime(Attribution):
     r"""LIME: the coefficients ``w`` of ``g(z) = w·z + b`` fitted to ``F(x_z)`` over random
     coalitions ``z ∈ {0,1}^k``, minimising ``Σ π(x, x_z) (F(x_z) − g(z))² + Ω(w)``

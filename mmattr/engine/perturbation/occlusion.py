@@ -19,6 +19,7 @@ from .._inputs import (
     format_output,
     is_tuple,
 )
+from ..registry import register
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     PerturbationsPerEval,
@@ -89,6 +90,7 @@ class WindowGrid:
         return total / hits
 
 
+@register("perturbation")
 class Occlusion(FeatureAblation):
     r"""Occlusion: ``attr_e = mean over windows w ∋ e of (F(x) − F(x with w at the baseline))``.
 

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple
+from ..registry import register
 from ._coalition_setup import CoalitionSetup, setup_coalitions
 from ._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval, evaluate_coalitions
 
@@ -93,6 +94,7 @@ def sampled_shapley(
     return torch.gather(steps, 1, index).mean(0).T
 
 
+@register("perturbation")
 class ShapleyValueSampling(Attribution):
     r"""Shapley value sampling: ``φ_j ≈ (1/n) Σ_p F(x_{pre_p(j)∪{j}}) − F(x_{pre_p(j)})``,
     the mean marginal contribution of group ``j`` over ``n`` random permutations ``p``

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple
+from ..registry import register
 from ._coalition_setup import CoalitionSetup, setup_coalitions
 from ._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval, evaluate_coalitions
 
@@ -88,6 +89,7 @@ def exact_shapley(
     return combine_all_coalitions(torch.cat([values, setup.output_row()]), k)
 
 
+@register("perturbation")
 class ShapleyValues(Attribution):
     r"""Exact Shapley values of feature groups:
     ``φ_j = Σ_{S ⊆ N∖{j}} |S|!(k−|S|−1)!/k! · (F(x_{S∪{j}}) − F(x_S))``,
