@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn, Sequence
 
-from mmattr._paths import check_writable_folder
+from mmattr.paths import check_writable_folder
 
 
 class UsageError(Exception):

@@ -18,8 +18,8 @@ from types import ModuleType
 
 import torch
 
-from mmattr._paths import check_writable_folder
 from mmattr.demo._common import MISSING
+from mmattr.paths import check_writable_folder
 from mmattr.visualizers import Report
 
 #: The text of a section whose optional dependency is not installed.

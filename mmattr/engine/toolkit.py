@@ -8,8 +8,8 @@ another package needs is added here.
 from __future__ import annotations
 
 from ._base import Attribution
-from ._batching import BatchSize, chunk_bounds, resolve_batch_size
-from ._gradients import gradients
+from ._batching import BatchSize, chunk_bounds, memory_budget_bytes, resolve_batch_size
+from ._gradients import as_leaves, check_scalar_per_example, grad_of_outputs, gradients
 from ._hooks import capture_layers, preserve_model_state, replace_layer
 from ._inputs import (
     BaselinesType,
@@ -17,16 +17,26 @@ from ._inputs import (
     TensorOrTuple,
     as_tuple,
     check_finite,
+    expand_additional_args,
     expand_target,
     format_additional_args,
     format_baselines,
     format_inputs,
     format_output,
+    is_tuple,
+    require_floating,
     run_forward,
     select_target,
+    tensorize_baselines,
     validate_target,
 )
 from ._outputs import OutputSelector, output_tensor
+from .perturbation._perturb import (
+    count_groups,
+    format_feature_mask,
+    forward_perturbations,
+    progress_bar,
+)
 
 __all__ = [
     "Attribution",
@@ -35,21 +45,33 @@ __all__ = [
     "OutputSelector",
     "TargetType",
     "TensorOrTuple",
+    "as_leaves",
     "as_tuple",
     "capture_layers",
     "check_finite",
+    "check_scalar_per_example",
     "chunk_bounds",
+    "count_groups",
+    "expand_additional_args",
     "expand_target",
     "format_additional_args",
     "format_baselines",
+    "format_feature_mask",
     "format_inputs",
     "format_output",
+    "forward_perturbations",
+    "grad_of_outputs",
     "gradients",
+    "is_tuple",
+    "memory_budget_bytes",
     "output_tensor",
     "preserve_model_state",
+    "progress_bar",
     "replace_layer",
+    "require_floating",
     "resolve_batch_size",
     "run_forward",
     "select_target",
+    "tensorize_baselines",
     "validate_target",
 ]

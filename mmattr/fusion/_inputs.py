@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from mmattr.adapters.base import Adapter, ModalityInput
-from mmattr.engine._outputs import OutputSelector
+from mmattr.engine.toolkit import OutputSelector
 from mmattr.fusion._bundle import KNOWN_MODALITIES, POSITIONAL, Bundle, resolve_keywords
 from mmattr.fusion._processor import is_processor_output, split_processor_output
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from mmattr.engine._hooks import capture_layers
+from mmattr.engine.toolkit import capture_layers
 from mmattr.fusion._bundle import Bundle
 
 

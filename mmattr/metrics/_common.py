@@ -12,25 +12,23 @@ from typing import Any, Callable, Union
 import torch
 from torch import Tensor
 
-from mmattr.engine._batching import memory_budget_bytes
-from mmattr.engine._hooks import preserve_model_state
-from mmattr.engine._inputs import (
+from mmattr.engine.toolkit import (
     TargetType,
     check_finite,
+    count_groups,
     expand_additional_args,
     expand_target,
     format_additional_args,
     format_baselines,
+    format_feature_mask,
     format_inputs,
+    forward_perturbations,
+    memory_budget_bytes,
+    preserve_model_state,
+    progress_bar,
     run_forward,
     tensorize_baselines,
     validate_target,
-)
-from mmattr.engine.perturbation._perturb import (
-    count_groups,
-    format_feature_mask,
-    forward_perturbations,
-    progress_bar,
 )
 
 __all__ = [

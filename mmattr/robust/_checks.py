@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import Tensor
 
-from mmattr.engine._inputs import as_tuple
+from mmattr.engine.toolkit import as_tuple
 
 
 class RobustInputError(ValueError, AssertionError):

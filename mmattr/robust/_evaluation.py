@@ -9,8 +9,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from mmattr.engine._batching import resolve_batch_size
-from mmattr.engine._inputs import expand_additional_args
+from mmattr.engine.toolkit import expand_additional_args, resolve_batch_size
 from mmattr.robust._checks import RobustInputError
 
 #: Captum evaluates one perturbed input per forward; mmattr sizes batches from a memory budget.

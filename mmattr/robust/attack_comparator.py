@@ -9,8 +9,7 @@ from typing import Any, Callable, Generic, NamedTuple, TypeVar
 
 from torch import Tensor
 
-from mmattr.engine._hooks import preserve_model_state
-from mmattr.engine._inputs import format_additional_args
+from mmattr.engine.toolkit import format_additional_args, preserve_model_state
 from mmattr.robust._evaluation import (
     DEFAULT_PER_EVAL,
     RunningStats,

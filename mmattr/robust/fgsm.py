@@ -7,14 +7,16 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from mmattr.engine._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
-from mmattr.engine._hooks import preserve_model_state
-from mmattr.engine._inputs import (
+from mmattr.engine.toolkit import (
     TensorOrTuple,
+    as_leaves,
+    check_scalar_per_example,
     format_additional_args,
     format_inputs,
     format_output,
+    grad_of_outputs,
     is_tuple,
+    preserve_model_state,
     require_floating,
     select_target,
     validate_target,

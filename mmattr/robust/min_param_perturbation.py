@@ -10,8 +10,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import Tensor
 
-from mmattr.engine._hooks import preserve_model_state
-from mmattr.engine._inputs import TargetType, format_additional_args
+from mmattr.engine.toolkit import TargetType, format_additional_args, preserve_model_state
 from mmattr.robust._checks import RobustInputError, check_number
 from mmattr.robust._evaluation import (
     DEFAULT_PER_EVAL,

@@ -8,13 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmattr.engine._hooks import preserve_model_state
-from mmattr.engine._inputs import (
+from mmattr.engine.toolkit import (
     TensorOrTuple,
     format_additional_args,
     format_inputs,
     format_output,
     is_tuple,
+    preserve_model_state,
     require_floating,
 )
 from mmattr.robust._checks import RobustInputError, check_number, format_masks

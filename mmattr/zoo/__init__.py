@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from mmattr._paths import check_writable_folder
+from mmattr.paths import check_writable_folder
 from mmattr.zoo import audio, graph, qa_bert, shapes, vqa  # noqa: F401  (registration)
 from mmattr.zoo._registry import (
     ZooSpec,

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from mmattr._paths import check_writable_folder
+from mmattr.paths import check_writable_folder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 _REGISTRY: dict[str, type[ZooSpec]] = {}
