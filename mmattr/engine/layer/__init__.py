@@ -9,6 +9,7 @@ from .layer_feature_ablation import LayerFeatureAblation
 from .layer_gradient_shap import LayerGradientShap
 from .layer_gradient_x_activation import LayerGradientXActivation
 from .layer_integrated_gradients import LayerIntegratedGradients
+from .layer_lrp import LayerLRP
 
 __all__ = [
     "InternalInfluence",
@@ -21,4 +22,5 @@ __all__ = [
     "LayerGradientShap",
     "LayerGradientXActivation",
     "LayerIntegratedGradients",
+    "LayerLRP",
 ]

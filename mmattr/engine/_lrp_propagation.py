@@ -1,0 +1,219 @@
+"""LRP's backward pass: relevance flows from the output to the inputs in place of the gradient.
+
+For a layer with a rule, ``R_in = a ⊙ Jᵀ_z (R_out / (z + ε·sign z))``, with ``a`` the layer's
+input and ``z`` its output under the rule's parameters; ReLU, Dropout, Tanh and IdentityRule
+layers pass relevance through, ``R_in = R_out``. Forward hooks put two small autograd functions
+after the layers (divide by ``z``; pass through) and a gradient hook on each rule layer's input
+tensor (times ``a``, once per tensor over all its uses, as Captum does), so one ordinary
+forward and backward is the propagation. Captum runs the model twice and changes its weights
+in between; here the model is never changed and the forward values are the model's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
+from ._hooks import forward_hook, gradient_hooks
+from ._inputs import TargetType, run_forward
+from .gradient.lrp_rules import layer_rules, passes_relevance_through, rule_parameters
+
+Record = Callable[[Tensor], None] | None
+
+
+class _DivideByOutput(torch.autograd.Function):
+    """Forward: the layer's own output; backward ``R_out / (z + ε·sign z)`` into ``z`` (the
+    output under the rule's parameters), with ``sign 0 = 1``."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, value: Tensor, eps: float, record: Record) -> Tensor:
+        ctx.save_for_backward(z)
+        ctx.eps, ctx.record = eps, record
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, relevance: Tensor):
+        (z,) = ctx.saved_tensors
+        if ctx.record is not None:
+            ctx.record(relevance)
+        return relevance / torch.where(z >= 0, z + ctx.eps, z - ctx.eps), None, None, None
+
+
+class _PassThrough(torch.autograd.Function):
+    """Forward: the layer's output; backward: relevance straight to the layer's input."""
+
+    @staticmethod
+    def forward(ctx, source: Tensor, value: Tensor, record: Record) -> Tensor:
+        ctx.record = record
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, relevance: Tensor):
+        if ctx.record is not None:
+            ctx.record(relevance)
+        return relevance, None, None
+
+
+@dataclass
+class LayerRelevance:
+    """What LayerLRP reads: the relevance at a layer's output and at each of its inputs,
+    normalised (the target output's relevance is 1)."""
+
+    output: Tensor | None = None
+    inputs: dict[int, Tensor] = field(default_factory=dict)
+
+
+class _Hooks:
+    """The forward hooks of one propagation: state shared by the hooks of every layer."""
+
+    def __init__(self, recorded: Sequence[nn.Module], verbose: bool) -> None:
+        self.records = {layer: LayerRelevance() for layer in recorded}
+        self.verbose = verbose
+        self.calls: dict[nn.Module, int] = {}
+        self.sources: dict[nn.Module, Tensor] = {}
+        self.inputs: dict[int, tuple[Tensor, list[Record]]] = {}
+        self.busy = False  # computing ``z`` under the rule's parameters: hooks stand aside
+
+    def _record(self, layer: nn.Module, index: int | None) -> Record:
+        record = self.records.get(layer)
+        if record is None:
+            return None
+        if index is None:
+            return lambda value: setattr(record, "output", value.detach())
+        return lambda value: record.inputs.__setitem__(index, value.detach())
+
+    def _count(self, layer: nn.Module) -> None:
+        self.calls[layer] = self.calls.get(layer, 0) + 1
+        if self.calls[layer] > 1:
+            raise RuntimeError(
+                f"Module {layer} is being used more than once in the network, which is not "
+                "supported by LRP: a rule keeps one input and output per layer. Give each call "
+                "its own module"
+            )
+
+    def _multiply_by_input(self, register: Callable, layer: nn.Module, args: tuple) -> None:
+        """``R_a = a ⊙ grad_a`` on each input tensor, the gradient summed over its uses."""
+        for index, a in enumerate(args):
+            if not isinstance(a, Tensor) or not a.requires_grad:
+                continue
+            record = self._record(layer, index)
+            if id(a) in self.inputs:
+                self.inputs[id(a)][1].append(record)
+                continue
+            records = [record]
+            self.inputs[id(a)] = (a, records)  # keeps ``a`` alive: its id stays unique
+            register(
+                a, lambda grad, value=a.detach(), records=records: _times(grad, value, records)
+            )
+
+    def rule_post(
+        self, register: Callable, rule: Any, layer: nn.Module, args: tuple, output: Any
+    ) -> Tensor | None:
+        if self.busy:
+            return None
+        self._count(layer)
+        if not isinstance(output, Tensor):
+            raise TypeError(
+                f"LRP rule layer {type(layer).__name__} returned {type(output).__name__}; "
+                "expected one tensor"
+            )
+        self._multiply_by_input(register, layer, args)
+        parameters = rule_parameters(rule, layer, args, output)
+        z = output if parameters is None else self._call_with(layer, parameters, args)
+        eps = getattr(rule, "STABILITY_FACTOR", 1e-9)
+        return _DivideByOutput.apply(z, output.detach(), eps, self._record(layer, None))
+
+    def _call_with(self, layer: nn.Module, parameters: dict, args: tuple) -> Tensor:
+        self.busy = True
+        try:
+            return torch.func.functional_call(layer, parameters, args)
+        finally:
+            self.busy = False
+
+    def through_pre(self, counted: bool, layer: nn.Module, args: tuple) -> tuple | None:
+        if counted:
+            self._count(layer)
+        self.sources[layer] = args[0]
+        # an in-place layer would overwrite the tensor relevance must reach: give it a copy
+        return (args[0].clone(),) + args[1:] if getattr(layer, "inplace", False) else None
+
+    def through_post(self, layer: nn.Module, args: tuple, output: Tensor) -> Tensor:
+        source = self.sources.pop(layer)
+        if source.shape != output.shape:
+            raise ValueError(
+                f"{type(layer).__name__} has IdentityRule but maps shape {tuple(source.shape)} "
+                f"to {tuple(output.shape)}; IdentityRule needs one shape in and out"
+            )
+        record = self._record(layer, None)
+        both = None if record is None else _both(record, self._record(layer, 0))
+        return _PassThrough.apply(source, output, both)
+
+
+def _both(first: Callable, second: Callable) -> Callable[[Tensor], None]:
+    return lambda value: (first(value), second(value))
+
+
+def _times(grad: Tensor, value: Tensor, records: list[Record]) -> Tensor:
+    relevance = grad * value
+    for record in records:
+        if record is not None:
+            record(relevance)
+    return relevance
+
+
+@contextlib.contextmanager
+def relevance_hooks(
+    model: nn.Module, recorded: Sequence[nn.Module] = (), verbose: bool = False
+) -> Iterator[dict[nn.Module, LayerRelevance]]:
+    """Within the block, the model's backward propagates relevance (every leaf module needs
+    a rule, a default rule or to pass relevance through; TypeError otherwise)."""
+    hooks = _Hooks(recorded, verbose)
+    with contextlib.ExitStack() as stack:
+        register = stack.enter_context(gradient_hooks())
+        for _, layer, rule in layer_rules(model):
+            if rule is None or passes_relevance_through(rule):
+                counted = rule is not None
+                pre = lambda m, a, counted=counted: hooks.through_pre(counted, m, a)  # noqa: E731
+                stack.enter_context(forward_hook(layer, pre, pre=True))
+                stack.enter_context(forward_hook(layer, hooks.through_post))
+            else:
+                post = lambda m, a, out, rule=rule: hooks.rule_post(register, rule, m, a, out)  # noqa: E731
+                stack.enter_context(forward_hook(layer, post))
+            if verbose and rule is not None:
+                print(f"Applied {rule} on layer {layer}")
+        yield hooks.records
+
+
+def propagate_relevance(
+    model: nn.Module,
+    inputs: tuple[Tensor, ...],
+    target: TargetType,
+    additional_forward_args: tuple | None,
+    recorded: Sequence[nn.Module] = (),
+    verbose: bool = False,
+) -> tuple[Tensor, tuple[Tensor, ...], dict[nn.Module, LayerRelevance]]:
+    """``(output, normalised input relevances, layer records)`` from one forward and backward;
+    ``output`` is the target output per example, shape (batch,)."""
+    with torch.enable_grad():
+        with relevance_hooks(model, recorded, verbose) as records:
+            leaves = as_leaves(inputs)
+            output = run_forward(model, leaves, target, additional_forward_args)
+            check_scalar_per_example(output, target is not None)
+            relevances = grad_of_outputs(output, leaves)  # gradient hooks live until here
+    return output.detach(), relevances, records
+
+
+def scale_by_output(relevance: Tensor, output: Tensor) -> Tensor:
+    """Normalised relevance (batch, ...) times the target output of each example."""
+    return relevance * output.reshape((-1,) + (1,) * (relevance.dim() - 1))
+
+
+def relevance_delta(relevances: Sequence[Tensor], output: Tensor) -> Tensor:
+    """Captum's LRP delta: ``F(x) − Σ R`` per example (0 when relevance is conserved)."""
+    total = sum(r.reshape(r.shape[0], -1).sum(1) for r in relevances)
+    return output.flatten() - total.flatten()
