@@ -12,8 +12,19 @@ from mmattr.engine.neuron import *  # noqa: F401,F403
 from mmattr.engine.neuron import __all__ as _neuron
 from mmattr.engine.perturbation import *  # noqa: F401,F403
 from mmattr.engine.perturbation import __all__ as _perturbation
+from mmattr.engine.summary import *  # noqa: F401,F403
+from mmattr.engine.summary import __all__ as _summary
 from mmattr.fusion import Contribution, Explanation, explain
 
 __version__ = "0.1.0"
 
-__all__ = [*_gradient, *_layer, *_neuron, *_perturbation, "Contribution", "Explanation", "explain"]
+__all__ = [
+    *_gradient,
+    *_layer,
+    *_neuron,
+    *_perturbation,
+    *_summary,
+    "Contribution",
+    "Explanation",
+    "explain",
+]

@@ -41,7 +41,9 @@ class _DivideByOutput(torch.autograd.Function):
         (z,) = ctx.saved_tensors
         if ctx.record is not None:
             ctx.record(relevance)
-        return relevance / torch.where(z >= 0, z + ctx.eps, z - ctx.eps), None, None, None
+        # z + ε·sign z in two passes (copysign gives +ε at z = 0, Captum's sign 0 = 1)
+        stabilised = torch.copysign(torch.tensor(ctx.eps, dtype=z.dtype), z).add_(z)
+        return relevance / stabilised, None, None, None
 
 
 class _PassThrough(torch.autograd.Function):
@@ -76,7 +78,8 @@ class _Hooks:
         self.verbose = verbose
         self.calls: dict[nn.Module, int] = {}
         self.sources: dict[nn.Module, Tensor] = {}
-        self.inputs: dict[int, tuple[Tensor, list[Record]]] = {}
+        self.inputs: dict[int, tuple[Tensor, list[Record], int]] = {}
+        self.relu_outputs: list[Tensor] = []
         self.busy = False  # computing ``z`` under the rule's parameters: hooks stand aside
 
     def _record(self, layer: nn.Module, index: int | None) -> Record:
@@ -106,7 +109,7 @@ class _Hooks:
                 self.inputs[id(a)][1].append(record)
                 continue
             records = [record]
-            self.inputs[id(a)] = (a, records)  # keeps ``a`` alive: its id stays unique
+            self.inputs[id(a)] = (a, records, a._version)  # keeps ``a`` alive: unique id
             register(
                 a, lambda grad, value=a.detach(), records=records: _times(grad, value, records)
             )
@@ -153,6 +156,16 @@ class _Hooks:
         both = None if record is None else _both(record, self._record(layer, 0))
         return _PassThrough.apply(source, output, both)
 
+    def watch_relu(self, layer: nn.Module, args: tuple, output: Tensor) -> None:
+        self.relu_outputs.append(output)
+
+    def shortcut_holds(self) -> bool:
+        """ReLU's own gradient equals passing relevance through when its output is a rule
+        layer's input: ``R = a ⊙ g`` is 0 wherever ReLU's mask is. It also needs every rule
+        input unchanged since it was saved (no in-place op after the layer read it)."""
+        unchanged = all(a._version == version for a, _, version in self.inputs.values())
+        return unchanged and all(id(out) in self.inputs for out in self.relu_outputs)
+
 
 def _both(first: Callable, second: Callable) -> Callable[[Tensor], None]:
     return lambda value: (first(value), second(value))
@@ -168,15 +181,24 @@ def _times(grad: Tensor, value: Tensor, records: list[Record]) -> Tensor:
 
 @contextlib.contextmanager
 def relevance_hooks(
-    model: nn.Module, recorded: Sequence[nn.Module] = (), verbose: bool = False
-) -> Iterator[dict[nn.Module, LayerRelevance]]:
+    model: nn.Module,
+    recorded: Sequence[nn.Module] = (),
+    verbose: bool = False,
+    relu_shortcut: bool = False,
+) -> Iterator[_Hooks]:
     """Within the block, the model's backward propagates relevance (every leaf module needs
-    a rule, a default rule or to pass relevance through; TypeError otherwise)."""
+    a rule, a default rule or to pass relevance through; TypeError otherwise).
+
+    With ``relu_shortcut`` ReLU layers keep their own gradient (no copies); the result is
+    exact only if ``hooks.shortcut_holds()`` after the forward.
+    """
     hooks = _Hooks(recorded, verbose)
     with contextlib.ExitStack() as stack:
         register = stack.enter_context(gradient_hooks())
         for _, layer, rule in layer_rules(model):
-            if rule is None or passes_relevance_through(rule):
+            if rule is None and relu_shortcut and _shortcut_applies(layer, recorded):
+                stack.enter_context(forward_hook(layer, hooks.watch_relu))
+            elif rule is None or passes_relevance_through(rule):
                 counted = rule is not None
                 pre = lambda m, a, counted=counted: hooks.through_pre(counted, m, a)  # noqa: E731
                 stack.enter_context(forward_hook(layer, pre, pre=True))
@@ -186,7 +208,14 @@ def relevance_hooks(
                 stack.enter_context(forward_hook(layer, post))
             if verbose and rule is not None:
                 print(f"Applied {rule} on layer {layer}")
-        yield hooks.records
+        yield hooks
+
+
+def _shortcut_applies(layer: nn.Module, recorded: Sequence[nn.Module]) -> bool:
+    """ReLU (not read by LayerLRP), or Dropout in eval mode (the identity)."""
+    if any(layer is r for r in recorded):
+        return False
+    return type(layer) is nn.ReLU or (type(layer) is nn.Dropout and not layer.training)
 
 
 def propagate_relevance(
@@ -197,15 +226,20 @@ def propagate_relevance(
     recorded: Sequence[nn.Module] = (),
     verbose: bool = False,
 ) -> tuple[Tensor, tuple[Tensor, ...], dict[nn.Module, LayerRelevance]]:
-    """``(output, normalised input relevances, layer records)`` from one forward and backward;
+    """``(output, normalised input relevances, layer records)`` from one forward and backward
+    (a second forward, passing relevance through ReLUs, where the shortcut does not hold);
     ``output`` is the target output per example, shape (batch,)."""
     with torch.enable_grad():
-        with relevance_hooks(model, recorded, verbose) as records:
-            leaves = as_leaves(inputs)
-            output = run_forward(model, leaves, target, additional_forward_args)
-            check_scalar_per_example(output, target is not None)
-            relevances = grad_of_outputs(output, leaves)  # gradient hooks live until here
-    return output.detach(), relevances, records
+        for shortcut in (True, False):
+            with relevance_hooks(model, recorded, verbose and shortcut, shortcut) as hooks:
+                leaves = as_leaves(inputs)
+                output = run_forward(model, leaves, target, additional_forward_args)
+                if shortcut and not hooks.shortcut_holds():
+                    continue
+                check_scalar_per_example(output, target is not None)
+                relevances = grad_of_outputs(output, leaves)  # gradient hooks live until here
+            return output.detach(), relevances, hooks.records
+    raise AssertionError("unreachable: the exact pass always returns")
 
 
 def scale_by_output(relevance: Tensor, output: Tensor) -> Tensor:
