@@ -4,6 +4,13 @@ Captum-compatible attribution classes (same names, signatures and numbers), plus
 adapters, per-modality contributions and visualizers.
 """
 
+from mmattr.engine.baselines import ProductBaselines
+from mmattr.engine.embedding import (
+    InterpretableEmbeddingBase,
+    TokenReferenceBase,
+    configure_interpretable_embedding_layer,
+    remove_interpretable_embedding_layer,
+)
 from mmattr.engine.gradient import *  # noqa: F401,F403
 from mmattr.engine.gradient import __all__ as _gradient
 from mmattr.engine.layer import *  # noqa: F401,F403
@@ -24,6 +31,11 @@ __all__ = [
     *_neuron,
     *_perturbation,
     *_summary,
+    "InterpretableEmbeddingBase",
+    "ProductBaselines",
+    "TokenReferenceBase",
+    "configure_interpretable_embedding_layer",
+    "remove_interpretable_embedding_layer",
     "Contribution",
     "Explanation",
     "explain",
