@@ -1,5 +1,6 @@
 """Perturbation attribution methods."""
 
+from mmattr.engine.perturbation.dataloader_attribution import DataLoaderAttribution, InputRole
 from mmattr.engine.perturbation.feature_ablation import FeatureAblation
 from mmattr.engine.perturbation.feature_permutation import FeaturePermutation
 from mmattr.engine.perturbation.kernel_shap import KernelShap
@@ -10,6 +11,8 @@ from mmattr.engine.perturbation.shapley_value_sampling import ShapleyValueSampli
 from mmattr.engine.perturbation.shapley_values import ShapleyValues
 
 __all__: list[str] = [
+    "DataLoaderAttribution",
+    "InputRole",
     "FeatureAblation",
     "FeaturePermutation",
     "Occlusion",
