@@ -66,7 +66,8 @@ class _TensorRule:
     record_out: Record = None
 
     def __call__(self, grad: Tensor) -> Tensor:
-        if self.scale is not None:
+        scaled = self.scale is not None
+        if scaled:
             grad = grad * self.scale
             for record in self.records_in:
                 if record is not None:
@@ -74,7 +75,9 @@ class _TensorRule:
         if self.divide is not None:
             if self.record_out is not None:
                 self.record_out(grad)
-            grad = grad / self.divide
+            # in place only on a tensor made here that no record holds
+            held = self.record_out is not None or any(r is not None for r in self.records_in)
+            grad = grad.div_(self.divide) if scaled and not held else grad / self.divide
         return grad
 
 
