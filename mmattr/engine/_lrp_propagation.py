@@ -47,8 +47,9 @@ class _DivideByOutput(torch.autograd.Function):
 
 
 def _stabilised(z: Tensor, eps: float) -> Tensor:
-    """``z + ε·sign z`` with ``sign 0 = 1`` (Captum's), as ``(|z| + ε)·sign z``, outside the
-    graph (a broadcast ``copysign(ε, z) + z`` is 4x slower on the CPU)."""
+    """``z + ε·sign z`` with ``sign 0 = 1`` (Captum's; a negative zero gets ``−ε``), as
+    ``(|z| + ε)·sign z``, outside the graph (a broadcast ``copysign(ε, z) + z`` is 4x slower
+    on the CPU)."""
     with torch.no_grad():
         return z.abs().add_(eps).copysign_(z)
 
