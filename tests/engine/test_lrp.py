@@ -255,3 +255,29 @@ def test_bad_input_names_argument():
         mmattr.LRP(model).attribute(torch.ones(2, 10, dtype=torch.float64), target=[0])
     with pytest.raises(NotImplementedError):
         mmattr.LRP(model).attribute_future()
+
+
+class _SummedRelus(nn.Module):
+    """Two ReLU outputs added before a linear layer: ReLU's own gradient would differ from
+    passing relevance through, so the exact second pass must run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left, self.right = nn.Linear(3, 4), nn.Linear(3, 4)
+        self.relu_left, self.relu_right = nn.ReLU(), nn.ReLU()
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(self.relu_left(self.left(x)) + self.relu_right(self.right(x)))
+
+
+def test_parity_where_relu_shortcut_does_not_hold():
+    torch.manual_seed(4)
+    model = _SummedRelus().double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    ours = mmattr.LRP(model).attribute(x, target=0)
+    _close(ours, _captum(captum_attr.LRP, model, inputs=x, target=0))
+    # the plain ReLU gradient differs here: the shortcut must not have been taken
+    with torch.no_grad():
+        hidden_left, hidden_right = model.left(x), model.right(x)
+    assert ((hidden_left <= 0) & (hidden_right > 0)).any()
