@@ -5,6 +5,7 @@ from benchmarks.cases import (  # noqa: F401
     gradient,
     hf,
     layers,
+    lrp,
     metrics,
     perturbation,
     robust,

@@ -266,3 +266,19 @@ def count_activation_bytes(forward_func: Callable) -> Iterator[_ByteCounter]:
     counter = _ByteCounter()
     with counter:
         yield counter
+
+
+@contextlib.contextmanager
+def gradient_hooks() -> Iterator[Callable[[Tensor, Callable[[Tensor], Tensor]], None]]:
+    """``register(tensor, hook)`` within the block: ``hook(grad)`` replaces the gradient that
+    reaches ``tensor`` (summed over all its uses); every hook is removed on exit."""
+    handles = []
+
+    def register(tensor: Tensor, hook: Callable[[Tensor], Tensor]) -> None:
+        handles.append(tensor.register_hook(hook))
+
+    try:
+        yield register
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -46,17 +46,39 @@ class LayerFeatureAblation(LayerAttribution):
         ``feature_mask`` for the layer's value; ``perturbations_per_eval`` defaults to
         ``"auto"`` (Captum: 1; the results do not depend on it).
         """
-        _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)
-        spec = self._layers(attribute_to_layer_input)
-        with self._model_guard():
-            values = tuple(layer_values(self.forward_func, spec, formatted, args))
-            ablation = FeatureAblation(LayerReplacedForward(self.forward_func, spec))
-            attributions = ablation.attribute(
-                values,
-                baselines=layer_baselines,
-                target=target,
-                additional_forward_args=formatted + (args or ()),
-                feature_mask=layer_mask,
-                perturbations_per_eval=perturbations_per_eval,
-            )
-        return spec.format(attributions)
+        return perturb_layer(
+            self,
+            FeatureAblation,
+            inputs,
+            target,
+            additional_forward_args,
+            attribute_to_layer_input,
+            baselines=layer_baselines,
+            feature_mask=layer_mask,
+            perturbations_per_eval=perturbations_per_eval,
+        )
+
+
+def perturb_layer(
+    method: LayerAttribution,
+    attributor: type[FeatureAblation],
+    inputs: TensorOrTuple,
+    target: TargetType,
+    additional_forward_args: Any,
+    attribute_to_layer_input: bool,
+    **attribute_kwargs: Any,
+) -> Tensor | list[Tensor]:
+    """A perturbation method (FeatureAblation or a subclass) run on the layer's value: the
+    value is computed once, then each perturbed copy replaces it in a forward-only pass."""
+    _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)
+    spec = method._layers(attribute_to_layer_input)
+    with method._model_guard():
+        values = tuple(layer_values(method.forward_func, spec, formatted, args))
+        perturbation = attributor(LayerReplacedForward(method.forward_func, spec))
+        attributions = perturbation.attribute(
+            values,
+            target=target,
+            additional_forward_args=formatted + (args or ()),
+            **attribute_kwargs,
+        )
+    return spec.format(attributions)

@@ -94,9 +94,9 @@ def _draw_like_captum_fit(n_groups: int) -> None:
     torch.nn.Linear(n_groups, 1)
 
 
-def fit_surrogate(model: Any, samples: Tensor, outputs: Tensor, weights: Tensor) -> Tensor:
-    """Coefficients ``(k,)`` of ``model`` fitted on ``(samples, outputs, weights)``: directly
-    for mmattr's models, through a DataLoader of float32 tensors (as Captum does) otherwise."""
+def fit_interpretable_model(model: Any, samples: Tensor, outputs: Tensor, weights: Tensor) -> None:
+    """Fit ``model`` on ``(samples, outputs, weights)``: directly for mmattr's models, through
+    a DataLoader of float32 tensors (as Captum does) otherwise."""
     if hasattr(model, "fit_tensors"):
         _draw_like_captum_fit(samples.shape[1])
         model.fit_tensors(samples, outputs, weights)
@@ -105,7 +105,31 @@ def fit_surrogate(model: Any, samples: Tensor, outputs: Tensor, weights: Tensor)
 
         dataset = TensorDataset(samples.float(), outputs.float(), weights.float())
         model.fit(DataLoader(dataset, batch_size=samples.shape[0]))
+
+
+def fit_surrogate(model: Any, samples: Tensor, outputs: Tensor, weights: Tensor) -> Tensor:
+    """Coefficients ``(k,)`` of ``model`` fitted on ``(samples, outputs, weights)``."""
+    fit_interpretable_model(model, samples, outputs, weights)
     return model.representation().reshape(-1)
+
+
+def draw_perturbations(perturb_func: Callable, inputs: Any, n_samples: int, kwargs: dict) -> list:
+    """``n_samples`` draws of ``perturb_func(inputs, **kwargs)``, or of the generator it
+    returns when it is a generator function (fewer, with a warning, if it stops early)."""
+    if not inspect.isgeneratorfunction(perturb_func):
+        return [perturb_func(inputs, **kwargs) for _ in range(n_samples)]
+    generator = perturb_func(inputs, **kwargs)
+    samples = []
+    for _ in range(n_samples):
+        try:
+            samples.append(next(generator))
+        except StopIteration:
+            warnings.warn(
+                f"perturb_func stopped after {len(samples)} of n_samples={n_samples} samples",
+                stacklevel=4,
+            )
+            break
+    return samples
 
 
 @register("perturbation")
@@ -306,21 +330,7 @@ class Lime(Attribution):
     def _draw_samples(self, unit: CoalitionSetup, n_samples: int, kwargs: dict) -> Tensor:
         """``n_samples`` coalitions from ``perturb_func``, drawn in Captum's order."""
         original = self._user_inputs(unit)
-        if inspect.isgeneratorfunction(self.perturb_func):
-            generator = self.perturb_func(original, **kwargs)
-            samples = []
-            for _ in range(n_samples):
-                try:
-                    samples.append(next(generator))
-                except StopIteration:
-                    warnings.warn(
-                        f"perturb_func stopped after {len(samples)} of n_samples={n_samples} "
-                        "coalitions",
-                        stacklevel=4,
-                    )
-                    break
-        else:
-            samples = [self.perturb_func(original, **kwargs) for _ in range(n_samples)]
+        samples = draw_perturbations(self.perturb_func, original, n_samples, kwargs)
         return torch.cat([torch.as_tensor(s).reshape(1, -1) for s in samples])
 
     def _similarities(self, unit: CoalitionSetup, samples: Tensor, kwargs: dict) -> Tensor:
