@@ -73,3 +73,11 @@ def test_readme_and_docs_link_every_notebook() -> None:
     assert [n for n in notebooks if f"notebooks/{n}" not in readme] == []
     assert [n for n in notebooks if n not in listed] == []
     assert "mkdocs build --strict" in readme and "docs/" in readme
+
+
+def test_the_three_uses_are_the_readme_s_tested_examples() -> None:
+    def python_blocks(path: Path) -> list[str]:
+        return re.findall(r"^```python\n(.*?)^```", path.read_text(), flags=re.S | re.M)
+
+    # tests/test_readme.py runs the README's blocks after the first and checks their results
+    assert python_blocks(DOCS / "uses.md") == python_blocks(ROOT / "README.md")[1:]
