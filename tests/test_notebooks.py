@@ -5,6 +5,7 @@ Notebooks are stored without outputs."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -66,3 +67,17 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         for output in cell.outputs
     )
     assert figures >= 1, f"{path.name} shows no figure inline"
+
+
+def test_importing_mmattr_leaves_the_matplotlib_backend_alone() -> None:
+    """A notebook's inline pyplot figures keep working after ``import mmattr.visualizers``."""
+    script = (
+        "import matplotlib; matplotlib.use('pdf'); import mmattr.visualizers, mmattr.demo; "
+        "from mmattr.visualizers._common import figure_png, new_figure; "
+        "figure = new_figure(1, 1); figure.subplots().plot([0, 1]); "
+        "print(matplotlib.get_backend(), figure_png(figure)[:4] == b'\\x89PNG')"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("MPLBACKEND", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.stdout.split() == ["pdf", "True"], done.stderr[-2000:]

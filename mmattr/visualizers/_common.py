@@ -6,13 +6,12 @@ import base64
 import io
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+# No matplotlib.use(): figures are bare Figure objects that render to PNG without pyplot, and
+# selecting a backend here would take a notebook's inline display away from its own pyplot.
 
 # Red for evidence against, green for evidence for: Captum's diverging "RdWhGn" convention.
 # Every figure and every HTML fragment uses it, so one report never flips what a colour means.
