@@ -16,13 +16,23 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TIMEOUT_S = 180  # per cell; each notebook takes well under a minute on an idle CPU
+SKIPPED_DIRS = {"site", "build", "dist", "node_modules", "__pycache__"}
+
+
+def _all_notebooks() -> list[Path]:
+    """Every notebook in the repository, outside hidden folders (.venv, .git, checkpoints)."""
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in SKIPPED_DIRS]
+        found += [Path(folder) / f for f in files if f.endswith(".ipynb")]
+    return sorted(found)
 
 
 def test_the_six_tutorials_are_there() -> None:
     assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_"]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _all_notebooks(), ids=lambda p: p.stem)
 def test_notebook_is_stored_without_outputs(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     stored = [
