@@ -33,8 +33,10 @@ class AudioAdapter:
         window_ms: length of a time window (default 100 ms); a last window shorter than half
             of it joins the one before.
         n_bands: equal frequency bands (default 8).
-        n_fft, hop_length: the STFT (Hann window of ``n_fft``, centred; defaults 400, 160).
-        mel, n_mels: mel spectrogram for spectrogram models (defaults False, 64).
+        n_fft: the STFT's size (Hann window of ``n_fft``, centred; default 400).
+        hop_length: the STFT's hop in samples (default 160).
+        mel: mel spectrogram for spectrogram models (default False).
+        n_mels: mel bands when ``mel`` (default 64).
         baseline: ``"silence"`` (zeros), ``"noise"`` (Gaussian at the clip's RMS, seeded by
             ``seed``) or ``"mean_spectrum"`` (every frame the clip's mean magnitude spectrum,
             with the clip's phase).

@@ -49,7 +49,8 @@ class ImageAdapter:
         baseline: "zero" (black, default), "mean" (per-channel image mean), "segment_mean"
             (each superpixel filled with its mean colour, LIME's ``hide_color=None``), "blur"
             (Gaussian blur of ``blur_sigma`` pixels), or a number (a grey level in [0, 1]).
-        mean, std: the model's per-channel normalisation (3 values each), or None for none.
+        mean: the model's per-channel normalisation mean (3 values), or None for none.
+        std: the model's per-channel normalisation std (3 values), or None for none.
         blur_sigma: the standard deviation of the "blur" baseline in pixels; default 5.0.
         segmentation_kwargs: passed to the scikit-image segmentation function.
 

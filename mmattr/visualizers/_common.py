@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import sys
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
 
-
-def keep_or_choose_backend() -> None:
-    """Agg, unless the user chose a backend: a notebook's inline backend comes as MPLBACKEND, a
-    script may have set up pyplot. Figures here never need a screen, but Captum's
-    ``visualize_image_attr(..., use_pyplot=True)`` shows its figure through the chosen one."""
-    if "MPLBACKEND" not in os.environ and "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
-
-
-keep_or_choose_backend()
-
-import numpy as np  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+# No matplotlib.use(): figures are bare Figure objects that render to PNG without pyplot, and
+# selecting a backend here would take a notebook's inline display away from its own pyplot.
 
 # Red for evidence against, green for evidence for: Captum's diverging "RdWhGn" convention.
 # Every figure and every HTML fragment uses it, so one report never flips what a colour means.

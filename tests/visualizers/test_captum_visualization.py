@@ -258,25 +258,3 @@ def test_bad_input_is_an_assertion_error_naming_the_argument(call, fragment) -> 
         call(attr, image)
     assert fragment in str(info.value) and isinstance(info.value, ValueError)
     assert plt.get_fignums() == before  # no figure left behind
-
-
-def test_a_chosen_matplotlib_backend_is_kept(monkeypatch) -> None:
-    """A notebook's inline backend arrives as MPLBACKEND; importing mmattr must not replace it
-    (Captum's functions show their figures through it); with no choice made, Agg."""
-    import sys
-
-    import matplotlib
-
-    from mmattr.visualizers._common import keep_or_choose_backend
-
-    chosen = []
-    monkeypatch.setattr(matplotlib, "use", chosen.append)
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    keep_or_choose_backend()
-    assert chosen == []
-    monkeypatch.delenv("MPLBACKEND")
-    keep_or_choose_backend()  # pyplot is imported here: a script's own setup
-    assert chosen == []
-    monkeypatch.delitem(sys.modules, "matplotlib.pyplot")
-    keep_or_choose_backend()
-    assert chosen == ["Agg"]

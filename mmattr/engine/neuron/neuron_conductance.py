@@ -69,7 +69,10 @@ class NeuronConductance(NeuronAttributionByInputs):
         Args:
             neuron_selector: see :meth:`NeuronGradient.attribute`. A callable is applied to
                 the layer's values and, as in Captum, to ``∂F/∂a_l``: it should only select.
-            baselines, target, n_steps, internal_batch_size: as for IntegratedGradients.
+            baselines: as for IntegratedGradients.
+            target: as for IntegratedGradients.
+            n_steps: as for IntegratedGradients (default 50).
+            internal_batch_size: as for IntegratedGradients.
             method: quadrature rule (default ``"riemann_trapezoid"``, Captum's).
             attribute_to_neuron_input: select from the layer's input (default False).
             grad_kwargs: keyword arguments for ``torch.autograd.grad`` of ``∂F/∂a_l``.

@@ -45,8 +45,11 @@ class NeuronIntegratedGradients(NeuronAttributionByInputs):
 
         Args:
             neuron_selector: see :meth:`NeuronGradient.attribute`.
-            baselines, n_steps, method, internal_batch_size: as for IntegratedGradients
-                (zeros, 50, ``"gausslegendre"``, all steps at once; ``"auto"`` allowed).
+            baselines: as for IntegratedGradients (default zeros).
+            n_steps: as for IntegratedGradients (default 50).
+            method: as for IntegratedGradients (default ``"gausslegendre"``).
+            internal_batch_size: as for IntegratedGradients (default all steps at once;
+                ``"auto"`` allowed).
             attribute_to_neuron_input: select from the layer's input (default False).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
