@@ -20,6 +20,7 @@ from tests.helpers.conformance import (
     NEURON,
     SCENARIOS,
     Option,
+    attribute,
     build,
     call_kwargs,
     cases,
@@ -85,9 +86,10 @@ class _Failing(torch.nn.Module):
 @pytest.mark.parametrize("name", list(methods()))
 def test_model_unchanged_after_success_and_after_error(name):
     info = methods()[name]
-    option = Option(inner="integrated_gradients") if info.wraps else options(info)[0]
+    option = Option(inner="integrated_gradients") if name == "noise_tunnel" else options(info)[0]
     model_name = "cnn" if info.name in ("layer_grad_cam", "guided_grad_cam") else "mlp"
-    model, inputs = make(model_name).train(), example_inputs(model_name)
+    batch = option.scenarios[0][1]
+    model, inputs = make(model_name).train(), example_inputs(model_name, batch=batch)
     first = next(m for m in model.modules() if not list(m.children()))
     first.weight.requires_grad_(False)
     failing = _Failing()
@@ -96,14 +98,14 @@ def test_model_unchanged_after_success_and_after_error(name):
     kwargs = call_kwargs(info, option, inputs, model_name, 1)
     before = model_state(model)
     torch.manual_seed(0)
-    result = instance.attribute(inputs[0], **kwargs)
+    result = attribute(instance, option, inputs, inputs[0], kwargs)
     assert_same_state(before, model_state(model))
     values = result[0] if info.convergence_delta else result
     values = values[0] if isinstance(values, (list, tuple)) else values
     assert torch.isfinite(values).all() and values.abs().sum() > 0
     failing.armed = True
     with pytest.raises(RuntimeError, match="on purpose"):
-        instance.attribute(inputs[0], **kwargs)
+        attribute(instance, option, inputs, inputs[0], kwargs)
     assert_same_state(before, model_state(model))
 
 

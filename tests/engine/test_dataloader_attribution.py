@@ -104,3 +104,20 @@ def test_bad_arguments_named():
         method.attribute(loader, input_roles=(0, 1, 2), baselines=(torch.zeros(3, 10),))
     with pytest.raises(NotImplementedError):
         method.attribute_future()
+
+
+def test_a_loader_of_bare_tensors():
+    """Ours takes a loader yielding bare tensors as one input (a tensor back); Captum zips such
+    a batch with the roles and so takes its first row for the whole batch: it differs."""
+    model, x = make("mlp"), DATA.tensors[0]  # three outputs per example
+    method = mmattr.DataLoaderAttribution(mmattr.FeatureAblation(model))
+    bare = method.attribute(DataLoader(x, batch_size=3))
+    as_tuples = method.attribute(DataLoader(TensorDataset(x), batch_size=3))
+    assert isinstance(bare, torch.Tensor) and bare.shape == (21, 10)
+    torch.testing.assert_close(bare, as_tuples[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        captum_method = CaptumDataLoaderAttribution(captum_attr.FeatureAblation(model))
+        theirs = captum_method.attribute(DataLoader(x, batch_size=3))
+    # Captum: only examples 0, 3 and 6 (each batch's first row), not all 7
+    torch.testing.assert_close(theirs, bare.view(7, 3, 10)[[0, 3, 6]].reshape(9, 10))

@@ -42,3 +42,26 @@ def test_ignored_unit_gets_zero_and_model_unchanged():
     assert [len(m._forward_hooks) for m in model.modules()] == hooks_before
     with pytest.raises(ValueError, match="at least 2"):
         mmattr.LayerFeaturePermutation(model, model.relu2).attribute(x[:1], target=0)
+
+
+def test_a_target_gives_captums_numbers_on_the_target_output():
+    """Captum 0.9 applies ``target`` twice (in its layer forward, then in FeaturePermutation)
+    and fails; ours with ``target`` equals Captum's on ``F_t(x) = F(x)[i, t_i]`` given the seed."""
+    model, (x,) = make("mlp"), example_inputs("mlp", batch=4)
+    target = [2, 0, 1, 1]
+    torch.manual_seed(3)
+    ours = mmattr.LayerFeaturePermutation(model, model.relu1).attribute(
+        x, target=target, perturbations_per_eval=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises((AssertionError, IndexError)):
+            captum_attr.LayerFeaturePermutation(model, model.relu1).attribute(x, target=target)
+        torch.manual_seed(3)
+        rows = torch.arange(4)
+        at_target = captum_attr.LayerFeaturePermutation(
+            lambda v: model(v)[rows, torch.tensor(target)], model.relu1
+        )
+        theirs = at_target.attribute(x)
+    torch.testing.assert_close(ours, theirs, rtol=1e-7, atol=1e-10)
+    assert ours.abs().max() > 1e-6

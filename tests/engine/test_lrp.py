@@ -281,3 +281,32 @@ def test_parity_where_relu_shortcut_does_not_hold():
     with torch.no_grad():
         hidden_left, hidden_right = model.left(x), model.right(x)
     assert ((hidden_left <= 0) & (hidden_right > 0)).any()
+
+
+def test_additional_forward_args_parity():
+    """The harness's extra_args model has a Sigmoid, which neither library has a rule for; with
+    a ReLU instead both take it, and the extra arguments reach the model."""
+    model, (x,) = make("extra_args"), example_inputs("extra_args")
+    model.act = nn.ReLU()
+    scale = torch.linspace(0.5, 1.5, 15, dtype=torch.float64).view(3, 5)
+    kwargs = dict(inputs=x, target=[0, 2, 1], additional_forward_args=(scale, 0.25))
+    ours, our_delta = mmattr.LRP(model).attribute(**kwargs, return_convergence_delta=True)
+    theirs, delta = _captum(captum_attr.LRP, model, **kwargs, return_convergence_delta=True)
+    _close((ours, our_delta), (theirs, delta))
+    layer = mmattr.LayerLRP(model, model.linear).attribute(**kwargs)
+    _close(layer, _captum(captum_attr.LayerLRP, model, model.linear, **kwargs))
+    with pytest.raises(TypeError, match="model.act"):
+        model.act = nn.Sigmoid()
+        mmattr.LRP(model).attribute(**kwargs)
+
+
+def test_layer_lrp_at_a_relu_is_the_next_layers_input_relevance():
+    """Captum's LayerLRP fails at a ReLU (its rule is None); a ReLU passes relevance through,
+    so ours there equals Captum's at the input of the Linear that follows."""
+    model, inputs = make("tuple_mlp"), example_inputs("tuple_mlp")
+    ours = mmattr.LayerLRP(model, model.relu).attribute(inputs, target=[0, 2, 1])
+    theirs = _captum(
+        captum_attr.LayerLRP, model, model.head, inputs=inputs, target=[0, 2, 1],
+        attribute_to_layer_input=True,
+    )  # fmt: skip
+    _close(ours, theirs)

@@ -52,7 +52,20 @@ def test_facts_of_some_registered_classes():
         True,
     )
     assert methods()["noise_tunnel"].wraps and not methods()["noise_tunnel"].input_method
-    assert len(methods()) == 36 and len(methods("perturbation")) == 7
+    # as Captum 0.9: LRP and LayerLRP take return_convergence_delta, LayerLRP a list of
+    # layers; LayerFeaturePermutation one layer and no delta; DataLoaderAttribution wraps
+    facts = {
+        n: (i.kind, i.layers, i.convergence_delta, i.wraps)
+        for n, i in methods().items()
+        if n in ("lrp", "layer_lrp", "layer_feature_permutation", "data_loader_attribution")
+    }
+    assert facts == {
+        "lrp": ("gradient", None, True, False),
+        "layer_lrp": ("layer", "list", True, False),
+        "layer_feature_permutation": ("layer", "one", False, False),
+        "data_loader_attribution": ("perturbation", None, False, True),
+    }
+    assert len(methods()) == 41 and len(methods("perturbation")) == 9
     assert snake_case("InputXGradient") == "input_x_gradient"
     assert snake_case("LayerGradCam") == "layer_grad_cam"
 

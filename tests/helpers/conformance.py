@@ -10,6 +10,7 @@ n_steps...) with small defaults. ``OPTIONS`` adds the variants a method has beyo
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 import mmattr
+from mmattr.engine.perturbation._linear_models import LinearRegression
 from mmattr.engine.registry import MethodInfo, methods
 from tests.helpers.models import example_inputs, extra_forward_args, make, reference_inputs
 
@@ -63,6 +65,15 @@ class Option:
     ours_only: dict = field(default_factory=dict)
     #: the models this variant runs on (Grad-CAM needs a convolution)
     scenarios: list = field(default_factory=lambda: SCENARIOS)
+    #: constructor arguments made afresh per library: ``library -> dict`` (LimeBase's surrogate)
+    make_init: Callable[[Any], dict] | None = None
+    #: the layer attributed per model, replacing ``LAYER``'s
+    layer: dict = field(default_factory=dict)
+    #: ``(inputs, given, kwargs) -> (given, kwargs)``: what ``attribute`` receives in place of
+    #: the inputs (DataLoaderAttribution: a DataLoader over them)
+    feed: Callable[[tuple, Any, dict], tuple[Any, dict]] | None = None
+    #: build on ``F_t(x)``, the model with the scenario's target applied, and pass no target
+    target_in_forward: bool = False
 
 
 def _rules(**extra: Any) -> list[Option]:
@@ -78,6 +89,75 @@ def _nt(inner: str, nt_type: str, label: str = "", **kwargs: Any) -> Option:
 def _squared_difference(multipliers, inputs, baselines):
     """A custom DeepLift attribution: ``m · (x − b)²``."""
     return tuple(m * (x - b) ** 2 for m, x, b in zip(multipliers, inputs, baselines))
+
+
+def _parts(inputs: Any) -> tuple:
+    return inputs if isinstance(inputs, tuple) else (inputs,)
+
+
+def _coalition(inputs: Any, **kwargs: Any) -> torch.Tensor:
+    """LimeBase sample in the interpretable space: each input element kept with p = 1/2."""
+    count = sum(x[0].numel() for x in _parts(inputs))
+    return torch.bernoulli(torch.full((1, count), 0.5, dtype=torch.float64))
+
+
+def _from_coalition(sample: torch.Tensor, inputs: Any, **kwargs: Any) -> Any:
+    """``x_s = x ⊙ z_s``, ``z_s`` split over the inputs."""
+    parts = _parts(inputs)
+    pieces = torch.split(sample[0], [x[0].numel() for x in parts])
+    made = tuple(x * p.reshape(x.shape) for x, p in zip(parts, pieces))
+    return made if isinstance(inputs, tuple) else made[0]
+
+
+def _masked_inputs(inputs: Any, **kwargs: Any) -> Any:
+    """LimeBase sample in the input space: ``x ⊙ z_s``."""
+    return _from_coalition(_coalition(inputs), inputs)
+
+
+def _to_coalition(sample: Any, inputs: Any, **kwargs: Any) -> torch.Tensor:
+    return torch.cat([(x != 0).reshape(1, -1) for x in _parts(sample)], dim=1).double()
+
+
+def _nearness(inputs: Any, model_input: Any, interpretable: torch.Tensor, **kwargs: Any):
+    """``π = exp(−‖x − x_s‖² / 10)``."""
+    pairs = zip(_parts(inputs), _parts(model_input))
+    return torch.exp(-sum(((x - s) ** 2).sum() for x, s in pairs) / 10)
+
+
+def _lime_base_init(interpretable_space: bool) -> Callable[[Any], dict]:
+    def make_init(library: Any) -> dict:
+        from captum._utils.models.linear_model import SkLearnLinearRegression
+
+        surrogate = LinearRegression() if library is mmattr else SkLearnLinearRegression()
+        return {
+            "interpretable_model": surrogate,
+            "similarity_func": _nearness,
+            "perturb_func": _coalition if interpretable_space else _masked_inputs,
+            "perturb_interpretable_space": interpretable_space,
+            "from_interp_rep_transform": _from_coalition if interpretable_space else None,
+            "to_interp_rep_transform": None if interpretable_space else _to_coalition,
+        }
+
+    return make_init
+
+
+#: LimeBase explains one example (Captum's as well: one interpretable sample per model output)
+ONE_EXAMPLE = [(m, 1, t, tup) for m, batch, t, tup in SCENARIOS if batch == 3]
+
+
+def _dataloader(inputs: tuple, given: Any, kwargs: dict) -> tuple[Any, dict]:
+    """A DataLoader (batches of 2) of tuples: the inputs, then the extra forward arguments as
+    tensors with role ``need_forward``. Never bare tensors: Captum zips a yielded tensor with
+    the roles, i.e. takes its rows for inputs (its docs ask for tuples)."""
+    extra = kwargs.pop("additional_forward_args", None) or ()
+    rows = inputs[0].shape[0]
+    extra = tuple(
+        a if isinstance(a, torch.Tensor) else torch.full((rows, 1), float(a), dtype=inputs[0].dtype)
+        for a in extra
+    )
+    kwargs["input_roles"] = (0,) * len(inputs) + (1,) * len(extra)
+    dataset = torch.utils.data.TensorDataset(*inputs, *extra)
+    return torch.utils.data.DataLoader(dataset, batch_size=2), kwargs
 
 
 CHUNKED = Option("chunked", kwargs={"internal_batch_size": 5})
@@ -154,6 +234,53 @@ OPTIONS: dict[str, list[Option]] = {
     # order than Captum's one-per-call; any fixed number gives Captum's draws
     "feature_permutation": [Option(kwargs={"perturbations_per_eval": 3})],
     "neuron_feature_ablation": [Option(), Option("no-mask", kwargs={"feature_mask": None})],
+    "lime_base": [
+        Option(
+            "interpretable-space",
+            make_init=_lime_base_init(True),
+            scenarios=ONE_EXAMPLE,
+            kwargs={"n_samples": 40},
+            rtol=1e-4,
+            atol=1e-5,
+        ),
+        Option(
+            "input-space",
+            make_init=_lime_base_init(False),
+            scenarios=ONE_EXAMPLE[:1],
+            kwargs={"n_samples": 40, "perturbations_per_eval": 7},
+            rtol=1e-4,
+            atol=1e-5,
+        ),
+    ],
+    "data_loader_attribution": [
+        Option(inner="feature_ablation", feed=_dataloader, kwargs={"baselines": "low"}),
+        Option(
+            "per-pass-3",
+            inner="feature_ablation",
+            feed=_dataloader,
+            kwargs={"perturbations_per_pass": 3, "feature_mask": None, "baselines": None},
+        ),
+    ],
+    # Captum 0.9 applies a target twice (in its layer forward, then in FeaturePermutation) and
+    # fails; with the target inside the forward function both give F_t's attributions
+    "layer_feature_permutation": [Option(target_in_forward=True)],
+    # Captum's LayerLRP has no rule at a ReLU (tuple_mlp's LAYER) and fails there
+    "layer_lrp": [
+        Option(layer={"tuple_mlp": "left"}),
+        Option(
+            "layer-input",
+            kwargs={"attribute_to_layer_input": True},
+            layer={"tuple_mlp": "head", "mlp": "linear3"},
+        ),
+    ],
+}
+
+#: scenarios a class cannot take, Captum's counterpart neither: name -> (test, why)
+NOT_APPLICABLE: dict[str, tuple[Callable[[tuple], bool], str]] = {
+    "feature_permutation": (lambda s: s[1] == 1, "it permutes across the batch: needs 2 examples"),
+    "layer_feature_permutation": (lambda s: s[1] == 1, "as feature_permutation"),
+    "lrp": (lambda s: s[0] == "extra_args", "no LRP rule for extra_args's Sigmoid (both refuse)"),
+    "layer_lrp": (lambda s: s[0] == "extra_args", "no LRP rule for extra_args's Sigmoid"),
 }
 
 
@@ -163,12 +290,13 @@ def options(info: MethodInfo) -> list[Option]:
 
 def scenarios(info: MethodInfo, option: Option) -> list[tuple]:
     """The option's scenarios; one per model and batch for methods without a target, and none
-    of batch 1 for FeaturePermutation (it permutes across the batch)."""
+    that ``NOT_APPLICABLE`` or ``CAPTUM_DIFFERS`` lists for the method."""
     chosen, seen = [], set()
-    takes_target = _takes(info, "target") or info.wraps
+    takes_target = _takes(_probe(info, option), "target")
+    not_applicable = NOT_APPLICABLE.get(info.name, (lambda s: False, ""))[0]
     for scenario in option.scenarios:
         model_name, batch, _, _ = scenario
-        if info.name == "feature_permutation" and batch == 1:
+        if not_applicable(scenario):
             continue
         if model_name in CAPTUM_DIFFERS.get(info.name.removesuffix("_shap"), ()):
             continue
@@ -183,23 +311,42 @@ def _takes(info: MethodInfo, parameter: str) -> bool:
     return parameter in inspect.signature(info.cls.attribute).parameters
 
 
-def build(library: Any, info: MethodInfo, model: torch.nn.Module, model_name: str, option: Option):
-    """An instance of ``info``'s class (``library`` mmattr or Captum) for ``model``."""
+def _probe(info: MethodInfo, option: Option) -> MethodInfo:
+    """Whose ``attribute`` arguments to fill: the wrapped method's when the wrapper passes its
+    keyword arguments on (NoiseTunnel), else the class's own (DataLoaderAttribution)."""
+    parameters = inspect.signature(info.cls.attribute).parameters.values()
+    passes_on = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return methods()[option.inner] if info.wraps and passes_on else info
+
+
+def build(
+    library: Any,
+    info: MethodInfo,
+    model: torch.nn.Module,
+    model_name: str,
+    option: Option,
+    forward: Callable | None = None,
+):
+    """An instance of ``info``'s class (``library`` mmattr or Captum) for ``model`` (called
+    through ``forward`` if given)."""
     cls = info.cls if library is mmattr else getattr(library, info.captum)
     if info.wraps:
         inner = methods()[option.inner]
         return cls(build(library, inner, model, model_name, Option()))
+    init = {**option.init, **(option.make_init(library) if option.make_init else {})}
+    forward = forward or model
     if info.kind == "neuron":
-        return cls(model, getattr(model, NEURON[model_name][0]), **option.init)
+        return cls(forward, getattr(model, NEURON[model_name][0]), **init)
     if info.layers is not None:
-        return cls(model, getattr(model, LAYER[model_name]), **option.init)
-    return cls(model, **option.init)
+        layer = getattr(model, option.layer.get(model_name, LAYER[model_name]))
+        return cls(forward, layer, **init)
+    return cls(forward, **init)
 
 
 def call_kwargs(info: MethodInfo, option: Option, inputs: tuple, model_name: str, target: Any):
     """``attribute``'s keyword arguments: small defaults for what it takes, then the option."""
     kwargs: dict[str, Any] = {}
-    probe = methods()[option.inner] if info.wraps else info
+    probe = _probe(info, option)
     if _takes(probe, "target"):
         kwargs["target"] = target
     if info.kind == "neuron":
@@ -209,9 +356,9 @@ def call_kwargs(info: MethodInfo, option: Option, inputs: tuple, model_name: str
     if _takes(probe, "feature_mask"):
         kwargs["feature_mask"] = "pairs"
     for name, value in (("n_steps", 8), ("n_samples", 4), ("stdevs", 0.1)):
-        if _takes(probe, name) and not info.wraps:
+        if _takes(probe, name) and probe is info:
             kwargs[name] = value
-    if info.wraps and _takes(probe, "n_steps"):
+    if probe is not info and _takes(probe, "n_steps"):
         kwargs["n_steps"] = 4
     if info.convergence_delta:
         kwargs["return_convergence_delta"] = True
@@ -254,13 +401,42 @@ def run(library: Any, info: MethodInfo, option: Option, scenario: tuple) -> Any:
     kwargs = call_kwargs(info, option, inputs, model_name, _batch_target(target, batch))
     if extra_forward_args(model_name) is not None:
         kwargs["additional_forward_args"] = extra_forward_args(model_name, batch)
-    instance = build(library, info, model, model_name, option)
+    forward = None
+    if option.target_in_forward:
+        forward = _target_applied(model, kwargs.pop("target", None), batch)
+    instance = build(library, info, model, model_name, option, forward)
     torch.manual_seed(0)
     np.random.seed(0)
     if library is mmattr:
         kwargs.update(option.ours_only)
     given = inputs if len(inputs) > 1 or single_as_tuple else inputs[0]
+    return attribute(instance, option, inputs, given, kwargs)
+
+
+def attribute(instance: Any, option: Option, inputs: tuple, given: Any, kwargs: dict) -> Any:
+    """``instance.attribute`` on ``given`` (fed through ``option.feed`` if it has one)."""
+    if option.feed is not None:
+        given, kwargs = option.feed(inputs, given, dict(kwargs))
     return instance.attribute(given, **kwargs)
+
+
+def _target_applied(model: torch.nn.Module, target: Any, batch: int) -> Callable:
+    """``F_t(x)``: the model's output at ``target`` (any Captum target form; a per-example
+    target repeats over stacked copies of the batch, as Captum expands it)."""
+
+    def forward(*args: Any) -> torch.Tensor:
+        out = model(*args)
+        if target is None:
+            return out
+        if isinstance(target, int):
+            return out[:, target]
+        if isinstance(target, tuple):
+            return out[(slice(None), *target)]
+        per_row = [target[i % batch] for i in range(out.shape[0])]
+        picked = [out[(i, *torch.as_tensor(t).reshape(-1).tolist())] for i, t in enumerate(per_row)]
+        return torch.stack(picked)
+
+    return forward
 
 
 def _batch_target(target: Any, batch: int) -> Any:
