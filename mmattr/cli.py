@@ -1,4 +1,4 @@
-"""The ``mmattr`` command: ``mmattr demo | zoo | methods``."""
+"""The ``mmattr`` command: ``mmattr demo | zoo | methods | insights``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,12 @@ def _methods(args: argparse.Namespace) -> int:
     return 0
 
 
+def _insights(args: argparse.Namespace) -> int:
+    from mmattr.insights.cli import run_insights
+
+    return run_insights(args.zoo, args.app, args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mmattr", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     methods = commands.add_parser("methods", help="print the version and the attribution classes")
     methods.set_defaults(run=_methods)
+
+    insights = commands.add_parser("insights", help="explore attributions in a browser tab")
+    source = insights.add_mutually_exclusive_group(required=True)
+    source.add_argument("--zoo", default=None, help="a zoo model: shapes-cnn, vqa, keyword-audio")
+    source.add_argument("--app", default=None, help="module:function returning an Explorer")
+    insights.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    insights.set_defaults(run=_insights)
     return parser
 
 
