@@ -18,6 +18,13 @@ def _png(figure: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def warm_up() -> None:
+    """Import and exercise matplotlib once (fonts, Agg) off the first view's clock."""
+    from mmattr.visualizers import visualize_image_attr
+
+    _png(visualize_image_attr(torch.eye(4).numpy(), method="heat_map", sign="all", title="x"))
+
+
 def modality_view(
     name: str, attribution: Tensor, prepared: ModalityInput, adapter: Adapter | None
 ) -> dict[str, Any]:

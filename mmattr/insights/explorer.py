@@ -185,10 +185,21 @@ class Explorer:
             "evaluations": job.calls,
         }
 
+    def warm_up(self) -> None:
+        """Predict every example, run one cheap attribution (not cached) and load the plotting
+        code before the first click, so that the first view costs only its own work."""
+        from mmattr.insights._render import warm_up
+
+        self.examples()
+        method = "saliency" if "saliency" in self.methods else self.methods[0]
+        self.explanation(self.settings({"example": 0, "method": method}))
+        warm_up()
+
     def widget(self) -> Any:
         """The anywidget view of this explorer (needs the ``insights`` extra)."""
         from mmattr.insights.widget import ExplorerWidget
 
+        self.warm_up()
         return ExplorerWidget(self)
 
     def serve(self, port: int = 0, host: str = "127.0.0.1", block: bool = True) -> Any:
@@ -200,6 +211,7 @@ class Explorer:
         from mmattr.insights.server import Server
 
         server = Server(self, host=host, port=port)
+        self.warm_up()
         if block:
             server.run()
         else:

@@ -116,9 +116,9 @@ def test_pick_example_change_method_numbers_are_explains(browser):
         assert second["images"] != first["images"]  # the attribution image changed
         widths = lambda shown: [bar[3] for bar in shown["bars"]]  # noqa: E731
         assert widths(second) != widths(first)  # and the contribution bars
-        page.select_option("select[name=compare]", "feature_ablation")
+        page.select_option("select[name=compare]", "input_x_gradient")
         page.wait_for_selector(DONE.format("B"))
-        _check_numbers(_shown(page, "B"), _explain(explorer, 2, "feature_ablation"))
+        _check_numbers(_shown(page, "B"), _explain(explorer, 2, "input_x_gradient"))
         assert errors == []
     finally:
         server.stop()
