@@ -7,7 +7,12 @@ through :meth:`Explorer.submit` (work off the caller's thread, cached, cancellab
 from __future__ import annotations
 
 import inspect
+import io
+import tempfile
+import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,6 +24,7 @@ from mmattr.insights._render import modality_view, zero_baseline
 from mmattr.insights._settings import BASELINES, METHODS, InsightsError, Settings, parse_settings
 
 _NOT_INPUTS = ("label", "title")
+SAVED_EXPLANATIONS = 32  # the latest views' Explanation objects, for export
 
 
 class Explorer:
@@ -70,6 +76,7 @@ class Explorer:
         self._prepared: dict[int, dict[str, ModalityInput]] = {}
         self._rows: list[dict[str, Any]] | None = None
         self.runner = Runner(self._compute)
+        self._explanations: OrderedDict[Settings, Any] = OrderedDict()
 
     # -- what the page lists -----------------------------------------------------------------
 
@@ -165,6 +172,9 @@ class Explorer:
 
     def _compute(self, settings: Settings, job: Job) -> dict[str, Any]:
         explanation = self.explanation(settings, job)
+        self._explanations[settings] = explanation
+        while len(self._explanations) > SAVED_EXPLANATIONS:
+            self._explanations.popitem(last=False)
         prepared = self.prepared(settings.example)
         modalities = [
             modality_view(name, attr, prepared[name], self.adapters.get(name))
@@ -184,6 +194,20 @@ class Explorer:
             },
             "evaluations": job.calls,
         }
+
+    def export(self, settings: Settings) -> bytes:
+        """A zip of ``Explanation.save`` (JSON + safetensors, no pickle) of a finished view."""
+        explanation = self._explanations.get(settings)
+        if explanation is None:
+            raise InsightsError("the view is not computed (or no longer kept); show it first")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "explanation.json"
+            explanation.save(path)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for file in sorted(Path(folder).iterdir()):
+                    archive.write(file, file.name)
+        return buffer.getvalue()
 
     def warm_up(self) -> None:
         """Predict every example, run one cheap attribution (not cached) and load the plotting

@@ -91,6 +91,14 @@ def build_app(explorer: Any, token: str) -> Starlette:
             return _error(404, f"no view {request.path_params['job_id']!r}")
         return JSONResponse(found.to_dict())
 
+    async def save(request: Request) -> Response:
+        found = explorer.runner.get(request.path_params["job_id"])
+        if found is None or found.status != "done":
+            return _error(404, f"no finished view {request.path_params['job_id']!r}")
+        headers = {"Content-Disposition": 'attachment; filename="explanation.zip"'}
+        content = explorer.export(found.settings)
+        return Response(content, media_type="application/zip", headers=headers)
+
     routes = [
         Route("/", guarded(index)),
         Route("/static/{name:path}", guarded(static_file)),
@@ -98,6 +106,7 @@ def build_app(explorer: Any, token: str) -> Starlette:
         Route("/api/run", guarded(run), methods=["POST"]),
         Route("/api/job/{job_id}", guarded(job)),
         Route("/api/cancel/{job_id}", guarded(cancel), methods=["POST"]),
+        Route("/api/save/{job_id}", guarded(save)),
     ]
     return Starlette(routes=routes)
 

@@ -7,8 +7,10 @@ each modality's view are saved to ``$MMATTR_TEST_OUTPUT/insights`` (default: the
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,20 @@ def test_pick_example_change_method_numbers_are_explains(browser):
         page.select_option("select[name=compare]", "input_x_gradient")
         page.wait_for_selector(DONE.format("B"))
         _check_numbers(_shown(page, "B"), _explain(explorer, 2, "input_x_gradient"))
+        with page.expect_download() as download:
+            page.click("button.mi-export-png")
+        png = Path(download.value.path()).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert base64.b64encode(png).decode() == second["images"][0].split(",", 1)[1]
+        with page.expect_download() as download:
+            page.click("button.mi-export-save")
+        folder = Path(tempfile.mkdtemp())
+        zipfile.ZipFile(download.value.path()).extractall(folder)
+        saved = mmattr.Explanation.load(folder / "explanation.json")
+        totals = {k: [float(v.double().sum()), ""] for k, v in saved.attributions.items()}
+        assert {k: v[0] for k, v in totals.items()} == pytest.approx(
+            {k: v[0] for k, v in second["totals"].items()}, rel=1e-6
+        )
         assert errors == []
     finally:
         server.stop()

@@ -148,3 +148,25 @@ def test_cancelled_run_leaves_the_model_unchanged(explorer):
     assert {m["name"]: m["total"] for m in after["modalities"]} == pytest.approx(
         want["totals"], rel=1e-6
     )
+
+
+def test_export_is_explanation_save(client, explorer, tmp_path):
+    import io
+    import zipfile
+
+    from mmattr import Explanation
+
+    headers = {"X-Mmattr-Token": TOKEN}
+    body = {"example": 4, "method": "saliency"}
+    job = _wait(client, client.post("/api/run", json=body, headers=headers).json(), headers)
+    assert client.get(f"/api/save/{job['job']}").status_code == 403
+    response = client.get(f"/api/save/{job['job']}", headers=headers)
+    assert response.headers["content-type"] == "application/zip"
+    zipfile.ZipFile(io.BytesIO(response.content)).extractall(tmp_path)
+    loaded = Explanation.load(tmp_path / "explanation.json")
+    want = expected_view(explorer, 4, "saliency")
+    got = {k: float(v.double().sum()) for k, v in loaded.attributions.items()}
+    assert got == pytest.approx(want["totals"], rel=1e-6)
+    assert loaded.contributions["leave_one_out"].values == pytest.approx(
+        want["values"]["leave_one_out"]
+    )

@@ -73,6 +73,11 @@ export function httpModel(token) {
     save_changes: () => select(),
     on: (event, f) => { (handlers[event] ||= []).push(f); },
     off: (event, f) => { handlers[event] = (handlers[event] || []).filter((g) => g !== f); },
+    // Explanation.save of a pane's finished view, zipped (the server keeps the Explanation)
+    saveUrl: (pane) => {
+      const job = values.result[pane];
+      return job && job.status === "done" && job.job ? `api/save/${job.job}?token=${encodeURIComponent(token)}` : null;
+    },
   };
   api("api/state").then((state) => { values.state = state; emit("state"); })
     .catch((error) => { values.result = { A: { status: "error", error: error.message } }; emit("result"); });
@@ -132,7 +137,8 @@ class View {
           h("label", {}, "compare with ", h("select", { name: "compare", onchange: (e) => { this.compare = e.target.value; this.run(); } },
             option("", "—", true), ...methods.map((m) => option(m, m, false)))),
           h("button", { class: "mi-export-png", onclick: () => this.exportPng() }, "PNG"),
-          h("button", { class: "mi-export-html", onclick: () => this.exportHtml() }, "HTML")),
+          h("button", { class: "mi-export-html", onclick: () => this.exportHtml() }, "HTML"),
+          ...(this.model.saveUrl ? [h("button", { class: "mi-export-save", onclick: () => this.exportSave() }, "Explanation.save")] : [])),
         this.panes));
     this.showList();
     this.showParams();
@@ -232,6 +238,11 @@ class View {
   exportPng() {
     const image = this.panes.querySelector("img.mi-image");
     if (image) this.download("attribution.png", image.src);
+  }
+
+  exportSave() {
+    const url = this.model.saveUrl("A");
+    if (url) this.download("explanation.zip", url);
   }
 
   exportHtml() {
