@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from playwright.sync_api import sync_playwright
 
 import mmattr
 from mmattr.insights import from_zoo
+from tests.insights.conftest import tiny_explorer
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -174,5 +176,36 @@ def test_each_modality_view_screenshot(browser, name, example):
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         assert errors == []
     finally:
+        server.stop()
+        explorer.runner.close()
+
+
+def test_page_stays_responsive_and_moving_on_cancels(browser):
+    explorer = tiny_explorer()
+    server = explorer.serve(port=0, block=False)
+    model = explorer.model
+    try:
+        page, errors = _open(browser, server)
+        model.calls, model.block_at = 0, 1  # the next view's first forward waits on the gate
+        page.click("tr.mi-example[data-index='1']")
+        assert model.started.wait(10)
+        page.wait_for_selector(".mi-pane[data-pane='A'] .mi-progress")  # progress while it runs
+        page.fill("input.mi-filter", "question 2")  # the page still answers
+        assert page.eval_on_selector_all("tr.mi-example", "rows => rows.length") == 1
+        page.click("tr.mi-example[data-index='2']")  # move on: the running view is cancelled
+        page.wait_for_function("document.querySelectorAll('.mi-pane').length === 1")
+        first = next(job for job in explorer.runner.jobs.values() if job.settings.example == 1)
+        deadline = time.monotonic() + 10  # the page posts the cancel without waiting
+        while not first.cancel_event.is_set() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        model.gate.set()
+        page.wait_for_selector(DONE.format("A"))
+        assert first.wait(10) and first.status == "cancelled"
+        assert _shown(page)["heading"].startswith("integrated_gradients")
+        assert page.eval_on_selector(".mi-chosen", "row => row.dataset.index") == "2"
+        assert all(not m._forward_hooks for m in model.modules()) and not model.training
+        assert errors == []
+    finally:
+        model.gate.set()
         server.stop()
         explorer.runner.close()
