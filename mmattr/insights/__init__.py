@@ -2,9 +2,9 @@
 
 >>> from mmattr.insights import Explorer, from_zoo
 >>> explorer = from_zoo("shapes-cnn")          # doctest: +SKIP
->>> explorer.serve(port=0)                     # doctest: +SKIP  (prints the URL with its token)
+>>> explorer.serve(port=0)                     # doctest: +SKIP
 
-The front-end is one ES module and one CSS file shipped in ``static/``; no build step.
+``serve`` prints the URL with its access token. The front-end is one ES module and one CSS file shipped in ``static/``; no build step.
 """
 
 from __future__ import annotations

@@ -170,3 +170,24 @@ def test_export_is_explanation_save(client, explorer, tmp_path):
     assert loaded.contributions["leave_one_out"].values == pytest.approx(
         want["values"]["leave_one_out"]
     )
+
+
+def test_work_per_request_is_bounded(client, explorer, monkeypatch):
+    from mmattr.insights import _jobs
+
+    monkeypatch.setattr(_jobs, "MAX_PENDING", 2)
+    headers = {"X-Mmattr-Token": TOKEN}
+    model = explorer.model
+    explorer.examples()
+    model.calls, model.block_at = 0, 1  # the first view holds the worker
+    try:
+        codes = [
+            client.post("/api/run", json={"example": i, "method": "saliency"}, headers=headers)
+            for i in range(3)
+        ]
+        assert [c.status_code for c in codes] == [200, 200, 429]
+        assert codes[2].json()["error"] == "2 views are waiting; try again when they finish"
+    finally:
+        model.gate.set()
+    for response in codes[:2]:
+        assert _wait(client, response.json(), headers)["status"] == "done"
