@@ -4,7 +4,8 @@
 >>> explorer = from_zoo("shapes-cnn")          # doctest: +SKIP
 >>> explorer.serve(port=0)                     # doctest: +SKIP
 
-``serve`` prints the URL with its access token. The front-end is one ES module and one CSS file shipped in ``static/``; no build step.
+``serve`` prints the URL with its access token. The front-end is one ES module and one CSS
+file shipped in ``static/``; no build step.
 """
 
 from __future__ import annotations
