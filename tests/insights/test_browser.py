@@ -89,11 +89,19 @@ def _explain(explorer, index: int, method: str, **params):
     )
 
 
+def _page_format(value: float) -> str:
+    """The page's number format: 4 decimals, or JavaScript's toExponential(3) for tiny/huge."""
+    if abs(value) >= 1e4 or (abs(value) < 1e-3 and value != 0):
+        mantissa, exponent = f"{value:.3e}".split("e")
+        return f"{mantissa}e{int(exponent):+d}"
+    return f"{value:.4f}"
+
+
 def _check_numbers(shown: dict, explanation) -> None:
     for name, attribution in explanation.attributions.items():
         total = float(attribution.double().sum())
         assert shown["totals"][name][0] == pytest.approx(total, rel=1e-6, abs=1e-9)
-        assert shown["totals"][name][1] == f"{total:.4f}"
+        assert shown["totals"][name][1] == _page_format(total)
     bars = {(estimator, modality): value for estimator, modality, value, _ in shown["bars"]}
     for estimator, contribution in explanation.contributions.items():
         for modality, value in contribution.values.items():
@@ -207,5 +215,49 @@ def test_page_stays_responsive_and_moving_on_cancels(browser):
         assert errors == []
     finally:
         model.gate.set()
+        server.stop()
+        explorer.runner.close()
+
+
+MOCK_WIDGET = """async ([state, token]) => {
+  // anywidget's model interface, as a kernel-backed widget gives it to render()
+  const values = {state, selection: {}, result: {}}, handlers = {}, sent = [];
+  const model = {
+    get: (k) => values[k], set: (k, v) => { values[k] = v; },
+    save_changes: () => sent.push(JSON.parse(JSON.stringify(values.selection))),
+    on: (e, f) => { (handlers[e] ||= []).push(f); }, off: () => {},
+  };
+  window.widgetModel = {values, handlers, sent};
+  const explorer = await import('./static/explorer.js?token=' + token);
+  const el = document.createElement('div');
+  el.id = 'widget';
+  document.body.replaceChildren(el);
+  explorer.default.render({model, el});
+}"""
+
+
+def test_widget_front_end_with_the_kernels_values(browser):
+    explorer, server = _serve("vqa")
+    widget = explorer.widget()
+    try:
+        page, errors = _open(browser, server)
+        page.evaluate(MOCK_WIDGET, [widget.state, server.token])
+        assert page.locator("#widget button.mi-export-save").count() == 0  # no server to save
+        page.click("#widget tr.mi-example[data-index='5']")
+        page.select_option("#widget select[name=method]", "saliency")
+        sent = page.evaluate("window.widgetModel.sent")
+        assert sent[-1] == {
+            "A": {"example": 5, "method": "saliency", "target": "predicted", "baseline": "adapter"}
+        }
+        widget.set_state({"selection": sent[-1]})  # what the comm delivers to the kernel
+        result = widget.wait()
+        page.evaluate(
+            "r => { window.widgetModel.values.result = r;"
+            " window.widgetModel.handlers['change:result'].forEach(f => f()); }",
+            result,
+        )
+        _check_numbers(_shown(page), _explain(explorer, 5, "saliency"))
+        assert errors == []
+    finally:
         server.stop()
         explorer.runner.close()
