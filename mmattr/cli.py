@@ -1,4 +1,4 @@
-"""The ``mmattr`` command: ``mmattr demo | zoo | methods | benchmark``.
+"""The ``mmattr`` command: ``mmattr demo | zoo | methods | benchmark | insights``.
 
 Arguments and output folders are checked before any work; a bad one ends the command with
 one line on stderr and exit status 2 (an unexpected failure still shows its traceback).
@@ -118,6 +118,12 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _insights(args: argparse.Namespace) -> int:
+    from mmattr.insights.cli import run_insights
+
+    return run_insights(args.zoo, args.app, args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mmattr", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--examples", default=None, help="examples per model (default 32; 8 graph)")
     bench.add_argument("--out", default="mmattr-benchmark", help="folder (default: %(default)s)")
     bench.set_defaults(run=_benchmark)
+    insights = commands.add_parser("insights", help="explore attributions in a browser tab")
+    source = insights.add_mutually_exclusive_group(required=True)
+    source.add_argument("--zoo", default=None, help="a zoo model: shapes-cnn, vqa, keyword-audio")
+    source.add_argument("--app", default=None, help="module:function returning an Explorer")
+    insights.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    insights.set_defaults(run=_insights)
     return parser
 
 

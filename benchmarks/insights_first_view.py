@@ -1,0 +1,59 @@
+"""Issue 17: time from a click on an example to its first attribution view painted, in headless
+Chromium, for each zoo explorer. Every click is a first view (not cached); integrated gradients,
+32 steps, the default settings of the page.
+
+``OMP_NUM_THREADS=1 python -m benchmarks.insights_first_view --clicks 5``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from playwright.sync_api import sync_playwright
+
+from mmattr.insights import from_zoo
+from mmattr.insights.zoo_apps import ZOO_APPS
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+DONE = ".mi-pane[data-pane='A'][data-status='done'] .mi-modality"
+
+
+def first_views(browser, name: str, clicks: int) -> list[float]:
+    """Seconds from each click to the painted view, examples 0..clicks-1 in order."""
+    explorer = from_zoo(name)
+    server = explorer.serve(port=0, block=False)
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(server.url)
+    page.wait_for_selector("tr.mi-example")
+    seconds = []
+    for index in range(clicks):
+        started = time.perf_counter()
+        page.click(f"tr.mi-example[data-index='{index}']")
+        page.wait_for_selector(DONE)  # the click cleared the old view synchronously
+        seconds.append(time.perf_counter() - started)
+    page.close()
+    server.stop()
+    explorer.runner.close()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.insights_first_view")
+    parser.add_argument("--clicks", type=int, default=5)
+    args = parser.parse_args()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        print("| zoo model | first click (s) | median of clicks (s) | max (s) |")
+        print("|---|---|---|---|")
+        for name in ZOO_APPS:
+            seconds = first_views(browser, name, args.clicks)
+            print(f"| {name} | {seconds[0]:.2f} | {statistics.median(seconds):.2f} | "
+                  f"{max(seconds):.2f} |", flush=True)  # fmt: skip
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

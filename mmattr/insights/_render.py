@@ -1,0 +1,78 @@
+"""Each modality's view: the adapter's renderer (a figure as PNG, or HTML), or a heat map."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from mmattr.adapters.base import Adapter, ModalityInput
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def warm_up() -> None:
+    """Import and exercise matplotlib once (fonts, Agg) off the first view's clock."""
+    from mmattr.visualizers import visualize_image_attr
+
+    _png(visualize_image_attr(torch.eye(4).numpy(), method="heat_map", sign="all", title="x"))
+
+
+def modality_view(
+    name: str, attribution: Tensor, prepared: ModalityInput, adapter: Adapter | None
+) -> dict[str, Any]:
+    """``{"name", "kind": "image" | "html", "data", "total"}`` for one modality.
+
+    ``total`` is the attribution summed over all its elements, Σ_i a_i, the number the page
+    shows beside the view.
+    """
+    total = float(attribution.double().sum())
+    if adapter is not None:
+        drawn = adapter.render(attribution, prepared)
+    else:
+        drawn = _heat_map(attribution)
+    if isinstance(drawn, str):
+        return {"name": name, "kind": "html", "data": drawn, "total": total}
+    return {"name": name, "kind": "image", "data": _png(drawn), "total": total}
+
+
+def _heat_map(attribution: Tensor) -> Any:
+    """A plain tensor: (1, C, H, W) as an image heat map, anything else as one row per example."""
+    from mmattr.visualizers import visualize_image_attr
+
+    values = attribution.detach().double().cpu()
+    if values.dim() == 4 and values.shape[0] == 1:
+        return visualize_image_attr(values[0].numpy(), method="heat_map", sign="all")
+    rows = values.reshape(values.shape[0], -1)[:, :4096]
+    return visualize_image_attr(rows.numpy(), method="heat_map", sign="all", fig_size=(6, 1.5))
+
+
+def zero_baseline(adapter: Adapter | None) -> Adapter | None:
+    """``adapter`` with a zero baseline for floating tensors (token ids keep their baseline);
+    a plain tensor (no adapter) already has a zero baseline."""
+    return None if adapter is None else _ZeroBaseline(adapter)
+
+
+class _ZeroBaseline:
+    """Delegates everything to the wrapped adapter except the baseline of floating tensors."""
+
+    def __init__(self, adapter: Adapter) -> None:
+        self.inner, self.modality = adapter, adapter.modality
+
+    def baseline(self, x: ModalityInput) -> Tensor:
+        if x.tensor.is_floating_point():
+            return torch.zeros_like(x.tensor)
+        return self.inner.baseline(x)
+
+    def __getattr__(self, name: str) -> Any:
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)

@@ -1,0 +1,84 @@
+"""Explorers over the shipped zoo models and their held-out examples (offline, no download)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from mmattr.insights.explorer import Explorer
+
+#: zoo models the explorer shows (the graph and BERT QA models explain one node / one span,
+#: which ``explain`` over a dataset of classifications does not cover yet).
+ZOO_APPS = ("keyword-audio", "shapes-cnn", "vqa")
+
+
+def _shapes(bundle: Any) -> Explorer:
+    from mmattr.adapters import ImageAdapter
+
+    data = [
+        {
+            "image": e["image"].float(),
+            "label": int(e["label"]),
+            "title": bundle.classes[int(e["label"])],
+        }
+        for e in bundle.examples
+    ]
+    adapters = {"image": ImageAdapter(segmentation="grid", n_segments=16)}
+    return Explorer(bundle.model, data, adapters=adapters, classes=bundle.classes)
+
+
+def _vqa(bundle: Any) -> Explorer:
+    from mmattr.adapters import ImageAdapter, TokenAdapter
+
+    model = bundle.model
+    data = [
+        {
+            "image": e["image"].float(),
+            "question": e["question_ids"],
+            "label": int(e["label"]),
+            "title": f"{e['question']} ({e['family']})",
+        }
+        for e in bundle.examples
+    ]
+    adapters = {
+        "image": ImageAdapter(segmentation="grid", n_segments=16),
+        "question": TokenAdapter(bundle.vocab, bundle.pad_id),
+    }
+    return Explorer(
+        model,
+        data,
+        adapters=adapters,
+        # answer probabilities, as in the demo: logits have no fixed scale
+        forward=lambda image, question: model(image=image, question=question).softmax(-1),
+        classes=bundle.answers,
+    )
+
+
+def _audio(bundle: Any) -> Explorer:
+    from mmattr.adapters import AudioAdapter
+
+    data = [
+        {
+            "waveform": e["waveform"].float(),
+            "label": int(e["label"]),
+            "title": bundle.classes[int(e["label"])],
+        }
+        for e in bundle.examples
+    ]
+    adapters = {"waveform": AudioAdapter(sample_rate=int(bundle.sample_rate), window_ms=100.0)}
+    return Explorer(bundle.model, data, adapters=adapters, classes=bundle.classes)
+
+
+_BUILDERS: dict[str, Callable[[Any], Explorer]] = {
+    "keyword-audio": _audio,
+    "shapes-cnn": _shapes,
+    "vqa": _vqa,
+}
+
+
+def from_zoo(name: str) -> Explorer:
+    """An :class:`Explorer` over zoo model ``name``'s held-out examples (see ``ZOO_APPS``)."""
+    from mmattr import zoo
+
+    if name not in _BUILDERS:
+        raise ValueError(f"name is {name!r}; expected one of {list(ZOO_APPS)}")
+    return _BUILDERS[name](zoo.load(name))

@@ -1,0 +1,263 @@
+"""The explorer in real headless Chromium (Debian's package, driven by playwright-python).
+
+One browser for the module. The page lists examples, runs views on a click, shows each
+modality and the contribution bars; the numbers in the page are explain()'s. Screenshots of
+each modality's view are saved to ``$MMATTR_TEST_OUTPUT/insights`` (default: the temp folder).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from playwright.sync_api import sync_playwright
+
+import mmattr
+from mmattr.insights import from_zoo
+from tests.insights.conftest import tiny_explorer
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(os.environ.get("MMATTR_TEST_OUTPUT", tempfile.gettempdir())) / "insights"
+DONE = ".mi-pane[data-pane='{}'][data-status='done']"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def _serve(name: str):
+    explorer = from_zoo(name)
+    return explorer, explorer.serve(port=0, block=False)
+
+
+def _open(browser, server):
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server.url)
+    page.wait_for_selector("tr.mi-example")
+    return page, errors
+
+
+def _shown(page, pane: str = "A") -> dict:
+    """What the pane shows: method, image sources, totals and bars (value, share, width)."""
+    return page.eval_on_selector(
+        f".mi-pane[data-pane='{pane}']",
+        """pane => ({
+          heading: pane.querySelector('h3').textContent,
+          images: [...pane.querySelectorAll('img.mi-image')].map(i => i.src),
+          totals: Object.fromEntries([...pane.querySelectorAll('.mi-modality')].map(
+            m => [m.dataset.modality,
+                  [Number(m.dataset.total), m.querySelector('.mi-total').textContent]])),
+          bars: [...pane.querySelectorAll('tr.mi-bar')].map(b => [
+            b.closest('table').dataset.estimator, b.dataset.modality, Number(b.dataset.value),
+            b.querySelector('.mi-fill').style.width]),
+        })""",
+    )
+
+
+def _explain(explorer, index: int, method: str, **params):
+    raw = {name: explorer.dataset[index][name] for name in explorer.input_names}
+    torch.manual_seed(0)
+    return mmattr.explain(
+        explorer.model,
+        raw,
+        adapters=explorer.adapters,
+        method=method,
+        target="predicted",
+        forward=explorer.forward,
+        **params,
+    )
+
+
+def _page_format(value: float) -> str:
+    """The page's number format: 4 decimals, or JavaScript's toExponential(3) for tiny/huge."""
+    if abs(value) >= 1e4 or (abs(value) < 1e-3 and value != 0):
+        mantissa, exponent = f"{value:.3e}".split("e")
+        return f"{mantissa}e{int(exponent):+d}"
+    return f"{value:.4f}"
+
+
+def _check_numbers(shown: dict, explanation) -> None:
+    for name, attribution in explanation.attributions.items():
+        total = float(attribution.double().sum())
+        assert shown["totals"][name][0] == pytest.approx(total, rel=1e-6, abs=1e-9)
+        assert shown["totals"][name][1] == _page_format(total)
+    bars = {(estimator, modality): value for estimator, modality, value, _ in shown["bars"]}
+    for estimator, contribution in explanation.contributions.items():
+        for modality, value in contribution.values.items():
+            assert bars[estimator, modality] == pytest.approx(value, rel=1e-6, abs=1e-9)
+
+
+def test_pick_example_change_method_numbers_are_explains(browser):
+    explorer, server = _serve("vqa")
+    try:
+        page, errors = _open(browser, server)
+        page.click("tr.mi-example[data-index='2']")
+        page.wait_for_selector(DONE.format("A"))
+        first = _shown(page)
+        assert first["heading"].startswith("integrated_gradients")
+        _check_numbers(first, _explain(explorer, 2, "integrated_gradients", n_steps=32))
+        page.select_option("select[name=method]", "saliency")
+        page.wait_for_function(
+            'document.querySelector("'
+            + DONE.format("A")
+            + " h3\")?.textContent.startsWith('saliency')"
+        )
+        second = _shown(page)
+        _check_numbers(second, _explain(explorer, 2, "saliency"))
+        assert second["images"] != first["images"]  # the attribution image changed
+        widths = lambda shown: [bar[3] for bar in shown["bars"]]  # noqa: E731
+        assert widths(second) != widths(first)  # and the contribution bars
+        page.select_option("select[name=compare]", "input_x_gradient")
+        page.wait_for_selector(DONE.format("B"))
+        _check_numbers(_shown(page, "B"), _explain(explorer, 2, "input_x_gradient"))
+        with page.expect_download() as download:
+            page.click("button.mi-export-png")
+        png = Path(download.value.path()).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert base64.b64encode(png).decode() == second["images"][0].split(",", 1)[1]
+        with page.expect_download() as download:
+            page.click("button.mi-export-save")
+        folder = Path(tempfile.mkdtemp())
+        zipfile.ZipFile(download.value.path()).extractall(folder)
+        saved = mmattr.Explanation.load(folder / "explanation.json")
+        totals = {k: [float(v.double().sum()), ""] for k, v in saved.attributions.items()}
+        assert {k: v[0] for k, v in totals.items()} == pytest.approx(
+            {k: v[0] for k, v in second["totals"].items()}, rel=1e-6
+        )
+        assert errors == []
+    finally:
+        server.stop()
+        explorer.runner.close()
+
+
+def test_filter_and_bad_parameter_message(browser):
+    explorer, server = _serve("vqa")
+    try:
+        page, _ = _open(browser, server)
+        page.fill("input.mi-filter", "(text)")
+        titles = page.eval_on_selector_all(
+            "tr.mi-example td:nth-child(2)", "t => t.map(x => x.textContent)"
+        )
+        want = [row["title"] for row in explorer.examples() if "(text)" in row["title"]]
+        assert titles == want and 0 < len(want) < len(explorer.examples())
+        page.fill("input[name=n_steps]", "100000")
+        page.dispatch_event("input[name=n_steps]", "change")
+        message = page.wait_for_selector(".mi-pane[data-pane='A'] .mi-error").text_content()
+        assert message == "n_steps is 100000; expected an integer in [1, 256]"
+    finally:
+        server.stop()
+        explorer.runner.close()
+
+
+@pytest.mark.parametrize(("name", "example"), [("shapes-cnn", 1), ("vqa", 0), ("keyword-audio", 3)])
+def test_each_modality_view_screenshot(browser, name, example):
+    explorer, server = _serve(name)
+    try:
+        page, errors = _open(browser, server)
+        page.click(f"tr.mi-example[data-index='{example}']")
+        page.wait_for_selector(DONE.format("A"))
+        shown = _shown(page)
+        _check_numbers(shown, _explain(explorer, example, "integrated_gradients", n_steps=32))
+        assert len(shown["images"]) == 1 and shown["images"][0].startswith("data:image/png;base64,")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        assert errors == []
+    finally:
+        server.stop()
+        explorer.runner.close()
+
+
+def test_page_stays_responsive_and_moving_on_cancels(browser):
+    explorer = tiny_explorer()
+    server = explorer.serve(port=0, block=False)
+    model = explorer.model
+    try:
+        page, errors = _open(browser, server)
+        model.calls, model.block_at = 0, 1  # the next view's first forward waits on the gate
+        page.click("tr.mi-example[data-index='1']")
+        assert model.started.wait(10)
+        page.wait_for_selector(".mi-pane[data-pane='A'] .mi-progress")  # progress while it runs
+        page.fill("input.mi-filter", "question 2")  # the page still answers
+        assert page.eval_on_selector_all("tr.mi-example", "rows => rows.length") == 1
+        page.click("tr.mi-example[data-index='2']")  # move on: the running view is cancelled
+        page.wait_for_function("document.querySelectorAll('.mi-pane').length === 1")
+        first = next(job for job in explorer.runner.jobs.values() if job.settings.example == 1)
+        deadline = time.monotonic() + 10  # the page posts the cancel without waiting
+        while not first.cancel_event.is_set() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        model.gate.set()
+        page.wait_for_selector(DONE.format("A"))
+        assert first.wait(10) and first.status == "cancelled"
+        assert _shown(page)["heading"].startswith("integrated_gradients")
+        assert page.eval_on_selector(".mi-chosen", "row => row.dataset.index") == "2"
+        assert all(not m._forward_hooks for m in model.modules()) and not model.training
+        assert errors == []
+    finally:
+        model.gate.set()
+        server.stop()
+        explorer.runner.close()
+
+
+MOCK_WIDGET = """async ([state, token]) => {
+  // anywidget's model interface, as a kernel-backed widget gives it to render()
+  const values = {state, selection: {}, result: {}}, handlers = {}, sent = [];
+  const model = {
+    get: (k) => values[k], set: (k, v) => { values[k] = v; },
+    save_changes: () => sent.push(JSON.parse(JSON.stringify(values.selection))),
+    on: (e, f) => { (handlers[e] ||= []).push(f); }, off: () => {},
+  };
+  window.widgetModel = {values, handlers, sent};
+  const explorer = await import('./static/explorer.js?token=' + token);
+  const el = document.createElement('div');
+  el.id = 'widget';
+  document.body.replaceChildren(el);
+  explorer.default.render({model, el});
+}"""
+
+
+def test_widget_front_end_with_the_kernels_values(browser):
+    explorer, server = _serve("vqa")
+    widget = explorer.widget()
+    try:
+        page, errors = _open(browser, server)
+        page.evaluate(MOCK_WIDGET, [widget.state, server.token])
+        assert page.locator("#widget button.mi-export-save").count() == 0  # no server to save
+        page.click("#widget tr.mi-example[data-index='5']")
+        page.select_option("#widget select[name=method]", "saliency")
+        sent = page.evaluate("window.widgetModel.sent")
+        assert sent[-1] == {
+            "A": {"example": 5, "method": "saliency", "target": "predicted", "baseline": "adapter"}
+        }
+        widget.set_state({"selection": sent[-1]})  # what the comm delivers to the kernel
+        result = widget.wait()
+        page.evaluate(
+            "r => { window.widgetModel.values.result = r;"
+            " window.widgetModel.handlers['change:result'].forEach(f => f()); }",
+            result,
+        )
+        _check_numbers(_shown(page), _explain(explorer, 5, "saliency"))
+        assert errors == []
+    finally:
+        server.stop()
+        explorer.runner.close()
