@@ -22,7 +22,10 @@ def warm_up() -> None:
     """Import and exercise matplotlib once (fonts, Agg) off the first view's clock."""
     from mmattr.visualizers import visualize_image_attr
 
-    _png(visualize_image_attr(torch.eye(4).numpy(), method="heat_map", sign="all", title="x"))
+    figure, _ = visualize_image_attr(
+        torch.eye(4).numpy(), method="heat_map", sign="all", title="x", use_pyplot=False
+    )
+    _png(figure)
 
 
 def modality_view(
@@ -49,9 +52,15 @@ def _heat_map(attribution: Tensor) -> Any:
 
     values = attribution.detach().double().cpu()
     if values.dim() == 4 and values.shape[0] == 1:
-        return visualize_image_attr(values[0].numpy(), method="heat_map", sign="all")
-    rows = values.reshape(values.shape[0], -1)[:, :4096]
-    return visualize_image_attr(rows.numpy(), method="heat_map", sign="all", fig_size=(6, 1.5))
+        drawn = visualize_image_attr(
+            values[0].numpy(), method="heat_map", sign="all", use_pyplot=False
+        )
+    else:
+        rows = values.reshape(values.shape[0], -1)[:, :4096]
+        drawn = visualize_image_attr(
+            rows.numpy(), method="heat_map", sign="all", fig_size=(6, 1.5), use_pyplot=False
+        )
+    return drawn[0]  # (figure, axis)
 
 
 def zero_baseline(adapter: Adapter | None) -> Adapter | None:
