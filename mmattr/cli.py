@@ -1,8 +1,9 @@
-"""The ``mmattr`` command: ``mmattr demo | zoo | methods``."""
+"""The ``mmattr`` command: ``mmattr demo | zoo | methods | run``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -39,6 +40,20 @@ def _methods(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from mmattr import jobs
+
+    try:
+        config = jobs.load_config(args.job, out=args.out)
+        out = jobs.run(config, restart=args.restart)
+    except jobs.JobError as error:
+        print(f"mmattr run: {error}", file=sys.stderr)
+        return 2
+    if os.environ.get("RANK", "0") == "0":  # one line, not one per torchrun rank
+        print(f"results: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mmattr", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     methods = commands.add_parser("methods", help="print the version and the attribution classes")
     methods.set_defaults(run=_methods)
+
+    run = commands.add_parser("run", help="explain a whole dataset from a TOML job (torchrun)")
+    run.add_argument("job", help="the job file (TOML); see examples/vqa.toml")
+    run.add_argument("--out", default=None, help="output folder (default: the job's 'out')")
+    run.add_argument("--restart", action="store_true", help="replace the folder's earlier shards")
+    run.set_defaults(run=_run)
     return parser
 
 
