@@ -1,3 +1,3 @@
 """Each module registers its cases on import."""
 
-from benchmarks.cases import fusion, gradient, layers, perturbation, shapley_error  # noqa: F401
+from benchmarks.cases import fusion, gradient, jobs, layers, perturbation, shapley_error  # noqa: F401

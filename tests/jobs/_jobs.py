@@ -46,7 +46,7 @@ inputs = {{ a = "a", b = "b" }}
 label = "label"
 [method]
 name = "{method}"
-contributions = ["attribution_share", "modality_shapley"]
+contributions = {contributions}
 """
 
 
@@ -57,10 +57,12 @@ def tiny_job(
     method: str = "saliency",
     batch: int = 4,
     shard: int = 8,
+    contributions: tuple[str, ...] = ("attribution_share", "modality_shapley"),
 ) -> Path:
-    path.write_text(
-        TINY_JOB.format(rows=rows, model=model, method=method, batch=batch, shard=shard)
-    )
+    """A job of the tiny two-input model over ``tests.jobs.fixtures:{rows}``."""
+    text = TINY_JOB.format(rows=rows, model=model, method=method, batch=batch, shard=shard,
+                           contributions=list(contributions))  # fmt: skip
+    path.write_text(text.replace("'", '"'))
     return path
 
 

@@ -6,22 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.jobs._jobs import ROOT, environment
-
-JOB = """
-out = "unused"
-batch_size = 250
-shard_size = 1000
-[model]
-name = "tests.jobs.fixtures:model"
-[dataset]
-name = "tests.jobs.fixtures:{rows}"
-inputs = {{ a = "a", b = "b" }}
-label = "label"
-[method]
-name = "saliency"
-contributions = ["attribution_share"]
-"""
+from tests.jobs._jobs import ROOT, environment, tiny_job
 
 MEASURE = """
 import resource, sys
@@ -32,8 +17,8 @@ print(len(jobs.open(sys.argv[2]).frame()), resource.getrusage(resource.RUSAGE_SE
 
 
 def peak_rss_kib(tmp_path, rows: str) -> tuple[int, int]:
-    job = tmp_path / f"{rows}.toml"
-    job.write_text(JOB.format(rows=rows))
+    job = tiny_job(tmp_path / f"{rows}.toml", rows, batch=250, shard=1000,
+                   contributions=("attribution_share",))  # fmt: skip
     command = [sys.executable, "-c", MEASURE, str(job), str(tmp_path / rows)]
     done = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
