@@ -81,14 +81,15 @@ def check_folder(out: Path, config: JobConfig, restart: bool) -> None:
 
 
 def init_folder(out: Path, config: JobConfig, n_examples: int, restart: bool) -> None:
-    """Write the manifest (rank 0 only); ``restart`` (or a new config) clears earlier shards."""
+    """Write the manifest (rank 0, before any rank works); ``restart`` (or a new config) clears
+    earlier shards. Done markers go first: a shard without one is never read back, so a crash
+    between these steps cannot mix two jobs' records."""
     manifest = read_manifest(out)
+    for stale in out.glob("*/.*.tmp-*"):  # left by a process killed mid-write
+        stale.unlink(missing_ok=True)
     if manifest is not None and manifest["fingerprint"] == config.fingerprint() and not restart:
         return
-    for folder in FOLDERS:
-        shutil.rmtree(out / folder, ignore_errors=True)
-    for folder in FOLDERS:
-        (out / folder).mkdir()
+    shutil.rmtree(out / "done", ignore_errors=True)
     document = {
         "format": FORMAT,
         "fingerprint": config.fingerprint(),
@@ -99,6 +100,9 @@ def init_folder(out: Path, config: JobConfig, n_examples: int, restart: bool) ->
         "complete": False,
     }
     write_json(out / MANIFEST, document)
+    for folder in FOLDERS:
+        shutil.rmtree(out / folder, ignore_errors=True)
+        (out / folder).mkdir()
 
 
 def finished_shards(out: Path) -> dict[int, dict[str, Any]]:
