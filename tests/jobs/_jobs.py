@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -71,25 +72,18 @@ def environment() -> dict[str, str]:
 
 
 def torchrun(job: Path, out: Path, nproc: int = 2, wait: bool = True):
-    """``torchrun --nproc-per-node nproc -m mmattr run job --out out`` (gloo, CPU)."""
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        str(nproc),
-        "--standalone",
-        "-m",
-        "mmattr",
-        "run",
-        str(job),
-        "--out",
-        str(out),
-    ]
+    """``torchrun --nproc-per-node nproc -m mmattr run job --out out`` (gloo, CPU), in its own
+    process group so that a run that times out leaves no rank behind."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc),
+               "--standalone", "-m", "mmattr", "run", str(job), "--out", str(out)]  # fmt: skip
+    stderr = subprocess.PIPE if wait else subprocess.DEVNULL  # an undrained pipe could block
+    process = subprocess.Popen(command, env=environment(), cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=stderr, text=True, start_new_session=True)  # fmt: skip
     if not wait:
-        return subprocess.Popen(
-            command, env=environment(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-    return subprocess.run(
-        command, env=environment(), cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+        return process
+    try:
+        _, stderr = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, "", stderr)
