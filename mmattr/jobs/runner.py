@@ -26,15 +26,20 @@ class _Ranks:
 
     def __init__(self) -> None:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        gpus = torch.cuda.device_count()
+        self.device = torch.device(f"cuda:{local % gpus}" if gpus else "cpu")
         self.started = False
         if self.world > 1 and not torch.distributed.is_initialized():
-            backend = "nccl" if torch.cuda.is_available() else "gloo"
-            torch.distributed.init_process_group(backend)
+            # nccl needs one GPU per rank; ranks sharing a GPU (or none) coordinate over gloo
+            nccl = gpus >= per_node and torch.distributed.is_nccl_available()
+            if nccl:
+                torch.cuda.set_device(self.device)
+            torch.distributed.init_process_group("nccl" if nccl else "gloo")
             self.started = True
         distributed = self.world > 1 and torch.distributed.is_initialized()
         self.rank = torch.distributed.get_rank() if distributed else 0
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        self.device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
 
     def barrier(self) -> None:
         if self.world > 1:
