@@ -3,7 +3,7 @@ dataset (zoo generator, torch ``Dataset``/``IterableDataset``, Hugging Face fold
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,22 @@ def load_dataset(config: JobConfig) -> tuple[Any, int | None]:
             f"dataset {config.dataset!r} has no len(); set dataset.n, the number of "
             "examples to read from the stream"
         )
+    _check_columns(config, dataset)
     return dataset, min(s for s in (size, config.n) if s is not None)
+
+
+def _check_columns(config: JobConfig, dataset: Any) -> None:
+    """The first example must be a mapping holding every column the job names."""
+    first = next(iter(dataset)) if isinstance(dataset, torch.utils.data.IterableDataset) else (
+        dataset[0])  # fmt: skip
+    if not isinstance(first, Mapping):
+        raise JobError(f"dataset {config.dataset!r} gives {type(first).__name__} examples; "
+                       "expected a mapping column -> value")  # fmt: skip
+    wanted = [*config.inputs.values(), *([config.label] if config.label else [])]
+    missing = [column for column in wanted if column not in first]
+    if missing:
+        raise JobError(f"dataset has no columns {missing} (named by dataset.inputs / "
+                       f"dataset.label); its examples have {sorted(first)}")  # fmt: skip
 
 
 def _hugging_face(config: JobConfig) -> Any:

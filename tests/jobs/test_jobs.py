@@ -123,6 +123,14 @@ def test_bad_input_is_named_before_any_work(tmp_path, change, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_missing_column_is_named_before_any_work(tmp_path):
+    job = tiny_job(tmp_path / "job.toml")
+    job.write_text(job.read_text().replace('b = "b"', 'b = "bb"'))
+    with pytest.raises(jobs.JobError, match=r"dataset has no columns \['bb'\] .* have \['a', "):
+        run(job, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_keys_are_named():
     base = {"out": "o", "model": {"name": "vqa"}, "dataset": {"name": "vqa", "inputs": {"a": "a"}}}
     with pytest.raises(jobs.JobError, match=r"\[method\] has unknown keys \['step'\]"):
