@@ -1,4 +1,4 @@
-"""The ``mmattr`` command: ``mmattr demo | zoo | methods | benchmark | insights``.
+"""The ``mmattr`` command: ``mmattr demo | zoo | methods | benchmark | insights | run``.
 
 Arguments and output folders are checked before any work; a bad one ends the command with
 one line on stderr and exit status 2 (an unexpected failure still shows its traceback).
@@ -7,6 +7,7 @@ one line on stderr and exit status 2 (an unexpected failure still shows its trac
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn, Sequence
 
@@ -124,6 +125,19 @@ def _insights(args: argparse.Namespace) -> int:
     return run_insights(args.zoo, args.app, args.port)
 
 
+def _run(args: argparse.Namespace) -> int:
+    from mmattr import jobs
+
+    try:
+        config = jobs.load_config(args.job, out=args.out)
+        out = jobs.run(config, restart=args.restart)
+    except jobs.JobError as error:
+        raise UsageError(f"mmattr run: {error}") from None
+    if os.environ.get("RANK", "0") == "0":  # one line, not one per torchrun rank
+        print(f"results: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mmattr", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--app", default=None, help="module:function returning an Explorer")
     insights.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     insights.set_defaults(run=_insights)
+    run = commands.add_parser("run", help="explain a whole dataset from a TOML job (torchrun)")
+    run.add_argument("job", help="the job file (TOML); see examples/vqa.toml")
+    run.add_argument("--out", default=None, help="output folder (default: the job's 'out')")
+    run.add_argument("--restart", action="store_true", help="replace the folder's earlier shards")
+    run.set_defaults(run=_run)
     return parser
 
 

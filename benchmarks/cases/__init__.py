@@ -4,6 +4,7 @@ from benchmarks.cases import (  # noqa: F401
     fusion,
     gradient,
     hf,
+    jobs,
     layers,
     lrp,
     metrics,
