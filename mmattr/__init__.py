@@ -13,7 +13,10 @@ from mmattr.engine.neuron import __all__ as _neuron
 from mmattr.engine.perturbation import *  # noqa: F401,F403
 from mmattr.engine.perturbation import __all__ as _perturbation
 from mmattr.fusion import Contribution, Explanation, explain
+from mmattr.generation import *  # noqa: F401,F403
+from mmattr.generation import __all__ as _generation
 
 __version__ = "0.1.0"
 
 __all__ = [*_gradient, *_layer, *_neuron, *_perturbation, "Contribution", "Explanation", "explain"]
+__all__ += _generation
