@@ -14,7 +14,7 @@ from mmattr.engine._hooks import preserve_model_state
 
 from ._scoring import as_model_input
 from ._tokens import encode_target
-from .inputs import InputError, InterpretableInput
+from .inputs import InputError, InterpretableInput, skip_ids
 
 #: Generation arguments when ``target`` and ``gen_args`` are None (Captum's).
 DEFAULT_GEN_ARGS: dict[str, Any] = {
@@ -84,16 +84,33 @@ class BaseLLMAttribution:
             raise TypeError(f"inp is {type(inp).__name__}; expected one of: {names}")
 
     def _get_target_tokens(
-        self, inp: Any, target: str | Tensor | None = None, gen_args: dict | None = None
+        self,
+        inp: Any,
+        target: str | Tensor | None = None,
+        gen_args: dict | None = None,
+        skip_tokens: list[int] | list[str] | None = None,
     ) -> Tensor:
-        """Target ids ``(T,)``: ``target`` encoded, or generated from the unperturbed input."""
+        """Target ids ``(T,)``: ``target`` encoded, or generated from the unperturbed input;
+        with ``skip_tokens``, a string is encoded with special tokens and then every id in
+        ``skip_tokens`` is dropped (Captum's later API; 0.9 encodes without special tokens)."""
+        tokens = self._target_tokens(inp, target, gen_args, skip_tokens is not None)
+        if not skip_tokens:
+            return tokens
+        skip = skip_ids(skip_tokens, self.tokenizer)
+        kept = tokens[~torch.isin(tokens, skip.to(tokens.device))]
+        if kept.numel() == 0:
+            raise InputError(f"skip_tokens={list(skip_tokens)} removes every token of the target")
+        return kept
+
+    def _target_tokens(self, inp: Any, target: Any, gen_args: dict | None, special: bool) -> Tensor:
         self._check_input(inp)
         if target is not None:
             if gen_args is not None:
                 raise InputError(
                     "gen_args must be None when target is given (it only drives generation)"
                 )
-            return encode_target(target, self.tokenizer, self._vocab_size()).to(self.device)
+            tokens = encode_target(target, self.tokenizer, self._vocab_size(), special)
+            return tokens.to(self.device)
         generate = getattr(self.model, "generate", None)
         if not callable(generate):
             raise InputError(

@@ -104,8 +104,13 @@ def teacher_forced(
 ) -> Tensor:
     """``log p(y_t | x_i ⊕ y_<t)``, ``(n, T)``, from one forward of the padded batch."""
     batch, positions = collate(rows, target, pad_id, left)
-    if not left or "position_ids" not in _forward_parameters(model):
+    parameters = _forward_parameters(model)
+    if not left or "position_ids" not in parameters:
         batch.pop("position_ids", None)
+    if "logits_to_keep" in parameters:  # the LM head only where the target is predicted
+        keep = batch["input_ids"].shape[1] - int(positions.min())
+        batch["logits_to_keep"] = keep
+        positions = positions - (batch["input_ids"].shape[1] - keep)
     outputs = model(**batch, use_cache=False)
     logits = _logits(outputs)
     picked = logits.gather(1, positions[..., None].expand(-1, -1, logits.shape[-1]))

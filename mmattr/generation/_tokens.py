@@ -11,11 +11,14 @@ from torch import Tensor
 from .inputs import InputError
 
 
-def encode_target(target: Any, tokenizer: Any, vocab_size: int | None) -> Tensor:
-    """Target token ids ``(T,)`` of a string (no special tokens added) or a 1-D id tensor; a
-    string whose words the tokenizer only knows as the unknown token is refused."""
+def encode_target(
+    target: Any, tokenizer: Any, vocab_size: int | None, special_tokens: bool = False
+) -> Tensor:
+    """Target token ids ``(T,)`` of a string (special tokens added only with
+    ``special_tokens``) or a 1-D id tensor; a string whose words the tokenizer only knows as
+    the unknown token is refused."""
     if isinstance(target, str):
-        ids = tokenizer.encode(target, add_special_tokens=False)
+        ids = tokenizer.encode(target, add_special_tokens=special_tokens)
         unk = getattr(tokenizer, "unk_token_id", None)
         unk_token = getattr(tokenizer, "unk_token", None)
         if unk is not None and unk in ids and not (unk_token and unk_token in target):

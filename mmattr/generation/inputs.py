@@ -210,9 +210,7 @@ class TextTokenInput(InterpretableInput):
         self.itp_mask: Tensor | None = None
         self.itp_tensor = self.inp_tensor
         if skip_tokens:
-            if isinstance(skip_tokens[0], str):
-                skip_tokens = tokenizer.convert_tokens_to_ids(list(skip_tokens))
-            skip = torch.tensor(list(skip_tokens))
+            skip = skip_ids(skip_tokens, tokenizer)
             self.itp_mask = ~torch.isin(self.inp_tensor, skip)
             self.itp_tensor = self.inp_tensor[self.itp_mask][None]
         self.skip_tokens = skip_tokens
@@ -241,6 +239,13 @@ class TextTokenInput(InterpretableInput):
         full = self.inp_tensor.to(device).expand(present.shape[0], -1).clone()
         full[self.itp_mask.to(device).expand_as(full)] = tokens.reshape(-1)
         return full
+
+
+def skip_ids(skip_tokens: list[int] | list[str], tokenizer: Any) -> Tensor:
+    """Token ids of ``skip_tokens`` given as ids or as token strings."""
+    if isinstance(skip_tokens[0], str):
+        skip_tokens = tokenizer.convert_tokens_to_ids(list(skip_tokens))
+    return torch.tensor(list(skip_tokens), dtype=torch.long)
 
 
 def _image_shape(image: Any) -> tuple[int, int]:

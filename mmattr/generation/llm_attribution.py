@@ -131,6 +131,7 @@ class LLMAttribution(BaseLLMAttribution):
         use_cached_outputs: bool = True,
         _inspect_forward: Inspect | None = None,
         forward_in_tokens: bool = True,
+        skip_tokens: list[int] | list[str] | None = None,
         **kwargs: Any,
     ) -> LLMAttributionResult:
         """Attribute ``target`` (generated with ``gen_args`` when None) to ``inp``'s features.
@@ -145,11 +146,13 @@ class LLMAttribution(BaseLLMAttribution):
             forward_in_tokens: score as token-by-token decoding (default True). For a
                 transformers causal LM this is computed in one teacher-forced forward, which
                 equals it; other models are decoded token by token.
+            skip_tokens: token ids or strings left out of the target (e.g. BOS); with it a
+                string target is encoded with the tokenizer's special tokens. Default None.
             **kwargs: passed to ``attr_method.attribute`` (``n_samples``,
                 ``perturbations_per_eval``, ``feature_mask`` ...).
         """
         with model_unchanged(self.model):
-            target_tokens = self._get_target_tokens(inp, target, gen_args)
+            target_tokens = self._get_target_tokens(inp, target, gen_args, skip_tokens)
             scorer = TargetScorer(
                 self,
                 inp,

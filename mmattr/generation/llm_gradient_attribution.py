@@ -75,6 +75,7 @@ class LLMGradientAttribution(BaseLLMAttribution):
         inp: TextTokenInput,
         target: str | Tensor | None = None,
         gen_args: dict[str, Any] | None = None,
+        skip_tokens: list[int] | list[str] | None = None,
         **kwargs: Any,
     ) -> LLMAttributionResult:
         """Attribute ``target`` (generated with ``gen_args`` when None) to ``inp``'s tokens.
@@ -84,10 +85,12 @@ class LLMGradientAttribution(BaseLLMAttribution):
             target: the answer, a string or 1-D token ids. Default None: generate it.
             gen_args: ``generate`` arguments when ``target`` is None. Default None: greedy,
                 25 new tokens.
+            skip_tokens: token ids or strings left out of the target (e.g. BOS); with it a
+                string target is encoded with the tokenizer's special tokens. Default None.
             **kwargs: passed to ``attr_method.attribute`` (``baselines``, ``n_steps`` ...).
         """
         with model_unchanged(self.model):
-            target_tokens = self._get_target_tokens(inp, target, gen_args)
+            target_tokens = self._get_target_tokens(inp, target, gen_args, skip_tokens)
             per_token = [
                 self._one_token(inp, target_tokens, step, kwargs)
                 for step in range(len(target_tokens))
