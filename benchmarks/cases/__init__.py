@@ -1,3 +1,10 @@
 """Each module registers its cases on import."""
 
-from benchmarks.cases import fusion, gradient, layers, perturbation, shapley_error  # noqa: F401
+from benchmarks.cases import (  # noqa: F401
+    fusion,
+    generation,
+    gradient,
+    layers,
+    perturbation,
+    shapley_error,
+)

@@ -112,11 +112,21 @@ def teacher_forced(
         batch["logits_to_keep"] = keep
         positions = positions - (batch["input_ids"].shape[1] - keep)
     outputs = model(**batch, use_cache=False)
-    logits = _logits(outputs)
-    picked = logits.gather(1, positions[..., None].expand(-1, -1, logits.shape[-1]))
-    log_probs = torch.log_softmax(picked.float(), dim=-1)  # (n, T, vocab)
-    index = target.to(log_probs.device)[None, :, None].expand(len(rows), -1, 1)
-    return log_probs.gather(2, index)[..., 0]
+    return target_log_probs(_logits(outputs), positions, target)
+
+
+def target_log_probs(logits: Tensor, positions: Tensor, target: Tensor) -> Tensor:
+    """``logits[b, p, y] − logsumexp(logits[b, p])`` at ``positions`` ``(n, T)``, without a
+    log-softmax over the whole vocabulary; a slice (no copy) where every row starts alike."""
+    n, n_target = positions.shape
+    target = target.to(logits.device)
+    if bool((positions == positions[:1]).all()) and n_target > 0:
+        start = int(positions[0, 0])
+        picked = logits[:, start : start + n_target]  # (n, T, vocab), a view
+    else:
+        picked = logits[torch.arange(n, device=logits.device)[:, None], positions]
+    chosen = picked.gather(2, target[None, :, None].expand(n, -1, 1))[..., 0]
+    return chosen.float() - torch.logsumexp(picked.float(), dim=-1)
 
 
 def _forward_parameters(model: nn.Module) -> set[str]:

@@ -14,6 +14,8 @@ from typing import Any, Callable, ClassVar
 import torch
 from torch import Tensor
 
+from mmattr.engine._batching import memory_budget_bytes
+from mmattr.engine._hooks import count_activation_bytes
 from mmattr.engine.perturbation import (
     FeatureAblation,
     KernelShap,
@@ -64,7 +66,19 @@ class TargetScorer:
             self._report(rows, scores)
         return scores
 
+    def rows_per_call(self, indicators: Tensor) -> int:
+        """Perturbed prompts per model call: a memory budget over the bytes one row's forward
+        allocates, counted on the unperturbed prompt's forward (kept for the method's own
+        first call, so measuring costs no model call)."""
+        with count_activation_bytes(self) as counter, torch.inference_mode():
+            self._unperturbed = (indicators.clone(), self(indicators))
+        budget = memory_budget_bytes(indicators.device)
+        return max(1, budget // max(counter.bytes, 1))
+
     def __call__(self, perturbed: Tensor) -> Tensor:
+        cached = getattr(self, "_unperturbed", None)
+        if cached is not None and torch.equal(perturbed, cached[0]):
+            return cached[1].clone()
         scores = self.log_probs(perturbed)
         total = scores.sum(1, keepdim=True)
         values = torch.cat([total, scores], 1) if self.owner.include_per_token_attr else total[:, 0]
@@ -177,8 +191,13 @@ class LLMAttribution(BaseLLMAttribution):
         """Mean over ``num_trials`` runs of the method, ``(rows, k)``."""
         method = copy.copy(self.attr_method)
         method.forward_func = scorer
+        indicators = inp.to_tensor().to(self.device)
+        if kwargs.get("perturbations_per_eval", "auto") == "auto":
+            # the engine's "auto" sizes chunks for the CPU cache; a transformer is faster with
+            # every perturbed prompt of the call in one batch, as far as memory allows
+            kwargs = {**kwargs, "perturbations_per_eval": scorer.rows_per_call(indicators)}
         total = torch.zeros(rows, inp.n_itp_features, device=self.device)
         for _ in range(num_trials):
-            attributions = method.attribute(inp.to_tensor().to(self.device), **kwargs)
+            attributions = method.attribute(indicators, **kwargs)
             total += attributions.reshape(total.shape).to(total)
         return total / num_trials
