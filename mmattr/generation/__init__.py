@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from .contributions import (
+    GenerationContributions,
+    generation_contributions,
+    mm_shap_contribution,
+)
+from .image_text_input import ImageTextInput
 from .inputs import (
     ImageMaskInput,
     InputError,
@@ -14,6 +20,8 @@ from .llm_gradient_attribution import LLMGradientAttribution
 from .result import LLMAttributionResult
 
 __all__ = [
+    "GenerationContributions",
+    "ImageTextInput",
     "ImageMaskInput",
     "InputError",
     "InterpretableInput",
@@ -22,4 +30,6 @@ __all__ = [
     "LLMGradientAttribution",
     "TextTemplateInput",
     "TextTokenInput",
+    "generation_contributions",
+    "mm_shap_contribution",
 ]

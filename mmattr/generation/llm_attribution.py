@@ -27,6 +27,7 @@ from mmattr.engine.perturbation import (
 from ._base import BaseLLMAttribution, model_unchanged
 from ._scoring import as_model_input, is_causal_lm, teacher_forced, token_by_token
 from ._tokens import pretty_tokens
+from .image_text_input import ImageTextInput
 from .inputs import ImageMaskInput, InputError, TextTemplateInput, TextTokenInput
 from .result import LLMAttributionResult
 
@@ -126,6 +127,7 @@ class LLMAttribution(BaseLLMAttribution):
         TextTemplateInput,
         TextTokenInput,
         ImageMaskInput,
+        ImageTextInput,
     )
 
     def __init__(self, attr_method: Any, tokenizer: Any, attr_target: str = "log_prob") -> None:
