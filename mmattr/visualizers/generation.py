@@ -23,7 +23,11 @@ from mmattr.visualizers._common import (
 
 
 def _labels(tokens: Sequence[str]) -> list[str]:
-    return [shorten(repr(str(token))[1:-1], width=50, placeholder="...") for token in tokens]
+    """Tick labels: escaped, shortened; a blank token (a lone space) shown as ``␣``."""
+    return [
+        shorten(repr(str(token))[1:-1], width=50, placeholder="...") if str(token).strip() else "␣"
+        for token in tokens
+    ]
 
 
 def visualize_generation_tokens(
