@@ -17,6 +17,7 @@ from .inputs import (
 )
 from .llm_attribution import LLMAttribution
 from .llm_gradient_attribution import LLMGradientAttribution
+from .remote import RemoteLLMAttribution
 from .result import LLMAttributionResult
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "LLMAttribution",
     "LLMAttributionResult",
     "LLMGradientAttribution",
+    "RemoteLLMAttribution",
     "TextTemplateInput",
     "TextTokenInput",
     "generation_contributions",

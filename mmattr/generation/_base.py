@@ -56,11 +56,7 @@ class BaseLLMAttribution:
                 f"expected an instance of one of: {names}"
             )
         model = attr_method.forward_func
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                f"attr_method was built on a {type(model).__name__}; expected the language "
-                "model itself (an nn.Module with forward and generate)"
-            )
+        self._check_model(model)
         self.forward_func = model
         self.model: nn.Module = model
         self.tokenizer = tokenizer
@@ -69,6 +65,13 @@ class BaseLLMAttribution:
             if hasattr(model, "device")
             else next(model.parameters()).device
         )
+
+    def _check_model(self, model: Any) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(
+                f"attr_method was built on a {type(model).__name__}; expected the language "
+                "model itself (an nn.Module with forward and generate)"
+            )
 
     def _vocab_size(self) -> int | None:
         embeddings = getattr(self.model, "get_input_embeddings", None)

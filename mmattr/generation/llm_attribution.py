@@ -64,7 +64,8 @@ class TargetScorer:
         else:
             scores = token_by_token(model, rows, self.target, self.in_tokens)
         if self.inspect is not None:
-            self._report(rows, scores)
+            decode = self.owner.tokenizer.decode
+            self._report([decode(row["input_ids"][0]) for row in rows], scores)
         return scores
 
     def rows_per_call(self, indicators: Tensor) -> int:
@@ -85,10 +86,10 @@ class TargetScorer:
         values = torch.cat([total, scores], 1) if self.owner.include_per_token_attr else total[:, 0]
         return values if self.owner.attr_target == "log_prob" else values.exp()
 
-    def _report(self, rows: list[dict[str, Any]], scores: Tensor) -> None:
+    def _report(self, prompts: list[str], scores: Tensor) -> None:
+        """``_inspect_forward(prompt, response, [p(y), p(y_1 | ·), ...])`` for each row."""
         response = self.owner.tokenizer.decode(self.target)
-        for row, row_scores in zip(rows, scores):
-            prompt = self.owner.tokenizer.decode(row["input_ids"][0])
+        for prompt, row_scores in zip(prompts, scores):
             total = row_scores.sum()
             values = torch.cat([total[None], row_scores]).exp()
             self.inspect(prompt, response, values.tolist())
@@ -130,6 +131,8 @@ class LLMAttribution(BaseLLMAttribution):
         ImageTextInput,
     )
 
+    _scorer_class: ClassVar[type[TargetScorer]] = TargetScorer
+
     def __init__(self, attr_method: Any, tokenizer: Any, attr_target: str = "log_prob") -> None:
         super().__init__(attr_method, tokenizer)
         if attr_target not in ("log_prob", "prob"):
@@ -169,7 +172,7 @@ class LLMAttribution(BaseLLMAttribution):
         """
         with model_unchanged(self.model):
             target_tokens = self._get_target_tokens(inp, target, gen_args, skip_tokens)
-            scorer = TargetScorer(
+            scorer = self._scorer_class(
                 self,
                 inp,
                 target_tokens,
