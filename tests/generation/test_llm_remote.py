@@ -72,5 +72,7 @@ def test_provider_returning_the_wrong_count(lm):
         tokenizer,
         Short(model),
     )
-    with pytest.raises(ValueError, match="returned 2 log-probabilities; expected 3, one per target token"):
+    with pytest.raises(
+        ValueError, match="returned 2 log-probabilities; expected 3, one per target token"
+    ):
         remote.attribute(mmattr.TextTemplateInput(TEMPLATE, VALUES), TARGET)
