@@ -121,3 +121,34 @@ def test_feature_attribution_processes_each_coalition_once_and_mm_shap():
     assert mm_shap.shares["image"] == pytest.approx(1.0, abs=1e-4)
     first_token = mmattr.mm_shap_contribution(result, inp, row=0)
     assert first_token.shares["text"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_image_mask_input_parity_with_captum():
+    import captum.attr as captum_attr
+    from captum.attr._utils import interpretable_input as captum_inputs
+
+    tokenizer = byte_tokenizer()
+    model = ToyVLM(len(tokenizer), 1.0, 1.0)
+    pixels = np.zeros((4, 4, 3), dtype=np.uint8)
+    pixels[:, :2], pixels[:, 2:] = (200, 30, 30), (20, 20, 220)
+    image = PIL.Image.fromarray(pixels)
+    mask = torch.tensor([[0, 0, 1, 1]] * 2 + [[2, 2, 3, 3]] * 2)
+    calls: list = []
+    process = _processor(tokenizer, calls)
+
+    def processor_fn(picture):
+        return process(picture, "Q: what colour ?")
+
+    theirs = captum_attr.LLMAttribution(captum_attr.FeatureAblation(model), tokenizer).attribute(
+        captum_inputs.ImageMaskInput(image, mask, processor_fn=processor_fn),
+        TARGET,
+        use_cached_outputs=False,
+    )
+    calls.clear()
+    ours = mmattr.LLMAttribution(mmattr.FeatureAblation(model), tokenizer).attribute(
+        mmattr.ImageMaskInput(image, mask, processor_fn=processor_fn), TARGET
+    )
+    assert len(calls) == 1 + 4  # the image, then each ablated segment, processed once
+    assert ours.input_tokens == theirs.input_tokens
+    torch.testing.assert_close(ours.token_attr, theirs.token_attr, atol=1e-5, rtol=0)
+    assert ours.token_attr.abs().max() > 1e-3
