@@ -49,6 +49,21 @@ def _pad_row(ids: Tensor, width: int, fill: int, left: bool) -> Tensor:
     return torch.cat([pad, ids] if left else [ids, pad], dim=1)
 
 
+def _extended_column(
+    rows: list[dict[str, Any]], key: str, target: Tensor, width: int, fill: int, left: bool
+) -> Tensor:
+    """A token-aligned column: each row continued by the target (ids) or zeros, then padded."""
+    padded = []
+    for row in rows:
+        value = row[key]
+        if key == "input_ids":
+            extra = target[None].to(value.device)
+        else:
+            extra = value.new_zeros((1, target.shape[0]) + tuple(value.shape[2:]))
+        padded.append(_pad_row(torch.cat([value, extra.to(value.dtype)], 1), width, fill, left))
+    return torch.cat(padded)
+
+
 def collate(
     rows: list[dict[str, Any]], target: Tensor, pad_id: int, left: bool
 ) -> tuple[dict[str, Any], Tensor]:
@@ -60,36 +75,23 @@ def collate(
     width = max(lengths) + n_target
     batch: dict[str, Any] = {}
     for key, first in rows[0].items():
-        if key == "attention_mask":
-            continue
-        if key == "input_ids" or _token_aligned(first, lengths[0]):
+        if key == "input_ids" or _token_aligned(first, lengths[0]) and key != "attention_mask":
             fill = pad_id if key == "input_ids" else 0
-            tail = target[None].to(first.device) if key == "input_ids" else None
-            padded = []
-            for row, length in zip(rows, lengths):
-                value = row[key]
-                extra = (
-                    tail if tail is not None else value.new_zeros((1, n_target) + value.shape[2:])
-                )
-                padded.append(
-                    _pad_row(torch.cat([value, extra.to(value.dtype)], 1), width, fill, left)
-                )
-            batch[key] = torch.cat(padded)
-        elif isinstance(first, Tensor):
+            batch[key] = _extended_column(rows, key, target, width, fill, left)
+        elif isinstance(first, Tensor) and key != "attention_mask":
             batch[key] = torch.cat([row[key] for row in rows])
-        else:
+        elif key != "attention_mask":
             batch[key] = first
     real = torch.tensor([length + n_target for length in lengths], device=batch["input_ids"].device)
     columns = torch.arange(width, device=real.device)
     if left:
         attention = columns[None] >= (width - real)[:, None]
         starts = torch.full_like(real, width - n_target - 1)
+        batch["position_ids"] = (attention.long().cumsum(1) - 1).clamp(min=0)
     else:
         attention = columns[None] < real[:, None]
         starts = real - n_target - 1
     batch["attention_mask"] = attention.long()
-    if left:
-        batch["position_ids"] = (attention.long().cumsum(1) - 1).clamp(min=0)
     positions = starts[:, None] + torch.arange(n_target, device=real.device)[None]
     return batch, positions
 
