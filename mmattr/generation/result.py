@@ -114,6 +114,60 @@ class LLMAttributionResult:
         figure = visualize_generation_sequence(self.seq_attr.cpu(), self.input_tokens)
         return _show_or_return(figure, show)
 
+    def plot_image_heatmap(
+        self,
+        show: bool = False,
+        target_token_pos: int | tuple[int, int] | None = None,
+        border_width: int = 2,
+        show_legends: bool = True,
+    ) -> tuple[Any, Any] | None:
+        """The image's segments coloured by their attribution to the sequence (``None``), to
+        generated token ``i`` (an int) or to tokens ``m..n-1`` summed (a pair). For results of
+        an :class:`ImageMaskInput` or :class:`ImageTextInput`."""
+        image_input = getattr(self.inp, "image", None)
+        if not hasattr(image_input, "format_pixel_attr"):
+            image_input = self.inp
+        if not hasattr(image_input, "format_pixel_attr"):
+            raise ValueError(
+                "plot_image_heatmap needs the result of an ImageMaskInput or ImageTextInput; "
+                f"this result's input is {type(self.inp).__name__}"
+            )
+        attr = self._selected(target_token_pos)[: image_input.n_itp_features]
+        pixel_attr = image_input.format_pixel_attr(attr.float().cpu())
+        from mmattr.visualizers.generation import visualize_generation_image
+
+        labels = [str(mask_id) for mask_id in image_input.mask_id_to_idx] if show_legends else []
+        figure = visualize_generation_image(
+            image_input.image, pixel_attr, image_input.get_mask_list(), labels, border_width
+        )
+        return _show_or_return(figure, show)
+
+    def _selected(self, target_token_pos: int | tuple[int, int] | None) -> Tensor:
+        if target_token_pos is None:
+            return self.seq_attr
+        if self.token_attr is None:
+            raise ValueError(
+                "token_attr is None (no per-token attribution); use target_token_pos=None"
+            )
+        if isinstance(target_token_pos, int):
+            return self.token_attr[target_token_pos]
+        start, stop = target_token_pos
+        return self.token_attr[start:stop].sum(0)
+
+    def add_to_report(self, report: Any, title: str = "Generated answer") -> Any:
+        """A section of an :class:`mmattr.visualizers.Report`: the answer, the feature ×
+        generated-token heatmap (or the sequence bars), and the image heatmap if there is one."""
+        figures = []
+        if self.token_attr is not None:
+            figures.append(("prompt feature × generated token", self.plot_token_attr()[0]))
+        figures.append(("attribution to the whole answer", self.plot_seq_attr()[0]))
+        if hasattr(getattr(self.inp, "image", None), "format_pixel_attr") or hasattr(
+            self.inp, "format_pixel_attr"
+        ):
+            figures.append(("image segments, whole answer", self.plot_image_heatmap()[0]))
+        facts = {"answer": " ".join(self.output_tokens), "features": len(self.input_tokens)}
+        return report.add_section(title, facts=facts, figures=figures)
+
     def __repr__(self) -> str:
         return (
             f"LLMAttributionResult(input_tokens={self.input_tokens}, "

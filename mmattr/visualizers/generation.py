@@ -93,3 +93,52 @@ def visualize_generation_sequence(seq_attr: Any, input_tokens: Sequence[str]) ->
         label.set(rotation=-35, ha="left", rotation_mode="anchor")
     axes.set_ylabel("attribution to the sequence")
     return figure
+
+
+def visualize_generation_image(
+    image: Any,
+    pixel_attr: Any,
+    segments: Sequence[Any] = (),
+    labels: Sequence[str] = (),
+    border_width: float = 2.0,
+) -> Figure:
+    """The image in grey with the per-pixel attribution over it (symmetric scale around 0).
+
+    Args:
+        image: ``(height, width, 3)`` array (or PIL image).
+        pixel_attr: ``(height, width)`` attributions.
+        segments: boolean ``(height, width)`` masks whose outlines are drawn (default none).
+        labels: a label per segment, written at its centre (default none).
+        border_width: outline width in points; 0 draws none (default 2).
+    """
+    pixels = np.asarray(image, dtype=np.float64)
+    values = as_array(pixel_attr, "pixel_attr", ndim=(2,))
+    if pixels.shape[:2] != values.shape:
+        raise ValueError(
+            f"pixel_attr has shape {values.shape}; expected the image's (height, width) "
+            f"{pixels.shape[:2]}"
+        )
+    scale = symmetric_scale(values)
+    figure = new_figure(5.5, 4.5)
+    axes = figure.subplots()
+    axes.imshow(pixels.mean(axis=2) if pixels.ndim == 3 else pixels, cmap="gray")
+    heat = axes.imshow(values, vmin=-scale, vmax=scale, cmap=DIVERGING, alpha=0.75)
+    figure.colorbar(heat, ax=axes).set_label("attribution")
+    for index, segment in enumerate(segments):
+        mask = np.asarray(segment, dtype=np.float64)
+        if border_width > 0 and 0 < mask.sum() < mask.size:
+            axes.contour(mask, levels=[0.5], colors="black", linewidths=border_width / 2)
+        if index < len(labels) and mask.any():
+            rows, columns = np.nonzero(mask)
+            axes.text(
+                columns.mean(),
+                rows.mean(),
+                labels[index],
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black",
+                bbox={"facecolor": "white", "alpha": 0.6},
+            )
+    axes.axis("off")
+    return figure

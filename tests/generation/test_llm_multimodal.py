@@ -152,3 +152,35 @@ def test_image_mask_input_parity_with_captum():
     assert ours.input_tokens == theirs.input_tokens
     torch.testing.assert_close(ours.token_attr, theirs.token_attr, atol=1e-5, rtol=0)
     assert ours.token_attr.abs().max() > 1e-3
+
+
+def test_image_heatmap_and_report_section():
+    tokenizer = byte_tokenizer()
+    model = ToyVLM(len(tokenizer), 1.0, 1.0)
+    inp = _input(tokenizer, [])
+    result = mmattr.LLMAttribution(mmattr.FeatureAblation(model), tokenizer).attribute(inp, TARGET)
+    figure, axes = result.plot_image_heatmap(target_token_pos=0)
+    drawn = np.asarray(axes.images[1].get_array())  # over the grey image
+    left, right = result.token_attr[0, :2].tolist()
+    np.testing.assert_allclose(drawn[:, :2], left, rtol=1e-6)
+    np.testing.assert_allclose(drawn[:, 2:], right, rtol=1e-6)
+    assert [t.get_text() for t in axes.texts] == ["0", "1"]  # segment ids at their centres
+    summed, _ = result.plot_image_heatmap(target_token_pos=(0, 2))
+    total = result.token_attr[:2, 0].sum().item()
+    np.testing.assert_allclose(
+        np.asarray(summed.axes[0].images[1].get_array())[0, 0], total, rtol=1e-6
+    )
+    from mmattr.visualizers import Report
+
+    report = Report("generation")
+    section = result.add_to_report(report)
+    assert [caption for caption, _ in section.figures] == [
+        "prompt feature × generated token",
+        "attribution to the whole answer",
+        "image segments, whole answer",
+    ]
+    assert section.facts["features"] == "4"
+    with pytest.raises(ValueError, match="needs the result of an ImageMaskInput"):
+        mmattr.LLMAttributionResult(
+            input_tokens=["a"], output_tokens=["b"], seq_attr=[1.0]
+        ).plot_image_heatmap()
