@@ -42,15 +42,22 @@ CONFIG: dict[str, Any] = {
 }
 
 
-@lru_cache(maxsize=1)
-def tokenizer() -> Any:
-    """Word-level tokenizer over ``VOCAB`` (whitespace split), padding with ``<pad>``."""
+def word_level_tokenizer(vocabulary: tuple[str, ...]) -> Any:
+    """A transformers tokenizer whose tokens are the whitespace-separated words of
+    ``vocabulary`` (which holds ``<pad>`` and ``<unk>``); built here, nothing downloaded."""
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    words = Tokenizer(models.WordLevel({w: i for i, w in enumerate(VOCAB)}, unk_token="<unk>"))
+    ids = {word: index for index, word in enumerate(vocabulary)}
+    words = Tokenizer(models.WordLevel(ids, unk_token="<unk>"))
     words.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     return PreTrainedTokenizerFast(tokenizer_object=words, unk_token="<unk>", pad_token="<pad>")
+
+
+@lru_cache(maxsize=1)
+def tokenizer() -> Any:
+    """Word-level tokenizer over ``VOCAB``, padding with ``<pad>``."""
+    return word_level_tokenizer(VOCAB)
 
 
 def _story(rng: random.Random) -> tuple[list[str], int, str, str]:
