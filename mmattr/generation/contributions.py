@@ -66,7 +66,8 @@ def generation_contributions(
     the ``2^2`` modality coalitions scored in one batched forward.
 
     Args:
-        llm_attr: an :class:`LLMAttribution` (its model and tokenizer are used).
+        llm_attr: an :class:`LLMAttribution`: its model, tokenizer and ``attr_target``
+            (``"log_prob"``: values in log-probability; ``"prob"``: in probability).
         inp: the image and the prompt.
         target: the answer; None generates it with ``gen_args``.
         **target_args: ``gen_args`` / ``skip_tokens`` as for ``LLMAttribution.attribute``.
@@ -82,6 +83,8 @@ def generation_contributions(
         scorer = TargetScorer(llm_attr, inp, tokens, forward_in_tokens=True, inspect=None)
         scores = scorer.log_probs(inp.coalition_rows(subsets).to(llm_attr.device)).cpu()
     columns = torch.cat([scores.sum(1, keepdim=True), scores], 1).double()  # (4, 1 + T)
+    if getattr(llm_attr, "attr_target", "log_prob") == "prob":
+        columns = columns.exp()
     per_column = [
         _estimators({s: float(columns[i, c]) for i, s in enumerate(subsets)})
         for c in range(columns.shape[1])

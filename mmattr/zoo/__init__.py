@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from mmattr.zoo import audio, graph, qa_bert, shapes, story_lm, vqa  # noqa: F401  (registration)
+from mmattr.zoo import audio, graph, qa_bert, shapes, story_lm, vqa, vqa_gen  # noqa: F401
 from mmattr.zoo._registry import ZooSpec, get_spec, list_models, register_model, rows
 
 __all__ = ["ZooModel", "ZooSpec", "list_models", "load", "register_model", "train"]
