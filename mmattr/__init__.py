@@ -22,6 +22,8 @@ from mmattr.engine.perturbation import __all__ as _perturbation
 from mmattr.engine.summary import *  # noqa: F401,F403
 from mmattr.engine.summary import __all__ as _summary
 from mmattr.fusion import Contribution, Explanation, explain
+from mmattr.generation import *  # noqa: F401,F403
+from mmattr.generation import __all__ as _generation
 
 __version__ = "0.1.0"
 
@@ -40,3 +42,4 @@ __all__ = [
     "Explanation",
     "explain",
 ]
+__all__ += _generation

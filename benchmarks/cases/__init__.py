@@ -2,6 +2,7 @@
 
 from benchmarks.cases import (  # noqa: F401
     fusion,
+    generation,
     gradient,
     hf,
     jobs,

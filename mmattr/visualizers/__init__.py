@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from mmattr.visualizers._common import figure_base64
 from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
+from mmattr.visualizers.generation import (
+    visualize_generation_sequence,
+    visualize_generation_tokens,
+)
 from mmattr.visualizers.graph import visualize_graph
 from mmattr.visualizers.image import normalize_attr, overlay, visualize_segments
 from mmattr.visualizers.image_attr import visualize_image_attr, visualize_image_attr_multiple
@@ -24,6 +28,8 @@ __all__ = [
     "qa_html",
     "text_html",
     "visualize_contributions",
+    "visualize_generation_sequence",
+    "visualize_generation_tokens",
     "visualize_graph",
     "visualize_image_attr",
     "visualize_image_attr_multiple",

@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mmattr.paths import check_writable_folder
-from mmattr.zoo import audio, graph, qa_bert, shapes, vqa  # noqa: F401  (registration)
+from mmattr.zoo import audio, graph, qa_bert, shapes, story_lm, vqa, vqa_gen  # noqa: F401  (registration)
 from mmattr.zoo._registry import (
     ZooSpec,
     cache_dir,
