@@ -10,7 +10,7 @@ from __future__ import annotations
 from ._base import Attribution
 from ._batching import BatchSize, chunk_bounds, memory_budget_bytes, resolve_batch_size
 from ._gradients import as_leaves, check_scalar_per_example, grad_of_outputs, gradients
-from ._hooks import capture_layers, preserve_model_state, replace_layer
+from ._hooks import capture_layers, count_activation_bytes, preserve_model_state, replace_layer
 from ._inputs import (
     BaselinesType,
     TargetType,
@@ -51,6 +51,7 @@ __all__ = [
     "check_finite",
     "check_scalar_per_example",
     "chunk_bounds",
+    "count_activation_bytes",
     "count_groups",
     "expand_additional_args",
     "expand_target",

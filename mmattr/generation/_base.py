@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Iterator
 import torch
 from torch import Tensor, nn
 
-from mmattr.engine._hooks import preserve_model_state
+from mmattr.engine.toolkit import preserve_model_state
 
 from ._scoring import as_model_input
 from ._tokens import encode_target

@@ -14,8 +14,6 @@ from typing import Any, Callable, ClassVar
 import torch
 from torch import Tensor
 
-from mmattr.engine._batching import memory_budget_bytes
-from mmattr.engine._hooks import count_activation_bytes
 from mmattr.engine.perturbation import (
     FeatureAblation,
     KernelShap,
@@ -23,6 +21,7 @@ from mmattr.engine.perturbation import (
     ShapleyValues,
     ShapleyValueSampling,
 )
+from mmattr.engine.toolkit import count_activation_bytes, memory_budget_bytes
 
 from ._base import BaseLLMAttribution, model_unchanged
 from ._scoring import as_model_input, is_causal_lm, teacher_forced, token_by_token

@@ -150,7 +150,8 @@ def test_cli_missing_dataset_exits_2_with_one_line(tmp_path):
                           env=environment(), capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"error: mmattr run: dataset.path is 'no-such-folder'; no folder at {tmp_path}/no-such-folder"
+        "error: mmattr run: dataset.path is 'no-such-folder'; "
+        f"no folder at {tmp_path}/no-such-folder"
     ]
     assert not (tmp_path / "o").exists()
 
