@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ._inputs import TargetType, run_forward
+from .errors import InputValueError
 
 
 def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
@@ -19,7 +20,7 @@ def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
 def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
     if output.dim() > 1 and output[0].numel() != 1:
         hint = "" if has_target else "; pass target= to pick one output per example"
-        raise ValueError(
+        raise InputValueError(
             f"the selected model output has shape {tuple(output.shape)}; expected one number per "
             f"example, shape (batch,) or (batch, 1){hint}"
         )

@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterator, Sequence
 from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from .errors import InputTypeError, InputValueError
+
 _HOOK_DICTS = (
     "_forward_hooks",
     "_forward_hooks_with_kwargs",
@@ -77,7 +79,7 @@ def pick_output(value: Any, index: int) -> Tensor:
         return value
     if isinstance(value, (tuple, list)) and len(value) > index and isinstance(value[index], Tensor):
         return value[index]
-    raise TypeError(
+    raise InputTypeError(
         f"layer output is {type(value).__name__}; expected a tensor or a tuple whose element "
         f"{index} is a tensor"
     )
@@ -166,9 +168,11 @@ def check_layers_in_model(forward_func: Callable, layers: Sequence[nn.Module], n
     submodules = set() if model is None else {id(m) for m in model.modules()}
     for index, layer in enumerate(layers):
         if not isinstance(layer, nn.Module):
-            raise TypeError(f"{name}[{index}] is {type(layer).__name__}; expected an nn.Module")
+            raise InputTypeError(
+                f"{name}[{index}] is {type(layer).__name__}; expected an nn.Module"
+            )
         if model is not None and id(layer) not in submodules:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] ({type(layer).__name__}) is not a submodule of the model "
                 f"{type(model).__name__}; pass a module taken from the model, e.g. model.layer1"
             )
@@ -177,7 +181,7 @@ def check_layers_in_model(forward_func: Callable, layers: Sequence[nn.Module], n
 def check_layers_ran(records: Sequence[LayerRecord], name: str) -> None:
     for index, record in enumerate(records):
         if not record.values:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] ({type(record.layer).__name__}) never ran in the forward pass; "
                 "pick a layer the model calls for these inputs"
             )

@@ -11,6 +11,8 @@ from typing import Any, Callable, NamedTuple, Sequence, Union
 import torch
 from torch import Tensor
 
+from .errors import InputTypeError, InputValueError
+
 TensorOrTuple = Union[Tensor, tuple[Tensor, ...]]
 Baseline = Union[Tensor, int, float]
 BaselinesType = Union[None, Baseline, tuple[Baseline, ...]]
@@ -39,19 +41,21 @@ def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
     """Inputs as a non-empty tuple of tensors sharing the batch dimension."""
     formatted = as_tuple(inputs)
     if len(formatted) == 0:
-        raise ValueError(f"{name} is an empty tuple; expected a tensor or a tuple of tensors")
+        raise InputValueError(f"{name} is an empty tuple; expected a tensor or a tuple of tensors")
     for index, tensor in enumerate(formatted):
         if not isinstance(tensor, Tensor):
-            raise TypeError(f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor")
+            raise InputTypeError(
+                f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor"
+            )
         if tensor.dim() == 0:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] is a 0-d tensor; expected a batch dimension first, "
                 "e.g. shape (1,) or (batch, ...)"
             )
     batch = formatted[0].shape[0]
     for index, tensor in enumerate(formatted[1:], start=1):
         if tensor.shape[0] != batch:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] has batch size {tensor.shape[0]}; expected {batch} "
                 f"to match {name}[0] of shape {tuple(formatted[0].shape)}"
             )
@@ -62,7 +66,7 @@ def require_floating(inputs: tuple[Tensor, ...], method: str, name: str = "input
     """Gradient methods need floating-point inputs: an integer tensor has no gradient."""
     for index, tensor in enumerate(inputs):
         if not (tensor.is_floating_point() or tensor.is_complex()):
-            raise TypeError(
+            raise InputTypeError(
                 f"{name}[{index}] has dtype {tensor.dtype}; {method} takes gradients and needs "
                 "a floating-point tensor. For token ids, attribute to the embedding layer "
                 "(LayerIntegratedGradients, or mmattr.adapters.TextAdapter)"
@@ -78,7 +82,7 @@ def format_baselines(
         return tuple(0.0 for _ in inputs)
     formatted = baselines if isinstance(baselines, tuple) else (baselines,)
     if len(formatted) != len(inputs):
-        raise ValueError(
+        raise InputValueError(
             f"{name} has {len(formatted)} entries; expected {len(inputs)}, one per input"
         )
     return tuple(
@@ -89,7 +93,7 @@ def format_baselines(
 
 def _check_one_baseline(baseline: Any, tensor: Tensor, label: str) -> Baseline:
     if isinstance(baseline, bool) or not isinstance(baseline, (int, float, Tensor)):
-        raise TypeError(f"{label} is {type(baseline).__name__}; expected a number or a tensor")
+        raise InputTypeError(f"{label} is {type(baseline).__name__}; expected a number or a tensor")
     if not isinstance(baseline, Tensor):
         return baseline
     shape, wanted = tuple(baseline.shape), tuple(tensor.shape)
@@ -97,7 +101,7 @@ def _check_one_baseline(baseline: Any, tensor: Tensor, label: str) -> Baseline:
         return baseline
     if shape == wanted[1:] or baseline.dim() == 0:
         return baseline.unsqueeze(0) if baseline.dim() > 0 else baseline.item()
-    raise ValueError(
+    raise InputValueError(
         f"{label} has shape {shape}; expected {wanted} or {(1,) + wanted[1:]} "
         f"(or {wanted[1:]} per example) to match the input of shape {wanted}"
     )
@@ -203,23 +207,25 @@ def validate_target(target: TargetType, batch: int, name: str = "target") -> Non
     """Check the form of ``target`` before any model call."""
     if target is None or isinstance(target, (int, tuple)):
         if isinstance(target, bool):
-            raise TypeError(f"{name} is a bool; expected an int, a tuple, a list or a tensor")
+            raise InputTypeError(f"{name} is a bool; expected an int, a tuple, a list or a tensor")
         return
     if isinstance(target, Tensor):
         if target.is_floating_point():
-            raise TypeError(f"{name} has dtype {target.dtype}; expected an integer tensor")
+            raise InputTypeError(f"{name} has dtype {target.dtype}; expected an integer tensor")
         if target.numel() not in (1, batch):
-            raise ValueError(
+            raise InputValueError(
                 f"{name} has {target.numel()} elements; expected 1 or {batch} (one per example)"
             )
         return
     if isinstance(target, list):
         if len(target) != batch:
-            raise ValueError(
+            raise InputValueError(
                 f"{name} is a list of {len(target)}; expected {batch} entries, one per example"
             )
         return
-    raise TypeError(f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor")
+    raise InputTypeError(
+        f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor"
+    )
 
 
 def select_target(output: Tensor, target: TargetType, name: str = "target") -> Tensor:
@@ -227,7 +233,7 @@ def select_target(output: Tensor, target: TargetType, name: str = "target") -> T
     if target is None:
         return output
     if output.dim() < 2:
-        raise ValueError(
+        raise InputValueError(
             f"{name}={_short(target)} needs an output of shape (batch, ...); the model returned "
             f"shape {tuple(output.shape)}. Pass target=None for a model with one output per example"
         )
@@ -239,7 +245,7 @@ def select_target(output: Tensor, target: TargetType, name: str = "target") -> T
         return _select_column(output, target, name)
     if isinstance(target, list):
         if len(target) != output.shape[0]:
-            raise ValueError(
+            raise InputValueError(
                 f"{name} has {len(target)} entries; the model output has batch {output.shape[0]}"
             )
         if all(isinstance(t, int) for t in target):
@@ -248,20 +254,22 @@ def select_target(output: Tensor, target: TargetType, name: str = "target") -> T
                 index = torch.tensor(target, device=output.device).reshape(-1, 1)
                 return torch.gather(output, 1, index)[:, 0]
         return _stack_rows(output, [t if isinstance(t, tuple) else (t,) for t in target], name)
-    raise TypeError(f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor")
+    raise InputTypeError(
+        f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor"
+    )
 
 
 def _select_column(output: Tensor, target: int | tuple, name: str) -> Tensor:
     index = (target,) if isinstance(target, int) else tuple(target)
     if len(index) > output.dim() - 1:
-        raise ValueError(
+        raise InputValueError(
             f"{name}={_short(target)} has {len(index)} indices; the output of shape "
             f"{tuple(output.shape)} has only {output.dim() - 1} dimensions after the batch"
         )
     for axis, value in enumerate(index, start=1):
         size = output.shape[axis]
         if not -size <= value < size:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}={_short(target)} is out of range for output of shape "
                 f"{tuple(output.shape)}: index {value} on dimension {axis} of size {size}"
             )
@@ -272,7 +280,7 @@ def _check_range(output: Tensor, targets: Sequence[int], name: str) -> None:
     size = output.shape[1]
     bad = [t for t in targets if not -size <= t < size]
     if bad:
-        raise ValueError(
+        raise InputValueError(
             f"{name} contains {bad[0]}, out of range for output of shape {tuple(output.shape)} "
             f"(dimension 1 has size {size})"
         )
@@ -311,8 +319,13 @@ def run_forward(
     output = forward_func(*inputs, *extra)
     if isinstance(output, (int, float)):
         output = torch.tensor([output], dtype=inputs[0].dtype)
+    if isinstance(output, torch.futures.Future):
+        raise InputTypeError(
+            "the model returned a torch.futures.Future; call attribute_future instead of "
+            "attribute (FeatureAblation, FeaturePermutation, ShapleyValues, ShapleyValueSampling)"
+        )
     if not isinstance(output, Tensor):
-        raise TypeError(
+        raise InputTypeError(
             f"the model returned {type(output).__name__}; expected a tensor. Wrap the model so "
             "it returns one tensor (e.g. lambda *x: model(*x)[0] or .logits)"
         )

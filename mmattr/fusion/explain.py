@@ -125,7 +125,7 @@ def _attribute(
         result = result[0]
     result = result if isinstance(result, tuple) else (result,)
     attributions = {n: a.detach() for n, a in zip(bundle.names, result)}
-    completeness = bool(getattr(method_class, "has_convergence_delta", False))
+    completeness = bool(instance.has_convergence_delta())
     return attributions, completeness
 
 

@@ -34,7 +34,7 @@ class GradientShap(Attribution):
         torch.Size([2, 4])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
         super().__init__(forward_func)
@@ -82,7 +82,7 @@ def _as_distribution(baselines: Any, inputs: tuple[Tensor, ...]):
 class _InputBaselineXGradient(Attribution):
     """``(x − b) · ∂F(b + α(x − b))/∂x`` at one random ``α ~ U(0, 1)`` per example."""
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
         super().__init__(forward_func)

@@ -42,7 +42,7 @@ class IntegratedGradients(Attribution):
         torch.Size([2, 4])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
         super().__init__(forward_func)

@@ -26,6 +26,7 @@ from .._hooks import (
 )
 from .._inputs import TargetType, expand_additional_args, expand_target, run_forward
 from .._integration import interpolate, step_chunks
+from ..errors import InputValueError
 
 ModuleOrList = nn.Module | Sequence[nn.Module]
 
@@ -59,10 +60,10 @@ def layer_spec(layer: ModuleOrList, forward_func: Callable, output_index: int = 
     was_list = isinstance(layer, (list, tuple, nn.ModuleList))
     layers = tuple(layer) if was_list else (layer,)
     if was_list and not layers:
-        raise ValueError("layer is an empty list; expected a module or a list of modules")
+        raise InputValueError("layer is an empty list; expected a module or a list of modules")
     check_layers_in_model(forward_func, layers, "layer")
     if isinstance(output_index, bool) or not isinstance(output_index, int) or output_index < 0:
-        raise ValueError(f"layer_output_index is {output_index!r}; expected an int >= 0")
+        raise InputValueError(f"layer_output_index is {output_index!r}; expected an int >= 0")
     return LayerSpec(layers, was_list, False, output_index)
 
 
@@ -70,7 +71,7 @@ def _values_once(records: Sequence[LayerRecord]) -> list[Tensor]:
     check_layers_ran(records, "layer")
     for index, record in enumerate(records):
         if len(record.values) > 1:
-            raise ValueError(
+            raise InputValueError(
                 f"layer[{index}] ({type(record.layer).__name__}) ran {len(record.values)} times "
                 "in one forward pass; attribute to a module the model calls once"
             )

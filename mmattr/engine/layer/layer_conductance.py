@@ -39,11 +39,8 @@ class LayerConductance(LayerAttribution):
         True
     """
 
-    has_convergence_delta: ClassVar[bool] = True
-
-    @property
-    def multiplies_by_inputs(self) -> bool:
-        return True
+    _has_convergence_delta: ClassVar[bool] = True
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,

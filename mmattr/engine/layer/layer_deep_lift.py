@@ -54,7 +54,7 @@ class LayerDeepLift(LayerAttribution):
         torch.Size([2, 3])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, model: Callable, layer: ModuleOrList, multiply_by_inputs: bool = True):
         super().__init__(model, layer)

@@ -51,7 +51,7 @@ class LayerGradientShap(LayerAttribution):
         torch.Size([2, 3])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -116,13 +116,16 @@ class LayerGradientShap(LayerAttribution):
 class _LayerInputBaselineXGradient:
     """One draw: ``(a_l(x) − a_l(b)) ⊙ ∂F/∂a_l(b + α(x − b))``, ``α ~ U(0, 1)`` per row."""
 
-    has_convergence_delta: ClassVar[bool] = True
     needs_gradients: ClassVar[bool] = True
 
     def __init__(self, owner: LayerGradientShap, to_layer_input: bool) -> None:
         self.owner = owner
         self.forward_func = owner.forward_func
+        self.multiplies_by_inputs = owner.multiplies_by_inputs
         self.spec = owner._layers(to_layer_input)
+
+    def has_convergence_delta(self) -> bool:
+        return True
 
     def attribute(
         self,

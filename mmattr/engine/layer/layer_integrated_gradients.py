@@ -21,6 +21,7 @@ from .._inputs import (
     tensorize_baselines,
 )
 from .._integration import quadrature
+from ..errors import InputValueError
 from ..gradient.integrated_gradients import IntegratedGradients
 from ._layer_base import LayerAttribution
 from ._layer_pass import LayerReplacedForward, ModuleOrList, layer_values
@@ -41,7 +42,7 @@ class LayerIntegratedGradients(LayerAttribution):
         >>> per_token = lig.attribute(input_ids, baselines=pad_ids, target=0).sum(-1)
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -69,7 +70,9 @@ class LayerIntegratedGradients(LayerAttribution):
     ) -> Tensor | list[Tensor] | tuple[Tensor | list[Tensor], Tensor]:
         """Attributions of the layer's value (a list for a list of layers); Captum's args."""
         if grad_kwargs:
-            raise ValueError("grad_kwargs is not supported by LayerIntegratedGradients; pass None")
+            raise InputValueError(
+                "grad_kwargs is not supported by LayerIntegratedGradients; pass None"
+            )
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args
         )

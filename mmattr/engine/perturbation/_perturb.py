@@ -24,6 +24,7 @@ from .._inputs import (
     expand_target,
     run_forward,
 )
+from ..errors import InputTypeError, InputValueError
 
 PerturbationsPerEval = Union[int, str]
 #: Default ``perturbations_per_eval`` of every perturbation method (Captum's default is 1;
@@ -56,7 +57,9 @@ def format_feature_mask(
         return _default_masks(inputs)
     masks = feature_mask if isinstance(feature_mask, (tuple, list)) else (feature_mask,)
     if len(masks) != len(inputs):
-        raise ValueError(f"{name} has {len(masks)} tensors; expected {len(inputs)}, one per input")
+        raise InputValueError(
+            f"{name} has {len(masks)} tensors; expected {len(inputs)}, one per input"
+        )
     labels = [f"{name}[{i}]" if len(inputs) > 1 else name for i in range(len(inputs))]
     formatted = tuple(
         _format_one_mask(mask, tensor, label) for mask, tensor, label in zip(masks, inputs, labels)
@@ -77,13 +80,15 @@ def _default_masks(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
 
 def _format_one_mask(mask: Any, tensor: Tensor, label: str) -> Tensor:
     if not isinstance(mask, Tensor):
-        raise TypeError(f"{label} is {type(mask).__name__}; expected an integer tensor")
+        raise InputTypeError(f"{label} is {type(mask).__name__}; expected an integer tensor")
     if mask.is_floating_point() or mask.is_complex():
         if not torch.equal(mask, mask.round()):
-            raise TypeError(f"{label} has non-integer values (dtype {mask.dtype}); expected ids")
+            raise InputTypeError(
+                f"{label} has non-integer values (dtype {mask.dtype}); expected ids"
+            )
     wanted = tuple(tensor.shape)
     if mask.dim() > tensor.dim() or not _broadcastable(mask.shape, wanted):
-        raise ValueError(
+        raise InputValueError(
             f"{label} has shape {tuple(mask.shape)}; expected a shape broadcastable to the "
             f"input's {wanted}: each dimension 1 or equal, the first 1 or {wanted[0]} "
             f"(e.g. {(1,) + wanted[1:]} or {wanted})"
@@ -111,7 +116,7 @@ def _check_ids(masks: tuple[Tensor, ...], name: str) -> None:
     expected = torch.arange(max(high + 1, 0))
     missing = expected[~torch.isin(expected, ids)].tolist()
     shapes = ", ".join(str(tuple(mask.shape)) for mask in masks)
-    raise ValueError(
+    raise InputValueError(
         f"{name} ids must be 0..k-1 over all inputs, each group numbered once without gaps; "
         f"found ids {_short_list(ids.tolist())}"
         + (f" (missing {_short_list(missing)})" if missing else "")
@@ -179,7 +184,7 @@ def check_mask_rows(masks: tuple[Tensor, ...], n_outputs: int, name: str = "feat
     """Per-example masks need one output value per example."""
     for index, mask in enumerate(masks):
         if mask.shape[0] not in (1, n_outputs):
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] has {mask.shape[0]} rows but the model gives {n_outputs} "
                 "output value(s) per evaluation; a model that returns one value for the whole "
                 f"batch needs a {name} with first dimension 1"
@@ -245,7 +250,7 @@ def check_perturbations_per_eval(value: Any, name: str = "perturbations_per_eval
     if isinstance(value, str) and value == "auto":
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')
+        raise InputValueError(f'{name}={value!r}; expected a positive int or "auto"')
 
 
 def resolve_perturbations_per_eval(
@@ -319,7 +324,7 @@ def _per_perturbation(output: Tensor, size: int, batch: int, n_outputs: int | No
         if output.numel() == size * n_outputs:
             return output.reshape(size, n_outputs)
         if size == 1:
-            raise ValueError(
+            raise InputValueError(
                 f"the model returned {output.numel()} values for a perturbed batch; expected "
                 f"{n_outputs} as for the unperturbed inputs (shape {tuple(output.shape)})"
             )

@@ -17,6 +17,7 @@ from .._inputs import (
     format_output,
     is_tuple,
 )
+from ._futures import attribute_future
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     LeaveOneOut,
@@ -58,7 +59,7 @@ class FeatureAblation(Attribution):
     """
 
     needs_gradients: ClassVar[bool] = False
-    _progress_name: ClassVar[str] = "FeatureAblation attribution"
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -107,6 +108,11 @@ class FeatureAblation(Attribution):
             )
         return format_output(is_tuple(inputs), attributions)
 
+    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.futures.Future:
+        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
+        same arguments; returns a Future of the attributions (Captum's)."""
+        return attribute_future(self, *args, **kwargs)
+
     def _ablate(
         self,
         inputs: tuple[Tensor, ...],
@@ -153,7 +159,7 @@ class FeatureAblation(Attribution):
             per_eval_value, inputs, n_perturbations, row_bytes, is_aggregate(initial, batch)
         )
         calls = 1 + -(-n_perturbations // per_eval)
-        with progress_bar(calls, show_progress, self._progress_name, done=1) as bar:
+        with progress_bar(calls, show_progress, f"{self.get_name()} attribution", done=1) as bar:
             outputs = forward_perturbations(
                 self.forward_func,
                 build,

@@ -16,6 +16,7 @@ from .._inputs import (
     format_output,
     is_tuple,
 )
+from ..errors import InputTypeError, InputValueError
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     PerturbationsPerEval,
@@ -34,7 +35,7 @@ def permute_feature(x: Tensor, feature_mask: Tensor) -> Tensor:
     exactly as Captum's default, so the same seed gives the same permutations."""
     n = x.size(0)
     if n < 2:
-        raise ValueError(f"cannot permute features of a batch of {n}; expected at least 2")
+        raise InputValueError(f"cannot permute features of a batch of {n}; expected at least 2")
     perm = torch.randperm(n)
     while (perm == torch.arange(n)).all():
         perm = torch.randperm(n)
@@ -61,12 +62,10 @@ class FeaturePermutation(FeatureAblation):
         torch.Size([8, 4])
     """
 
-    _progress_name = "FeaturePermutation attribution"
-
     def __init__(self, forward_func: Callable, perm_func: PermFunc = permute_feature) -> None:
         super().__init__(forward_func)
         if not callable(perm_func):
-            raise TypeError(f"perm_func is {type(perm_func).__name__}; expected a callable")
+            raise InputTypeError(f"perm_func is {type(perm_func).__name__}; expected a callable")
         self.perm_func = perm_func
 
     def attribute(  # type: ignore[override]
@@ -98,7 +97,7 @@ class FeaturePermutation(FeatureAblation):
         # no baselines: format_call's default (zeros) fills a slot that permuting never reads
         _, formatted, baselines, args = format_call(inputs, None, target, additional_forward_args)
         if formatted[0].shape[0] < 2:
-            raise ValueError(
+            raise InputValueError(
                 f"inputs has batch size {formatted[0].shape[0]}; FeaturePermutation shuffles "
                 "features across the batch and needs at least 2 examples"
             )
@@ -140,7 +139,7 @@ class FeaturePermutation(FeatureAblation):
         permuted = self.perm_func(tensor, mask)
         if not isinstance(permuted, Tensor) or permuted.shape != tensor.shape:
             shape = tuple(permuted.shape) if isinstance(permuted, Tensor) else type(permuted)
-            raise ValueError(
+            raise InputValueError(
                 f"perm_func returned {shape}; expected a tensor of the input's shape "
                 f"{tuple(tensor.shape)}"
             )

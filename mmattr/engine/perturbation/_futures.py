@@ -1,0 +1,43 @@
+"""Forward functions that return a ``torch.futures.Future``: Captum's ``attribute_future``.
+
+FeatureAblation, FeaturePermutation, ShapleyValues and ShapleyValueSampling take such a
+forward function in ``attribute_future`` and give back a Future of the attributions. Here the
+method runs as usual on the forward's awaited values (the same numbers and the same number of
+model calls as ``attribute``); the Future it returns is already complete.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import torch
+
+from ..errors import InputTypeError
+
+
+class AwaitedForward:
+    """``forward(*args)``: the value of the Future that ``forward_func(*args)`` returns."""
+
+    def __init__(self, forward_func: Callable) -> None:
+        self.forward_func = forward_func
+
+    def __call__(self, *args: Any) -> Any:
+        result = self.forward_func(*args)
+        if not isinstance(result, torch.futures.Future):
+            raise InputTypeError(
+                f"attribute_future needs a forward function that returns a torch.futures.Future; "
+                f"it returned {type(result).__name__}. Call attribute instead"
+            )
+        return result.wait()
+
+
+def attribute_future(method: Any, *args: Any, **kwargs: Any) -> torch.futures.Future:
+    """``method.attribute(*args, **kwargs)`` with the forward's Futures awaited, as a Future."""
+    awaited = copy.copy(method)
+    awaited.forward_func = AwaitedForward(method.forward_func)
+    with method._model_guard():
+        result = awaited.attribute(*args, **kwargs)
+    future: torch.futures.Future = torch.futures.Future()
+    future.set_result(result)
+    return future
