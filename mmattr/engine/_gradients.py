@@ -13,8 +13,14 @@ from .errors import InputValueError
 
 def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """Tensors that autograd can differentiate with respect to, without touching the caller's
-    ``requires_grad`` flags (a tensor already in a graph is used as it is)."""
-    return tuple(t if t.requires_grad else t.detach().requires_grad_() for t in inputs)
+    ``requires_grad`` flags (a tensor already in a graph is used as it is). Integer tensors
+    (token ids for a layer method) stay as they are: they have no gradient."""
+    return tuple(
+        t
+        if t.requires_grad or not (t.is_floating_point() or t.is_complex())
+        else t.detach().requires_grad_()
+        for t in inputs
+    )
 
 
 def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
@@ -26,9 +32,12 @@ def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
         )
 
 
-def grad_of_outputs(output: Tensor, wrt: Sequence[Tensor]) -> tuple[Tensor, ...]:
-    """d(sum of output)/d(wrt); tensors the output does not depend on get zeros."""
-    grads = torch.autograd.grad(output.sum(), tuple(wrt), allow_unused=True)
+def grad_of_outputs(
+    output: Tensor, wrt: Sequence[Tensor], grad_kwargs: dict | None = None
+) -> tuple[Tensor, ...]:
+    """d(sum of output)/d(wrt); tensors the output does not depend on get zeros.
+    ``grad_kwargs`` go to ``torch.autograd.grad`` (e.g. ``retain_graph``)."""
+    grads = torch.autograd.grad(output.sum(), tuple(wrt), allow_unused=True, **(grad_kwargs or {}))
     return tuple(torch.zeros_like(w) if g is None else g for g, w in zip(grads, wrt))
 
 
@@ -37,10 +46,12 @@ def gradients(
     inputs: tuple[Tensor, ...],
     target: TargetType = None,
     additional_forward_args: tuple | None = None,
+    grad_kwargs: dict | None = None,
 ) -> tuple[Tensor, ...]:
-    """``d F_target / d inputs`` for every row of the batch."""
+    """``d F_target / d inputs`` for every row of the batch (``grad_kwargs`` for
+    ``torch.autograd.grad``)."""
     with torch.enable_grad():
         leaves = as_leaves(inputs)
         output = run_forward(forward_func, leaves, target, additional_forward_args)
         check_scalar_per_example(output, target is not None)
-        return grad_of_outputs(output, leaves)
+        return grad_of_outputs(output, leaves, grad_kwargs)

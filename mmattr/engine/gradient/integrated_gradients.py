@@ -97,7 +97,9 @@ class IntegratedGradients(Attribution):
             )
         return result, delta
 
-    def _integrate(self, inputs, baselines, target, args, step_sizes, alphas, batch_size):
+    def _integrate(
+        self, inputs, baselines, target, args, step_sizes, alphas, batch_size, grad_kwargs=None
+    ):
         batch = inputs[0].shape[0]
         rows = resolve_batch_size(batch_size, self.forward_func, inputs, args, len(alphas) * batch)
         totals = [torch.zeros_like(x) for x in inputs]
@@ -109,6 +111,7 @@ class IntegratedGradients(Attribution):
                 scaled,
                 expand_target(target, len(steps)),
                 expand_additional_args(args, len(steps)),
+                grad_kwargs,
             )
             weights = [step_sizes[k] for k in steps]
             for total, grad in zip(totals, grads):

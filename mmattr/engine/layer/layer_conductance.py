@@ -82,8 +82,10 @@ class LayerConductance(LayerAttribution):
             result = spec.format(totals)
             if not return_convergence_delta:
                 return result
-            deltas = per_layer_deltas(self, totals, formatted_baselines, formatted, target, args)
-        return result, spec.format(deltas)
+            deltas = per_layer_deltas(
+                self, spec, totals, formatted_baselines, formatted, target, args
+            )
+        return result, spec.format_layers(deltas)
 
 
 def _sum_conductance(path, batch: int) -> list[Tensor]:

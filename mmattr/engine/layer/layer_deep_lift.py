@@ -102,8 +102,10 @@ class LayerDeepLift(LayerAttribution):
             ]
             if not return_convergence_delta:
                 return spec.format(attributions)
-            deltas = per_layer_deltas(self, attributions, full_baselines, formatted, target, args)
-        return spec.format(attributions), spec.format(deltas)
+            deltas = per_layer_deltas(
+                self, spec, attributions, full_baselines, formatted, target, args
+            )
+        return spec.format(attributions), spec.format_layers(deltas)
 
     def _layer_multipliers(self, spec, inputs, baselines, target, args, grad_kwargs):
         """``(m_l, a_l(x), a_l(b))`` per layer from one forward/backward on ``[x; b]``."""
@@ -177,8 +179,10 @@ class LayerDeepLiftShap(LayerDeepLift):
         attributions, delta = expanded if return_convergence_delta else (expanded, None)
         spec = self._layers(attribute_to_layer_input)
         averaged = [
-            mean_over_baselines(a, n_baselines)
+            tuple(mean_over_baselines(t, n_baselines) for t in a)
+            if isinstance(a, tuple)
+            else mean_over_baselines(a, n_baselines)
             for a in (attributions if spec.was_list else [attributions])
         ]
-        result = spec.format(averaged)
+        result = spec.format_layers(averaged)
         return (result, delta) if return_convergence_delta else result

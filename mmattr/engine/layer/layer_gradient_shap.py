@@ -105,12 +105,12 @@ class LayerGradientShap(LayerAttribution):
             additional_forward_args=additional_forward_args,
             return_convergence_delta=return_convergence_delta,
         )
-        spec = self._layers(attribute_to_layer_input)
+        spec = step.spec  # its layout was set by the step's captures
         if not return_convergence_delta:
             return spec.format(list(result))
         attributions, deltas = result
         # the step returns one delta column per layer: (draws, n_layers)
-        return spec.format(list(attributions)), spec.format(list(deltas.unbind(dim=1)))
+        return spec.format(list(attributions)), spec.format_layers(list(deltas.unbind(dim=1)))
 
 
 class _LayerInputBaselineXGradient:
@@ -149,7 +149,9 @@ class _LayerInputBaselineXGradient:
                 grads = self._times_layer_change(grads, formatted, baselines, args)
             if not return_convergence_delta:
                 return tuple(grads)
-            deltas = per_layer_deltas(self.owner, grads, baselines, formatted, target, args)
+            deltas = per_layer_deltas(
+                self.owner, self.spec, grads, baselines, formatted, target, args
+            )
         return tuple(grads), torch.stack(deltas, dim=1)
 
     def _times_layer_change(self, grads, inputs, baselines, args) -> list[Tensor]:

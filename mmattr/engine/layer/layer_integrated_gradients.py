@@ -21,7 +21,6 @@ from .._inputs import (
     tensorize_baselines,
 )
 from .._integration import quadrature
-from ..errors import InputValueError
 from ..gradient.integrated_gradients import IntegratedGradients
 from ._layer_base import LayerAttribution
 from ._layer_pass import LayerReplacedForward, ModuleOrList, layer_values
@@ -50,7 +49,7 @@ class LayerIntegratedGradients(LayerAttribution):
         layer: ModuleOrList,
         device_ids: list[int] | None = None,
         multiply_by_inputs: bool = True,
-        layer_output_index: int = 0,
+        layer_output_index: int | None = None,
     ) -> None:
         super().__init__(forward_func, layer, device_ids, layer_output_index)
         self._multiply_by_inputs = multiply_by_inputs
@@ -69,10 +68,6 @@ class LayerIntegratedGradients(LayerAttribution):
         grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor] | tuple[Tensor | list[Tensor], Tensor]:
         """Attributions of the layer's value (a list for a list of layers); Captum's args."""
-        if grad_kwargs:
-            raise InputValueError(
-                "grad_kwargs is not supported by LayerIntegratedGradients; pass None"
-            )
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args
         )
@@ -93,6 +88,7 @@ class LayerIntegratedGradients(LayerAttribution):
                 step_sizes,
                 alphas,
                 internal_batch_size,
+                grad_kwargs,
             )
             result = spec.format(attributions)
             if not return_convergence_delta:
