@@ -6,6 +6,7 @@ Errors name the argument, what was expected and what came (einops style).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, NamedTuple, Sequence, Union
 
 import torch
@@ -92,7 +93,7 @@ def format_baselines(
 
 
 def _check_one_baseline(baseline: Any, tensor: Tensor, label: str) -> Baseline:
-    if isinstance(baseline, bool) or not isinstance(baseline, (int, float, Tensor)):
+    if not isinstance(baseline, (int, float, Tensor)):  # bool is an int: bool inputs take it
         raise InputTypeError(f"{label} is {type(baseline).__name__}; expected a number or a tensor")
     if not isinstance(baseline, Tensor):
         return baseline
@@ -105,6 +106,16 @@ def _check_one_baseline(baseline: Any, tensor: Tensor, label: str) -> Baseline:
         f"{label} has shape {shape}; expected {wanted} or {(1,) + wanted[1:]} "
         f"(or {wanted[1:]} per example) to match the input of shape {wanted}"
     )
+
+
+def call_baselines(baselines: Any, inputs: Any) -> Any:
+    """A baselines callable's result (Captum's rule: called without arguments when it takes
+    none, else with the inputs); anything else as it is."""
+    if not callable(baselines):
+        return baselines
+    if not inspect.signature(baselines).parameters:
+        return baselines()
+    return baselines(inputs)
 
 
 def tensorize_baselines(
@@ -318,7 +329,9 @@ def run_forward(
     extra = additional_forward_args or ()
     output = forward_func(*inputs, *extra)
     if isinstance(output, (int, float)):
-        output = torch.tensor([output], dtype=inputs[0].dtype)
+        # Captum's dtypes for a Python number: int64 for an int, float64 for a float
+        dtype = torch.int64 if isinstance(output, int) else torch.float64
+        output = torch.tensor([output], dtype=dtype, device=inputs[0].device)
     if isinstance(output, torch.futures.Future):
         raise InputTypeError(
             "the model returned a torch.futures.Future; call attribute_future instead of "

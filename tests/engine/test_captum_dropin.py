@@ -157,3 +157,20 @@ def test_futures_used_the_wrong_way_raise_assertion_errors():
     for method in (mmattr.Saliency(model), mmattr.Occlusion(model), mmattr.KernelShap(model)):
         with pytest.raises(NotImplementedError):
             method.attribute_future()
+
+
+def test_attribute_future_with_a_future_filled_by_another_thread():
+    """The forward's Future is set by a thread outside the method's inference mode."""
+    import threading
+
+    torch.manual_seed(0)
+    model = _model()
+    x = torch.randn(3, 3)
+
+    def forward(inputs):
+        future = torch.futures.Future()
+        threading.Thread(target=lambda: future.set_result(model(inputs))).start()
+        return future
+
+    ours = mmattr.FeatureAblation(forward).attribute_future(x, target=0).wait()
+    torch.testing.assert_close(ours, captum_attr.FeatureAblation(model).attribute(x, target=0))

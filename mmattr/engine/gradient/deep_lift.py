@@ -15,6 +15,7 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
+    call_baselines,
     expand_additional_args,
     expand_target,
     format_additional_args,
@@ -194,8 +195,7 @@ def mean_over_baselines(attribution: Tensor, n_baselines: int) -> Tensor:
 
 def format_baseline_distribution(baselines: Any, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """Baselines as a sample of at least two examples (a callable is called with the inputs)."""
-    if callable(baselines):
-        baselines = baselines(inputs if len(inputs) > 1 else inputs[0])
+    baselines = call_baselines(baselines, inputs if len(inputs) > 1 else inputs[0])
     formatted = baselines if isinstance(baselines, tuple) else (baselines,)
     if len(formatted) != len(inputs):
         raise InputValueError(f"baselines has {len(formatted)} entries; expected {len(inputs)}")

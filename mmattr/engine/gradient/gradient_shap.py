@@ -13,6 +13,7 @@ from .._gradients import gradients
 from .._inputs import (
     TargetType,
     TensorOrTuple,
+    call_baselines,
     format_call,
     format_inputs,
     format_output,
@@ -53,8 +54,7 @@ class GradientShap(Attribution):
         """Attributions the shape of ``inputs``; ``baselines`` is a sample of reference inputs
         (a tensor per input, or a callable returning them). The delta has one entry per draw."""
         formatted = format_inputs(inputs)
-        if callable(baselines):
-            baselines = baselines(inputs)
+        baselines = call_baselines(baselines, inputs)
         baselines = _as_distribution(baselines, formatted)
         tunnel = NoiseTunnel(_InputBaselineXGradient(self.forward_func, self.multiplies_by_inputs))
         return tunnel.attribute(

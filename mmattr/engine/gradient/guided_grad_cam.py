@@ -108,7 +108,7 @@ def _mask(
             warnings.warn(
                 f"Grad-CAM of shape {tuple(cam.shape)} cannot be upsampled to the input of shape "
                 f"{tuple(x.shape)} ({error}); that input's attribution is an empty tensor",
-                stacklevel=3,
+                stacklevel=4,
             )
             masked.append(torch.empty(0))
     return tuple(masked)

@@ -17,6 +17,7 @@ from .._inputs import (
     TargetType,
     TensorOrTuple,
     as_tuple,
+    call_baselines,
     expand_additional_args,
     format_call,
     format_inputs,
@@ -89,8 +90,7 @@ class LayerGradientShap(LayerAttribution):
             attribute_to_layer_input: attribute to the layer's input instead of its output.
         """
         formatted = format_inputs(inputs)
-        if callable(baselines):
-            baselines = baselines(inputs)
+        baselines = call_baselines(baselines, inputs)
         distribution = _as_distribution(baselines, formatted)
         step = _LayerInputBaselineXGradient(self, attribute_to_layer_input)
         # inputs go in as a tuple so the tunnel hands back every layer, not only the first

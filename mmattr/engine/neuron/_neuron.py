@@ -10,6 +10,7 @@ state is guarded and restored like any other attribution's.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, Union
 
@@ -60,7 +61,7 @@ def select_neuron(values: tuple[Tensor, ...], selector: NeuronSelector, name: st
     index = (selector,) if isinstance(selector, int) else selector
     _check_index(layer_value.shape, index, name)
     selected = layer_value[(slice(None), *index)]
-    if any(isinstance(item, slice) for item in index):
+    if selected.dim() > 1:  # slices, or fewer indices than dimensions: sum the block
         return selected.reshape(selected.shape[0], -1).sum(1)
     return selected
 
@@ -80,10 +81,11 @@ def _check_index(shape: torch.Size, index: tuple, name: str) -> None:
                 f"{tuple(shape)}: index {item} on dimension {axis} of size {size}"
             )
     has_slice = any(isinstance(item, slice) for item in index)
-    if len(index) < len(per_example) and not has_slice:
+    block = per_example[len(index) :]
+    if block and math.prod(block) > 1 and not has_slice:
         raise InputValueError(
-            f"{name}={index!r} selects a block of shape {per_example[len(index) :]} of the layer "
-            f"output of shape {tuple(shape)}; give one index per dimension after the batch "
+            f"{name}={index!r} selects a block of shape {block} of the layer output of shape "
+            f"{tuple(shape)}; give one index per dimension after the batch "
             f"({len(per_example)}), or slices to sum a block"
         )
 

@@ -23,13 +23,23 @@ class AwaitedForward:
         self.forward_func = forward_func
 
     def __call__(self, *args: Any) -> Any:
-        result = self.forward_func(*args)
+        # the Future is often filled by another thread, outside this one's inference mode,
+        # where inference tensors cannot enter autograd: it gets ordinary copies
+        with torch.inference_mode(False):
+            args = tuple(_ordinary(arg) for arg in args)
+            result = self.forward_func(*args)
         if not isinstance(result, torch.futures.Future):
             raise InputTypeError(
                 f"attribute_future needs a forward function that returns a torch.futures.Future; "
                 f"it returned {type(result).__name__}. Call attribute instead"
             )
         return result.wait()
+
+
+def _ordinary(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.is_inference():
+        return value.clone()
+    return value
 
 
 def attribute_future(method: Any, *args: Any, **kwargs: Any) -> torch.futures.Future:

@@ -175,6 +175,8 @@ def perturbed_inputs(
         keep = present.to(tensor.device)[:, mask]  # (n, mask rows, *mask.shape[1:])
         if isinstance(baseline, Tensor):
             baseline = baseline.to(tensor.device).unsqueeze(0)
+        elif tensor.dtype == torch.bool:  # a bool input stays bool (the default baseline 0.0)
+            baseline = bool(baseline)
         mixed = torch.where(keep, tensor.unsqueeze(0), baseline)  # (n, batch, ...)
         result.append(mixed.reshape((n * tensor.shape[0],) + tuple(tensor.shape[1:])))
     return tuple(result)
@@ -265,8 +267,14 @@ def resolve_perturbations_per_eval(
     holds at ``bytes_per_row`` (measured by :func:`initial_forward` with ``measure=True``;
     None only for an int ``value``), capped at ``n_perturbations``. Always 1 for a model that
     returns one value for the whole batch (``aggregate``): its output cannot be split between
-    perturbations."""
+    perturbations, and an int above 1 is an error (as in Captum)."""
     check_perturbations_per_eval(value, name)
+    if aggregate and value != "auto" and value > 1:
+        raise InputValueError(
+            f"{name}={value}, but the model's output does not grow with the batch (one value, "
+            f"or a fixed-size tensor, for a batch of {inputs[0].shape[0]}): perturbations "
+            f'cannot share a call. Pass {name}=1 or "auto"'
+        )
     if aggregate:
         return 1
     if value == "auto":

@@ -315,7 +315,7 @@ class Lime(Attribution):
                     warnings.warn(
                         f"perturb_func stopped after {len(samples)} of n_samples={n_samples} "
                         "coalitions",
-                        stacklevel=4,
+                        stacklevel=5,
                     )
                     break
         else:

@@ -158,7 +158,7 @@ class ShapleyValues(Attribution):
                 warnings.warn(
                     f"exact Shapley values over {setup.n_groups} groups cost "
                     f"2^{setup.n_groups} evaluations; consider ShapleyValueSampling",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
             values = exact_shapley(
                 setup, perturbations_per_eval, show_progress, f"{self.get_name()} attribution"
