@@ -38,8 +38,10 @@ def format_output(was_tuple: bool, values: tuple) -> Any:
     return values if was_tuple else values[0]
 
 
-def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
-    """Inputs as a non-empty tuple of tensors sharing the batch dimension."""
+def format_inputs(inputs: Any, name: str = "inputs", same_batch: bool = True) -> tuple[Tensor, ...]:
+    """Inputs as a non-empty tuple of tensors sharing the batch dimension (unless not
+    ``same_batch``: perturbation methods take sparse inputs, e.g. index lists, whose first
+    dimension is not the batch, for a model returning one value for the batch)."""
     formatted = as_tuple(inputs)
     if len(formatted) == 0:
         raise InputValueError(f"{name} is an empty tuple; expected a tensor or a tuple of tensors")
@@ -54,7 +56,7 @@ def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
                 "e.g. shape (1,) or (batch, ...)"
             )
     batch = formatted[0].shape[0]
-    for index, tensor in enumerate(formatted[1:], start=1):
+    for index, tensor in enumerate(formatted[1:] if same_batch else (), start=1):
         if tensor.shape[0] != batch:
             raise InputValueError(
                 f"{name}[{index}] has batch size {tensor.shape[0]}; expected {batch} "
@@ -79,8 +81,8 @@ def format_baselines(
 ) -> tuple[Baseline, ...]:
     """Baselines as a tuple matching ``inputs``: scalars stay scalars; tensors must equal the
     input's shape, or its shape with a leading 1, or its per-example shape."""
-    if baselines is None:
-        return tuple(0.0 for _ in inputs)
+    if baselines is None:  # an int, as Captum's: an integer input stays integer when ablated
+        return tuple(0 for _ in inputs)
     formatted = baselines if isinstance(baselines, tuple) else (baselines,)
     if len(formatted) != len(inputs):
         raise InputValueError(
@@ -102,9 +104,12 @@ def _check_one_baseline(baseline: Any, tensor: Tensor, label: str) -> Baseline:
         return baseline
     if shape == wanted[1:] or baseline.dim() == 0:
         return baseline.unsqueeze(0) if baseline.dim() > 0 else baseline.item()
+    if len(shape) == len(wanted) and all(b in (1, w) for b, w in zip(shape, wanted)):
+        return baseline  # broadcast along the dimensions of size 1, as Captum
     raise InputValueError(
         f"{label} has shape {shape}; expected {wanted} or {(1,) + wanted[1:]} "
-        f"(or {wanted[1:]} per example) to match the input of shape {wanted}"
+        f"(or {wanted[1:]} per example, or sizes 1 to broadcast) to match the input of "
+        f"shape {wanted}"
     )
 
 
@@ -153,11 +158,12 @@ def format_call(
     target: TargetType = None,
     additional_forward_args: Any = None,
     gradient_of: str | None = None,
+    same_batch: bool = True,
 ) -> FormattedCall:
     """The preamble every ``attribute`` shares: inputs as a tuple, baselines matching them,
     ``target`` checked against the batch, extra arguments as a tuple. With ``gradient_of``
     (the method's name) the inputs must be floating point."""
-    formatted = format_inputs(inputs)
+    formatted = format_inputs(inputs, same_batch=same_batch)
     if gradient_of is not None:
         require_floating(formatted, gradient_of)
     formatted_baselines = format_baselines(baselines, formatted)

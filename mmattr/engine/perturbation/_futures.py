@@ -42,12 +42,13 @@ def _ordinary(value: Any) -> Any:
     return value
 
 
-def attribute_future(method: Any, *args: Any, **kwargs: Any) -> torch.futures.Future:
+def attribute_future(method: Any, *args: Any, **kwargs: Any) -> torch.Future:
     """``method.attribute(*args, **kwargs)`` with the forward's Futures awaited, as a Future."""
     awaited = copy.copy(method)
     awaited.forward_func = AwaitedForward(method.forward_func)
     with method._model_guard():
         result = awaited.attribute(*args, **kwargs)
-    future: torch.futures.Future = torch.futures.Future()
-    future.set_result(result)
-    return future
+    # a Future derived with ``then`` is a ``torch.Future``, the type Captum's futures have
+    done: torch.futures.Future = torch.futures.Future()
+    done.set_result(None)
+    return done.then(lambda _: result)

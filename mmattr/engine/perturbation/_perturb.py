@@ -73,7 +73,7 @@ def _default_masks(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     for tensor in inputs:
         per_example = tensor[:1].numel()
         ids = torch.arange(offset, offset + per_example, device=tensor.device)
-        masks.append(ids.reshape((1,) + tuple(tensor.shape[1:])))
+        masks.append(ids.reshape(tensor[:1].shape))  # (1, *shape[1:]); empty for no rows
         offset += per_example
     return tuple(masks)
 
@@ -128,6 +128,18 @@ def _short_list(values: list) -> str:
     return str(values) if len(values) <= 12 else f"[{values[0]}, {values[1]}, ..., {values[-1]}]"
 
 
+def groups_of_inputs(masks: tuple[Tensor, ...], flagged: Sequence[bool], every: bool) -> set[int]:
+    """Group ids found in the masks of flagged inputs: in flagged inputs only (``every``), or
+    in at least one of them."""
+    if not any(flagged):
+        return set()
+    in_flagged: set[int] = set()
+    elsewhere: set[int] = set()
+    for mask, flag in zip(masks, flagged):
+        (in_flagged if flag else elsewhere).update(torch.unique(mask).tolist())
+    return in_flagged - elsewhere if every else in_flagged
+
+
 def count_groups(masks: tuple[Tensor, ...]) -> int:
     """Number ``k`` of feature groups of formatted masks (ids 0..k-1)."""
     return max((int(mask.max().item()) + 1 for mask in masks if mask.numel() > 0), default=0)
@@ -144,18 +156,21 @@ def group_order(masks: tuple[Tensor, ...]) -> list[int]:
 
 
 class LeaveOneOut:
-    """Coalitions ``c = 0..k-1``: every group present except group ``c`` (rows of ``¬I``)."""
+    """Coalitions over ``k`` groups, one per group ``c`` of ``left_out`` (default ``0..k-1``):
+    every group present except ``c`` (rows of ``¬I``)."""
 
-    def __init__(self, k: int, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self, k: int, device: torch.device | str = "cpu", left_out: Sequence[int] | None = None
+    ) -> None:
         self.k, self.device = k, device
+        self.left_out = torch.arange(k) if left_out is None else torch.tensor(left_out)
 
     def __len__(self) -> int:
-        return self.k
+        return len(self.left_out)
 
     def __getitem__(self, index: slice) -> Tensor:
-        start, stop, _ = index.indices(self.k)
         groups = torch.arange(self.k, device=self.device)
-        return groups[None, :] != torch.arange(start, stop, device=self.device)[:, None]
+        return groups[None, :] != self.left_out[index].to(self.device)[:, None]
 
 
 # ------------------------------------------------------------------------ perturbed inputs
@@ -182,10 +197,15 @@ def perturbed_inputs(
     return tuple(result)
 
 
-def check_mask_rows(masks: tuple[Tensor, ...], n_outputs: int, name: str = "feature_mask") -> None:
-    """Per-example masks need one output value per example."""
+def check_mask_rows(
+    masks: tuple[Tensor, ...], n_outputs: int, batch: int, name: str = "feature_mask"
+) -> None:
+    """Per-example masks need the same number of output values per example. A model output
+    of one value for a ``batch`` of 1 (by ``inputs[0]``) may be spread over the rows of a
+    longer input; an empty input's mask has no rows."""
     for index, mask in enumerate(masks):
-        if mask.shape[0] not in (1, n_outputs):
+        one_example = n_outputs == 1 and batch == 1
+        if mask.shape[0] > 1 and n_outputs % mask.shape[0] and not one_example:
             raise InputValueError(
                 f"{name}[{index}] has {mask.shape[0]} rows but the model gives {n_outputs} "
                 "output value(s) per evaluation; a model that returns one value for the whole "
@@ -201,16 +221,26 @@ def spread_groups(
 ) -> tuple[Tensor, ...]:
     """Attribution of each element = its group's value: ``attr_i[o, e] = values[o, mask_i[e]]``.
 
-    ``values`` is ``(n_outputs, k)``; results are ``(n_outputs, *input.shape[1:])``.
+    ``values`` is ``(n_outputs, k)``; results are ``(n_outputs, *input.shape[1:])``. With a
+    per-example mask, the outputs of example ``i`` (``n_outputs / batch`` of them for a
+    multi-output model) read row ``i``.
     """
     n_outputs = values.shape[0]
-    check_mask_rows(masks, n_outputs, name)
+    check_mask_rows(masks, n_outputs, inputs[0].shape[0], name)
     result = []
     for mask, tensor in zip(masks, inputs):
+        if mask.numel() == 0:  # an empty input: nothing to perturb, attribution 0
+            result.append(values.new_zeros((n_outputs,) + tuple(tensor.shape[1:])))
+            continue
+        rows = max(n_outputs, mask.shape[0])
         ids = mask.expand((mask.shape[0],) + tuple(tensor.shape[1:])).reshape(mask.shape[0], -1)
         ids = ids.to(values.device)
-        spread = values[:, ids[0]] if mask.shape[0] == 1 else torch.gather(values, 1, ids)
-        result.append(spread.reshape((n_outputs,) + tuple(tensor.shape[1:])).to(tensor.device))
+        if mask.shape[0] == 1:
+            spread = values[:, ids[0]]
+        else:
+            ids = ids.repeat_interleave(max(n_outputs // mask.shape[0], 1), dim=0)
+            spread = torch.gather(values.expand(rows, -1), 1, ids)
+        result.append(spread.reshape((rows,) + tuple(tensor.shape[1:])).to(tensor.device))
     return tuple(result)
 
 
@@ -241,7 +271,7 @@ def initial_forward(
             return run_forward(forward_func, inputs, target, args), None
     with count_activation_bytes(forward_func) as counter, torch.inference_mode():
         output = run_forward(forward_func, inputs, target, args)
-    batch = inputs[0].shape[0]
+    batch = max(inputs[0].shape[0], 1)  # an empty input has no rows
     input_bytes = sum(t.numel() * t.element_size() for t in inputs) // batch
     # a perturbed copy of the inputs and its boolean keep-mask live beside the activations
     return output, counter.bytes // batch + 3 * input_bytes
@@ -280,7 +310,7 @@ def resolve_perturbations_per_eval(
     if value == "auto":
         budget = memory_budget_bytes(inputs[0].device, forward_only=True)
         rows = budget // max(bytes_per_row or 0, 1)
-        return int(max(1, min(n_perturbations, rows // inputs[0].shape[0])))
+        return int(max(1, min(n_perturbations, rows // max(inputs[0].shape[0], 1))))
     return value
 
 
@@ -375,7 +405,7 @@ def evaluate_coalitions(
         return perturbed_inputs(inputs, baselines, masks, present[start:stop])
 
     with progress_bar(calls + done_before, show_progress, desc, done_before) as bar:
-        return forward_perturbations(
+        outputs = forward_perturbations(
             forward_func,
             build,
             n,
@@ -386,3 +416,10 @@ def evaluate_coalitions(
             n_outputs,
             bar,
         )
+    return as_floating(outputs)
+
+
+def as_floating(values: Tensor) -> Tensor:
+    """Integer outputs (a forward returning an int) as floats: Shapley values and surrogate
+    weights average them."""
+    return values if values.is_floating_point() else values.to(torch.get_default_dtype())

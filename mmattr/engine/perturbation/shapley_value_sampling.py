@@ -174,7 +174,7 @@ class ShapleyValueSampling(Attribution):
             )
             return setup.to_inputs(values)
 
-    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.futures.Future:
+    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
         """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
         same arguments; returns a Future of the attributions (Captum's)."""
         return attribute_future(self, *args, **kwargs)
