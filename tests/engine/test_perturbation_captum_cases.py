@@ -97,3 +97,38 @@ def test_neuron_selector_with_fewer_indices_than_a_one_element_block():
     model = nn.Sequential(wide, nn.Flatten(), nn.Linear(12, 2))
     with pytest.raises(AssertionError, match=r"selects a block of shape \(2, 2\)"):
         mmattr.NeuronGradient(model, wide).attribute(x, (1,))
+
+
+def test_baselines_broadcast_along_feature_dimensions_equal_captum():
+    torch.manual_seed(0)
+    model = nn.Linear(6, 2)
+    x = torch.randn(2, 6)
+    baselines = torch.tensor([[0.5], [-1.0]])  # one value per example, broadcast over features
+    kwargs = {"baselines": baselines, "target": 1}
+    ours = mmattr.Occlusion(model).attribute(x, sliding_window_shapes=(2,), strides=2, **kwargs)
+    theirs = captum_attr.Occlusion(model).attribute(
+        x, sliding_window_shapes=(2,), strides=2, **kwargs
+    )
+    torch.testing.assert_close(ours.float(), theirs)
+    ablation = mmattr.FeatureAblation(model).attribute(x, **kwargs)
+    torch.testing.assert_close(ablation, captum_attr.FeatureAblation(model).attribute(x, **kwargs))
+
+
+def test_multi_output_model_with_a_per_example_mask():
+    """ShapleyValues against Captum; FeatureAblation (Captum 0.9 fails on this case) against
+    the linear model's answer: ``attr[i, o, e] = Σ_{e' in group(i, e)} W[o, e'] x[i, e']``."""
+    torch.manual_seed(0)
+    model = nn.Linear(3, 4)  # four outputs per example, no target: one attribution per output
+    x = torch.randn(2, 3)
+    mask = torch.tensor([[1, 1, 0], [0, 1, 1]])
+    ours = mmattr.ShapleyValues(model).attribute(x, feature_mask=mask)
+    theirs = captum_attr.ShapleyValues(model).attribute(x, feature_mask=mask)
+    assert ours.shape == theirs.shape == (2, 4, 3)
+    torch.testing.assert_close(ours, theirs)
+    with torch.no_grad():
+        contribution = model.weight[None] * x[:, None, :]  # (2, 4, 3)
+        same_group = (mask[:, :, None] == mask[:, None, :]).float()  # (2, 3, 3)
+        expected = torch.einsum("iof,ief->ioe", contribution, same_group)
+    ablation = mmattr.FeatureAblation(model).attribute(x, feature_mask=mask)
+    assert ablation.shape == (8, 3)  # Captum's FeatureAblation layout: (n_outputs, features)
+    torch.testing.assert_close(ablation.reshape(2, 4, 3), expected)
