@@ -3,6 +3,7 @@ convergence delta shared by the methods with a completeness property."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, ClassVar
 
 import torch
@@ -19,13 +20,22 @@ from ._inputs import (
     tensorize_baselines,
     validate_target,
 )
+from .errors import InputTypeError, InputValueError
 
 
 class Attribution:
-    """An attribution method bound to a forward function (a model or any callable)."""
+    """An attribution method bound to a forward function (a model or any callable).
 
-    #: ``attribute`` can return ``(attributions, delta)`` with ``return_convergence_delta``.
-    has_convergence_delta: ClassVar[bool] = False
+    ``attribute`` of every subclass is wrapped once (``attribute.__wrapped__`` is the plain
+    function, as Captum's usage-logging decorator leaves it).
+    """
+
+    #: ``attribute`` can return ``(attributions, delta)`` with ``return_convergence_delta``
+    #: (read it with :meth:`has_convergence_delta`, Captum's method).
+    _has_convergence_delta: ClassVar[bool] = False
+    #: ``attribute`` multiplies by the inputs (or their difference from the baselines): Captum's
+    #: ``multiplies_by_inputs``; methods with a ``multiply_by_inputs`` switch set it per instance.
+    _multiply_by_inputs: bool = False
     #: The method differentiates the model (False: forward passes only).
     needs_gradients: ClassVar[bool] = True
     #: Attributions have one tensor per input, of the input's shape (False for layer methods).
@@ -33,18 +43,42 @@ class Attribution:
 
     def __init__(self, forward_func: Callable) -> None:
         if not callable(forward_func):
-            raise TypeError(
+            raise InputTypeError(
                 f"forward_func is {type(forward_func).__name__}; expected a model or a callable"
             )
         self.forward_func = forward_func
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        attribute = cls.__dict__.get("attribute")
+        if callable(attribute) and not hasattr(attribute, "__wrapped__"):
+            cls.attribute = _wrapped(attribute)
 
     def _model_guard(self):
         """Hooks, modes and flags of the model come back unchanged, whatever happens."""
         return preserve_model_state(self.forward_func)
 
+    def has_convergence_delta(self) -> bool:
+        """``attribute`` can also return the convergence delta (``return_convergence_delta``)."""
+        return self._has_convergence_delta
+
     @property
     def multiplies_by_inputs(self) -> bool:
-        return getattr(self, "_multiply_by_inputs", False)
+        """Captum's flag: the attributions are multiplied by the inputs (global attribution)."""
+        return self._multiply_by_inputs
+
+    @classmethod
+    def get_name(cls) -> str:
+        """The class name with spaces, Captum's: ``IntegratedGradients`` -> "Integrated
+        Gradients" (progress bars read it)."""
+        return "".join(
+            char if char.islower() or index == 0 else " " + char
+            for index, char in enumerate(cls.__name__)
+        )
+
+    def attribute_future(self, *args: Any, **kwargs: Any) -> Any:
+        """Captum's asynchronous variant; only perturbation methods that Captum gives it have it."""
+        raise NotImplementedError(f"attribute_future is not implemented for {type(self).__name__}")
 
     def compute_convergence_delta(
         self,
@@ -68,19 +102,30 @@ class Attribution:
         return attr_sum - (end_out - start_out)
 
 
+def _wrapped(attribute: Callable) -> Callable:
+    """``attribute`` behind a thin wrapper whose ``__wrapped__`` is the plain function: Captum
+    code reads the signature through ``attribute.__wrapped__``."""
+
+    @functools.wraps(attribute)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return attribute(*args, **kwargs)
+
+    return wrapper
+
+
 def _check_attributions(
     attributions: tuple[Tensor, ...], end: tuple[Tensor, ...], one_per_input: bool
 ) -> None:
     """One attribution per input (unless attributing a layer), each with the input's batch
     size: a batch of 1 would otherwise broadcast into a delta that looks valid."""
     if one_per_input and len(attributions) != len(end):
-        raise ValueError(
+        raise InputValueError(
             f"attributions has {len(attributions)} tensors; expected {len(end)}, one per end_point"
         )
     batch = end[0].shape[0]
     for index, attribution in enumerate(attributions):
         if attribution.dim() == 0 or attribution.shape[0] != batch:
-            raise ValueError(
+            raise InputValueError(
                 f"attributions[{index}] has shape {tuple(attribution.shape)}; expected batch size "
                 f"{batch} to match end_point of shape {tuple(end[0].shape)}"
             )

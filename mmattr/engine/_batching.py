@@ -15,6 +15,7 @@ from torch import Tensor
 
 from ._hooks import count_activation_bytes
 from ._inputs import slice_additional_args
+from .errors import InputValueError
 
 BatchSize = Union[None, int, str]
 
@@ -87,11 +88,11 @@ def resolve_batch_size(
         return total
     if isinstance(batch_size, str):
         if batch_size != "auto":
-            raise ValueError(f'{name}={batch_size!r}; expected an int, None or "auto"')
+            raise InputValueError(f'{name}={batch_size!r}; expected an int, None or "auto"')
         per_example = activation_bytes_per_example(forward_func, inputs, additional_forward_args)
         per_example *= 2 if with_gradients else 1
         budget = memory_budget_bytes(inputs[0].device, forward_only=not with_gradients)
         return int(max(1, min(total, budget // max(per_example, 1))))
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f'{name}={batch_size!r}; expected a positive int, None or "auto"')
+        raise InputValueError(f'{name}={batch_size!r}; expected a positive int, None or "auto"')
     return batch_size

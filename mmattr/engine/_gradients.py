@@ -8,12 +8,19 @@ import torch
 from torch import Tensor
 
 from ._inputs import TargetType, run_forward
+from .errors import InputValueError
 
 
 def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """Tensors that autograd can differentiate with respect to, without touching the caller's
-    ``requires_grad`` flags (a tensor already in a graph is used as it is)."""
-    return tuple(t if t.requires_grad else t.detach().requires_grad_() for t in inputs)
+    ``requires_grad`` flags (a tensor already in a graph is used as it is). Integer tensors
+    (token ids for a layer method) stay as they are: they have no gradient."""
+    return tuple(
+        t
+        if t.requires_grad or not (t.is_floating_point() or t.is_complex())
+        else t.detach().requires_grad_()
+        for t in inputs
+    )
 
 
 def check_batch_kept(output: Tensor, rows: int) -> None:
@@ -30,15 +37,18 @@ def check_batch_kept(output: Tensor, rows: int) -> None:
 def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
     if output.dim() > 1 and output[0].numel() != 1:
         hint = "" if has_target else "; pass target= to pick one output per example"
-        raise ValueError(
+        raise InputValueError(
             f"the selected model output has shape {tuple(output.shape)}; expected one number per "
             f"example, shape (batch,) or (batch, 1){hint}"
         )
 
 
-def grad_of_outputs(output: Tensor, wrt: Sequence[Tensor]) -> tuple[Tensor, ...]:
-    """d(sum of output)/d(wrt); tensors the output does not depend on get zeros."""
-    grads = torch.autograd.grad(output.sum(), tuple(wrt), allow_unused=True)
+def grad_of_outputs(
+    output: Tensor, wrt: Sequence[Tensor], grad_kwargs: dict | None = None
+) -> tuple[Tensor, ...]:
+    """d(sum of output)/d(wrt); tensors the output does not depend on get zeros.
+    ``grad_kwargs`` go to ``torch.autograd.grad`` (e.g. ``retain_graph``)."""
+    grads = torch.autograd.grad(output.sum(), tuple(wrt), allow_unused=True, **(grad_kwargs or {}))
     return tuple(torch.zeros_like(w) if g is None else g for g, w in zip(grads, wrt))
 
 
@@ -47,11 +57,13 @@ def gradients(
     inputs: tuple[Tensor, ...],
     target: TargetType = None,
     additional_forward_args: tuple | None = None,
+    grad_kwargs: dict | None = None,
 ) -> tuple[Tensor, ...]:
-    """``d F_target / d inputs`` for every row of the batch."""
+    """``d F_target / d inputs`` for every row of the batch (``grad_kwargs`` for
+    ``torch.autograd.grad``)."""
     with torch.enable_grad():
         leaves = as_leaves(inputs)
         output = run_forward(forward_func, leaves, target, additional_forward_args)
         check_batch_kept(output, leaves[0].shape[0])
         check_scalar_per_example(output, target is not None)
-        return grad_of_outputs(output, leaves)
+        return grad_of_outputs(output, leaves, grad_kwargs)

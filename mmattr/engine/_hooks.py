@@ -20,6 +20,8 @@ from typing import Any, Callable, Iterator, Sequence
 from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from .errors import InputTypeError, InputValueError
+
 _HOOK_DICTS = (
     "_forward_hooks",
     "_forward_hooks_with_kwargs",
@@ -137,39 +139,73 @@ def pick_output(value: Any, index: int) -> Tensor:
         return value
     if isinstance(value, (tuple, list)) and len(value) > index and isinstance(value[index], Tensor):
         return value[index]
-    raise TypeError(
+    raise InputTypeError(
         f"layer output is {type(value).__name__}; expected a tensor or a tuple whose element "
         f"{index} is a tensor"
     )
 
 
-def _replace_output(value: Any, index: int, new: Tensor) -> Any:
+def layer_tensors(value: Any, index: int | None) -> tuple[Tensor, ...]:
+    """The attributed tensors of a layer's output (or positional inputs): element ``index``,
+    or with ``index=None`` every tensor of a tuple, in order (Captum's)."""
+    if index is not None:
+        return (pick_output(value, index),)
     if isinstance(value, Tensor):
-        return new
-    items = list(value)
-    items[index] = new
-    return type(value)(items) if isinstance(value, tuple) else items
+        return (value,)
+    tensors = tuple(v for v in value if isinstance(v, Tensor)) if _is_sequence(value) else ()
+    if not tensors:
+        raise InputTypeError(
+            f"layer output is {type(value).__name__}; expected a tensor or a tuple of tensors"
+        )
+    return tensors
+
+
+def replace_tensors(value: Any, index: int | None, new: Sequence[Tensor]) -> Any:
+    """``value`` with the tensors :func:`layer_tensors` picks replaced by ``new``, in order."""
+    if isinstance(value, Tensor):
+        return new[0]
+    if index is not None:
+        items = list(value)
+        items[index] = new[0]
+    else:
+        replacements = iter(new)
+        items = [next(replacements) if isinstance(v, Tensor) else v for v in value]
+    if isinstance(value, list):
+        return items
+    return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (tuple, list))
 
 
 @dataclass
 class LayerRecord:
-    """What a capture saw: one entry per forward call the layer made."""
+    """What a capture saw: the attributed tensors of each forward call the layer made."""
 
     layer: nn.Module
-    values: list[Tensor] = field(default_factory=list)
+    calls: list[tuple[Tensor, ...]] = field(default_factory=list)
+
+    @property
+    def values(self) -> list[Tensor]:
+        """The first attributed tensor of each call."""
+        return [call[0] for call in self.calls]
 
 
 @contextlib.contextmanager
 def capture_layers(
     layers: Sequence[nn.Module],
     attribute_to_input: bool = False,
-    output_index: int = 0,
+    output_index: int | None = 0,
     require_grad: bool = False,
 ) -> Iterator[list[LayerRecord]]:
-    """Record each layer's output (or first input) on every forward call.
+    """Record each layer's output (or positional inputs) on every forward call: element
+    ``output_index`` of a tuple, or every tensor with ``output_index=None``.
 
-    With ``require_grad`` the recorded tensor is kept in the autograd graph so the output's
-    gradient with respect to it can be taken afterwards.
+    The model continues with copies, so in-place operations after the layer (such as
+    ``ReLU(inplace=True)``) leave the recorded value as the layer gave it. With
+    ``require_grad`` the recorded tensors stay in the autograd graph (floating tensors outside
+    it become leaves) so the output's gradient with respect to them can be taken afterwards.
     """
     records = [LayerRecord(layer) for layer in layers]
     with contextlib.ExitStack() as stack:
@@ -184,16 +220,21 @@ def capture_layers(
         yield records
 
 
-def _recording_hook(record: LayerRecord, to_input: bool, index: int, require_grad: bool):
+def _recording_hook(record: LayerRecord, to_input: bool, index: int | None, require_grad: bool):
     def record_value(value: Any) -> Any:
-        tensor = pick_output(value, index)
-        as_leaf = require_grad and not tensor.requires_grad
-        if as_leaf:
-            tensor = tensor.detach().requires_grad_()
-        record.values.append(tensor)
-        return _replace_output(value, index, tensor) if as_leaf else None
+        tensors = layer_tensors(value, index)
+        if require_grad:
+            tensors = tuple(_as_leaf(tensor) for tensor in tensors)
+        record.calls.append(tensors)
+        return replace_tensors(value, index, [tensor.clone() for tensor in tensors])
 
     return _hook_on(to_input, record_value)
+
+
+def _as_leaf(tensor: Tensor) -> Tensor:
+    if tensor.requires_grad or not (tensor.is_floating_point() or tensor.is_complex()):
+        return tensor
+    return tensor.detach().requires_grad_()
 
 
 def _hook_on(to_input: bool, handle: Callable[[Any], Any]) -> Callable[..., Any]:
@@ -214,7 +255,26 @@ def replace_layer(
     """Replace the layer's output (or input) by ``make_value(original)`` on each call."""
 
     def replaced(value: Any) -> Any:
-        return _replace_output(value, output_index, make_value(pick_output(value, output_index)))
+        new = make_value(pick_output(value, output_index))
+        return replace_tensors(value, output_index, [new])
+
+    with forward_hook(layer, _hook_on(attribute_to_input, replaced), pre=attribute_to_input):
+        yield
+
+
+@contextlib.contextmanager
+def substitute_layer(
+    layer: nn.Module,
+    tensors: Sequence[Tensor],
+    attribute_to_input: bool = False,
+    output_index: int | None = 0,
+) -> Iterator[None]:
+    """The layer's attributed tensors (as :func:`capture_layers` picks them) replaced by
+    copies of ``tensors`` on each call; copies, so in-place operations after the layer
+    leave ``tensors`` (often the leaves of a gradient) untouched."""
+
+    def replaced(value: Any) -> Any:
+        return replace_tensors(value, output_index, [tensor.clone() for tensor in tensors])
 
     with forward_hook(layer, _hook_on(attribute_to_input, replaced), pre=attribute_to_input):
         yield
@@ -226,9 +286,11 @@ def check_layers_in_model(forward_func: Callable, layers: Sequence[nn.Module], n
     submodules = set() if model is None else {id(m) for m in model.modules()}
     for index, layer in enumerate(layers):
         if not isinstance(layer, nn.Module):
-            raise TypeError(f"{name}[{index}] is {type(layer).__name__}; expected an nn.Module")
+            raise InputTypeError(
+                f"{name}[{index}] is {type(layer).__name__}; expected an nn.Module"
+            )
         if model is not None and id(layer) not in submodules:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] ({type(layer).__name__}) is not a submodule of the model "
                 f"{type(model).__name__}; pass a module taken from the model, e.g. model.layer1"
             )
@@ -237,7 +299,7 @@ def check_layers_in_model(forward_func: Callable, layers: Sequence[nn.Module], n
 def check_layers_ran(records: Sequence[LayerRecord], name: str) -> None:
     for index, record in enumerate(records):
         if not record.values:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] ({type(record.layer).__name__}) never ran in the forward pass; "
                 "pick a layer the model calls for these inputs"
             )

@@ -6,12 +6,14 @@ Errors name the argument, what was expected and what came (einops style).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, NamedTuple, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from ._outputs import output_tensor
+from .errors import InputTypeError, InputValueError
 
 TensorOrTuple = Union[Tensor, tuple[Tensor, ...]]
 Baseline = Union[Tensor, int, float]
@@ -37,23 +39,27 @@ def format_output(was_tuple: bool, values: tuple) -> Any:
     return values if was_tuple else values[0]
 
 
-def format_inputs(inputs: Any, name: str = "inputs") -> tuple[Tensor, ...]:
-    """Inputs as a non-empty tuple of tensors sharing the batch dimension."""
+def format_inputs(inputs: Any, name: str = "inputs", same_batch: bool = True) -> tuple[Tensor, ...]:
+    """Inputs as a non-empty tuple of tensors sharing the batch dimension (unless not
+    ``same_batch``: perturbation methods take sparse inputs, e.g. index lists, whose first
+    dimension is not the batch, for a model returning one value for the batch)."""
     formatted = as_tuple(inputs)
     if len(formatted) == 0:
-        raise ValueError(f"{name} is an empty tuple; expected a tensor or a tuple of tensors")
+        raise InputValueError(f"{name} is an empty tuple; expected a tensor or a tuple of tensors")
     for index, tensor in enumerate(formatted):
         if not isinstance(tensor, Tensor):
-            raise TypeError(f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor")
+            raise InputTypeError(
+                f"{name}[{index}] is {type(tensor).__name__}; expected a torch.Tensor"
+            )
         if tensor.dim() == 0:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] is a 0-d tensor; expected a batch dimension first, "
                 "e.g. shape (1,) or (batch, ...)"
             )
     batch = formatted[0].shape[0]
-    for index, tensor in enumerate(formatted[1:], start=1):
+    for index, tensor in enumerate(formatted[1:] if same_batch else (), start=1):
         if tensor.shape[0] != batch:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}[{index}] has batch size {tensor.shape[0]}; expected {batch} "
                 f"to match {name}[0] of shape {tuple(formatted[0].shape)}"
             )
@@ -66,7 +72,7 @@ def require_floating(inputs: tuple[Tensor, ...], method: str, name: str = "input
     """Gradient methods need floating-point inputs: an integer tensor has no gradient."""
     for index, tensor in enumerate(inputs):
         if not (tensor.is_floating_point() or tensor.is_complex()):
-            raise TypeError(
+            raise InputTypeError(
                 f"{name}[{index}] has dtype {tensor.dtype}; {method} takes gradients and needs "
                 "a floating-point tensor. For token ids, attribute to the embedding layer "
                 "(LayerIntegratedGradients, or mmattr.adapters.TextAdapter)"
@@ -78,11 +84,11 @@ def format_baselines(
 ) -> tuple[Baseline, ...]:
     """Baselines as a tuple matching ``inputs``: scalars stay scalars; tensors must equal the
     input's shape, or its shape with a leading 1, or its per-example shape."""
-    if baselines is None:
-        return tuple(0.0 for _ in inputs)
+    if baselines is None:  # an int, as Captum's: an integer input stays integer when ablated
+        return tuple(0 for _ in inputs)
     formatted = baselines if isinstance(baselines, tuple) else (baselines,)
     if len(formatted) != len(inputs):
-        raise ValueError(
+        raise InputValueError(
             f"{name} has {len(formatted)} entries; expected {len(inputs)}, one per input"
         )
     return tuple(
@@ -92,8 +98,8 @@ def format_baselines(
 
 
 def _check_one_baseline(baseline: Any, tensor: Tensor, label: str) -> Baseline:
-    if isinstance(baseline, bool) or not isinstance(baseline, (int, float, Tensor)):
-        raise TypeError(f"{label} is {type(baseline).__name__}; expected a number or a tensor")
+    if not isinstance(baseline, (int, float, Tensor)):  # bool is an int: bool inputs take it
+        raise InputTypeError(f"{label} is {type(baseline).__name__}; expected a number or a tensor")
     if not isinstance(baseline, Tensor):
         return baseline
     shape, wanted = tuple(baseline.shape), tuple(tensor.shape)
@@ -101,10 +107,23 @@ def _check_one_baseline(baseline: Any, tensor: Tensor, label: str) -> Baseline:
         return baseline
     if shape == wanted[1:] or baseline.dim() == 0:
         return baseline.unsqueeze(0) if baseline.dim() > 0 else baseline.item()
-    raise ValueError(
+    if len(shape) == len(wanted) and all(b in (1, w) for b, w in zip(shape, wanted)):
+        return baseline  # broadcast along the dimensions of size 1, as Captum
+    raise InputValueError(
         f"{label} has shape {shape}; expected {wanted} or {(1,) + wanted[1:]} "
-        f"(or {wanted[1:]} per example) to match the input of shape {wanted}"
+        f"(or {wanted[1:]} per example, or sizes 1 to broadcast) to match the input of "
+        f"shape {wanted}"
     )
+
+
+def call_baselines(baselines: Any, inputs: Any) -> Any:
+    """A baselines callable's result (Captum's rule: called without arguments when it takes
+    none, else with the inputs); anything else as it is."""
+    if not callable(baselines):
+        return baselines
+    if not inspect.signature(baselines).parameters:
+        return baselines()
+    return baselines(inputs)
 
 
 def tensorize_baselines(
@@ -142,11 +161,12 @@ def format_call(
     target: TargetType = None,
     additional_forward_args: Any = None,
     gradient_of: str | None = None,
+    same_batch: bool = True,
 ) -> FormattedCall:
     """The preamble every ``attribute`` shares: inputs as a tuple, baselines matching them,
     ``target`` checked against the batch, extra arguments as a tuple. With ``gradient_of``
     (the method's name) the inputs must be floating point."""
-    formatted = format_inputs(inputs)
+    formatted = format_inputs(inputs, same_batch=same_batch)
     if gradient_of is not None:
         require_floating(formatted, gradient_of)
     formatted_baselines = format_baselines(baselines, formatted)
@@ -207,23 +227,25 @@ def validate_target(target: TargetType, batch: int, name: str = "target") -> Non
     """Check the form of ``target`` before any model call."""
     if target is None or isinstance(target, (int, tuple)):
         if isinstance(target, bool):
-            raise TypeError(f"{name} is a bool; expected an int, a tuple, a list or a tensor")
+            raise InputTypeError(f"{name} is a bool; expected an int, a tuple, a list or a tensor")
         return
     if isinstance(target, Tensor):
         if target.is_floating_point():
-            raise TypeError(f"{name} has dtype {target.dtype}; expected an integer tensor")
+            raise InputTypeError(f"{name} has dtype {target.dtype}; expected an integer tensor")
         if target.numel() not in (1, batch):
-            raise ValueError(
+            raise InputValueError(
                 f"{name} has {target.numel()} elements; expected 1 or {batch} (one per example)"
             )
         return
     if isinstance(target, list):
         if len(target) != batch:
-            raise ValueError(
+            raise InputValueError(
                 f"{name} is a list of {len(target)}; expected {batch} entries, one per example"
             )
         return
-    raise TypeError(f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor")
+    raise InputTypeError(
+        f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor"
+    )
 
 
 def select_target(output: Tensor, target: TargetType, name: str = "target") -> Tensor:
@@ -231,7 +253,7 @@ def select_target(output: Tensor, target: TargetType, name: str = "target") -> T
     if target is None:
         return output
     if output.dim() < 2:
-        raise ValueError(
+        raise InputValueError(
             f"{name}={_short(target)} needs an output of shape (batch, ...); the model returned "
             f"shape {tuple(output.shape)}. Pass target=None for a model with one output per example"
         )
@@ -243,7 +265,7 @@ def select_target(output: Tensor, target: TargetType, name: str = "target") -> T
         return _select_column(output, target, name)
     if isinstance(target, list):
         if len(target) != output.shape[0]:
-            raise ValueError(
+            raise InputValueError(
                 f"{name} has {len(target)} entries; the model output has batch {output.shape[0]}"
             )
         if all(isinstance(t, int) for t in target):
@@ -252,20 +274,22 @@ def select_target(output: Tensor, target: TargetType, name: str = "target") -> T
                 index = torch.tensor(target, device=output.device).reshape(-1, 1)
                 return torch.gather(output, 1, index)[:, 0]
         return _stack_rows(output, [t if isinstance(t, tuple) else (t,) for t in target], name)
-    raise TypeError(f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor")
+    raise InputTypeError(
+        f"{name} is {type(target).__name__}; expected an int, tuple, list or tensor"
+    )
 
 
 def _select_column(output: Tensor, target: int | tuple, name: str) -> Tensor:
     index = (target,) if isinstance(target, int) else tuple(target)
     if len(index) > output.dim() - 1:
-        raise ValueError(
+        raise InputValueError(
             f"{name}={_short(target)} has {len(index)} indices; the output of shape "
             f"{tuple(output.shape)} has only {output.dim() - 1} dimensions after the batch"
         )
     for axis, value in enumerate(index, start=1):
         size = output.shape[axis]
         if not -size <= value < size:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}={_short(target)} is out of range for output of shape "
                 f"{tuple(output.shape)}: index {value} on dimension {axis} of size {size}"
             )
@@ -276,7 +300,7 @@ def _check_range(output: Tensor, targets: Sequence[int], name: str) -> None:
     size = output.shape[1]
     bad = [t for t in targets if not -size <= t < size]
     if bad:
-        raise ValueError(
+        raise InputValueError(
             f"{name} contains {bad[0]}, out of range for output of shape {tuple(output.shape)} "
             f"(dimension 1 has size {size})"
         )
@@ -315,9 +339,16 @@ def run_forward(
     extra = additional_forward_args or ()
     output = output_tensor(forward_func(*inputs, *extra))
     if isinstance(output, (int, float)):
-        output = torch.tensor([output], dtype=inputs[0].dtype)
+        # Captum's dtypes for a Python number: int64 for an int, float64 for a float
+        dtype = torch.int64 if isinstance(output, int) else torch.float64
+        output = torch.tensor([output], dtype=dtype, device=inputs[0].device)
+    if isinstance(output, torch.futures.Future):
+        raise InputTypeError(
+            "the model returned a torch.futures.Future; call attribute_future instead of "
+            "attribute (FeatureAblation, FeaturePermutation, ShapleyValues, ShapleyValueSampling)"
+        )
     if not isinstance(output, Tensor):
-        raise TypeError(
+        raise InputTypeError(
             f"the model returned {type(output).__name__}; expected a tensor. Wrap the model so "
             "it returns one tensor (e.g. lambda *x: model(*x)[0] or .logits)"
         )

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from ._batching import BatchSize, chunk_bounds, resolve_batch_size
 from ._inputs import Baseline, expand_additional_args, expand_target
+from .errors import InputTypeError, InputValueError
 
 RIEMANN_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 METHODS = RIEMANN_METHODS + ("gausslegendre",)
@@ -22,12 +23,12 @@ METHODS = RIEMANN_METHODS + ("gausslegendre",)
 def quadrature(method: str, n_steps: int) -> tuple[list[float], list[float]]:
     """``(step_sizes, alphas)`` of a rule, the same numbers Captum uses."""
     if method not in METHODS:
-        raise ValueError(f"method={method!r}; expected one of {', '.join(METHODS)}")
+        raise InputValueError(f"method={method!r}; expected one of {', '.join(METHODS)}")
     if isinstance(n_steps, bool) or not isinstance(n_steps, int):
-        raise TypeError(f"n_steps is {type(n_steps).__name__}; expected an int")
+        raise InputTypeError(f"n_steps is {type(n_steps).__name__}; expected an int")
     minimum = 1 if method == "gausslegendre" else 2
     if n_steps < minimum:
-        raise ValueError(f"n_steps={n_steps}; {method} needs at least {minimum} steps")
+        raise InputValueError(f"n_steps={n_steps}; {method} needs at least {minimum} steps")
     if method == "gausslegendre":
         points, weights = np.polynomial.legendre.leggauss(n_steps)
         return (0.5 * weights).tolist(), (0.5 * (1 + points)).tolist()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import captum.attr as captum_attr
 import pytest
 import torch
 from torch import nn
@@ -97,7 +98,7 @@ def test_tuple_output_layer_attributes_the_chosen_element():
     torch.manual_seed(0)
     model = _TupleModel().double().eval()
     x = torch.randn(3, 4, dtype=torch.float64)
-    first = mmattr.LayerConductance(model, model.block).attribute(
+    first = mmattr.LayerConductance(model, model.block, layer_output_index=0).attribute(
         x, target=1, n_steps=200, method="riemann_trapezoid"
     )
     second = mmattr.LayerConductance(model, model.block, layer_output_index=1).attribute(
@@ -112,3 +113,19 @@ def test_tuple_output_layer_attributes_the_chosen_element():
     torch.testing.assert_close(second, total - base_total, rtol=1e-6, atol=1e-8)
     # every path to the output starts at the first element (the sum is computed from it)
     torch.testing.assert_close(first.sum(1), gap, rtol=1e-3, atol=1e-4)
+
+
+def test_tuple_output_layer_gives_a_tuple_by_default_as_captum():
+    torch.manual_seed(0)
+    model = _TupleModel().double().eval()
+    x = torch.randn(3, 4, dtype=torch.float64)
+    kwargs = {"target": 1, "n_steps": 20, "method": "riemann_trapezoid"}
+    ours = mmattr.LayerConductance(model, model.block).attribute(x, **kwargs)
+    theirs = captum_attr.LayerConductance(model, model.block).attribute(x, **kwargs)
+    assert isinstance(ours, tuple) and len(ours) == 2
+    for mine, reference in zip(ours, theirs):
+        torch.testing.assert_close(mine, reference, rtol=1e-6, atol=1e-8)
+    activation = mmattr.LayerActivation(model, [model.block, model.head]).attribute(x)
+    hidden, total = model.block(x)
+    torch.testing.assert_close(activation[0], (hidden, total))
+    torch.testing.assert_close(activation[1], model.head(hidden))

@@ -120,10 +120,14 @@ def test_feature_ablation_matches_captum(case, per_eval):
     inputs = example_inputs(name)
     inputs = inputs if as_tuple else inputs[0]
     kwargs = make_kwargs(inputs if as_tuple else (inputs,))
+    if wrap and per_eval == 3:  # as Captum: an aggregate output cannot share calls
+        with pytest.raises(AssertionError, match="perturbations_per_eval=3, but the model"):
+            mmattr.FeatureAblation(forward).attribute(inputs, perturbations_per_eval=3, **kwargs)
+        return
     ours = mmattr.FeatureAblation(forward).attribute(
         inputs, perturbations_per_eval=per_eval, **kwargs
     )
-    captum_per_eval = 1 if wrap else per_eval  # Captum refuses >1 for aggregate outputs
+    captum_per_eval = 1 if wrap else per_eval  # "auto" is one per call for aggregate outputs
     theirs = _captum(captum_attr.FeatureAblation, forward, inputs, captum_per_eval, **kwargs)
     _assert_same(ours, theirs)
     assert ours.dtype == theirs.dtype if not as_tuple else ours[0].dtype == theirs[0].dtype
@@ -194,6 +198,10 @@ def test_occlusion_matches_captum(case, per_eval):
     inputs = example_inputs(name)
     inputs = inputs if as_tuple else inputs[0]
     kwargs = make_kwargs(inputs if as_tuple else (inputs,))
+    if wrap and per_eval == 3:  # as Captum: an aggregate output cannot share calls
+        with pytest.raises(AssertionError, match="perturbations_per_eval=3, but the model"):
+            mmattr.Occlusion(forward).attribute(inputs, perturbations_per_eval=3, **kwargs)
+        return
     ours = mmattr.Occlusion(forward).attribute(inputs, perturbations_per_eval=per_eval, **kwargs)
     captum_per_eval = 1 if wrap else per_eval
     theirs = _captum(captum_attr.Occlusion, forward, inputs, captum_per_eval, **kwargs)

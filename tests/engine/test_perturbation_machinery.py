@@ -117,7 +117,7 @@ def test_progress_bar_counts_model_evaluations(capsys):
         x, target=0, perturbations_per_eval=3, show_progress=True
     )
     err = capsys.readouterr().err
-    assert "FeatureAblation attribution" in err and "5/5" in err  # 1 + ceil(10 / 3)
+    assert "Feature Ablation attribution" in err and "5/5" in err  # 1 + ceil(10 / 3)
 
 
 BAD_MASKS = {

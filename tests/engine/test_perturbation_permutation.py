@@ -72,10 +72,36 @@ def test_aggregate_loss_gives_batch_importance():
     assert (ours[0, [0, 1, 3]] < 0).all()  # permuting a used feature raises the loss
 
 
-def test_batch_of_one_is_refused():
+def test_batch_of_one_gives_zeros_with_a_warning_as_captum():
     model, (x,) = make("mlp"), example_inputs("mlp", batch=1)
-    with pytest.raises(ValueError, match="batch size 1.*at least 2"):
-        mmattr.FeaturePermutation(model).attribute(x, target=0)
+    with pytest.warns(UserWarning, match="fewer than 2 examples"):
+        ours = mmattr.FeaturePermutation(model).attribute(x, target=0)
+    theirs = captum_attr.FeaturePermutation(model).attribute(x, target=0)
+    torch.testing.assert_close(ours, theirs)
+    assert not ours.any()
+    permutation = mmattr.FeaturePermutation(model)
+    permutation._min_examples_per_batch_grouped = 1  # Captum's switch: then permuting fails
+    with pytest.raises(AssertionError, match="batch of 1; expected at least 2"):
+        permutation.attribute(x, target=0)
+
+
+def test_sparse_and_empty_inputs_equal_captum():
+    """Inputs whose first dimension is not the batch (an index list), or empty, beside a
+    batch, for a model returning one value for the batch."""
+
+    def forward(dense, sparse):
+        extra = sparse.float().sum() if sparse.numel() else 0.0
+        return (dense * torch.tensor([3.0, 1.0, 2.0])).sum() + extra
+
+    dense = torch.tensor([[1.0, -2.0, 3.0], [2.0, -1.0, 3.0], [0.5, 0.0, 1.0]])
+    for sparse in (torch.tensor([1, 7, 2, 4, 5]), torch.tensor([])):
+        for cls in ("FeatureAblation", "FeaturePermutation"):
+            torch.manual_seed(3)
+            ours = getattr(mmattr, cls)(forward).attribute((dense, sparse))
+            torch.manual_seed(3)
+            theirs = getattr(captum_attr, cls)(forward).attribute((dense, sparse))
+            assert ours[1].shape == theirs[1].shape == (1,)
+            torch.testing.assert_close(ours, theirs)
 
 
 def test_perm_func_of_wrong_shape_is_named():

@@ -15,6 +15,7 @@ from .._inputs import (
     BaselinesType,
     TargetType,
     TensorOrTuple,
+    call_baselines,
     expand_additional_args,
     expand_target,
     format_additional_args,
@@ -26,6 +27,7 @@ from .._inputs import (
     tensorize_baselines,
     validate_target,
 )
+from ..errors import InputValueError
 from ..registry import register
 
 
@@ -52,7 +54,7 @@ class DeepLift(Attribution):
         torch.Size([2, 4])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, model: Callable, multiply_by_inputs: bool = True, eps: float = 1e-10):
         super().__init__(model)
@@ -126,7 +128,7 @@ def call_custom_attribution_func(func: Callable, multipliers, inputs, baselines)
     """Captum's convention: the function takes 1, 2 or 3 of (multipliers, inputs, baselines)."""
     n_params = len(inspect.signature(func).parameters)
     if n_params not in (1, 2, 3):
-        raise ValueError(
+        raise InputValueError(
             f"custom_attribution_func takes {n_params} parameters; expected 1 (multipliers), "
             "2 (multipliers, inputs) or 3 (multipliers, inputs, baselines)"
         )
@@ -197,20 +199,19 @@ def mean_over_baselines(attribution: Tensor, n_baselines: int) -> Tensor:
 
 def format_baseline_distribution(baselines: Any, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """Baselines as a sample of at least two examples (a callable is called with the inputs)."""
-    if callable(baselines):
-        baselines = baselines(inputs if len(inputs) > 1 else inputs[0])
+    baselines = call_baselines(baselines, inputs if len(inputs) > 1 else inputs[0])
     formatted = baselines if isinstance(baselines, tuple) else (baselines,)
     if len(formatted) != len(inputs):
-        raise ValueError(f"baselines has {len(formatted)} entries; expected {len(inputs)}")
+        raise InputValueError(f"baselines has {len(formatted)} entries; expected {len(inputs)}")
     for index, (baseline, x) in enumerate(zip(formatted, inputs)):
         if not isinstance(baseline, Tensor) or baseline.dim() == 0 or baseline.shape[0] < 2:
             got = tuple(baseline.shape) if isinstance(baseline, Tensor) else type(baseline).__name__
-            raise ValueError(
+            raise InputValueError(
                 f"baselines[{index}] is {got}; expected a tensor of at least 2 baseline examples "
                 f"of shape (n, {', '.join(map(str, x.shape[1:]))}). For one baseline use DeepLift"
             )
         if baseline.shape[1:] != x.shape[1:]:
-            raise ValueError(
+            raise InputValueError(
                 f"baselines[{index}] has shape {tuple(baseline.shape)}; expected "
                 f"(n, {', '.join(map(str, x.shape[1:]))}) to match inputs[{index}]"
             )

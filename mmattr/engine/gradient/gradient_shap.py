@@ -13,6 +13,7 @@ from .._gradients import gradients
 from .._inputs import (
     TargetType,
     TensorOrTuple,
+    call_baselines,
     check_count,
     format_call,
     format_inputs,
@@ -37,7 +38,7 @@ class GradientShap(Attribution):
         torch.Size([2, 4])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
         super().__init__(forward_func)
@@ -57,8 +58,7 @@ class GradientShap(Attribution):
         (a tensor per input, or a callable returning them). The delta has one entry per draw."""
         formatted = format_inputs(inputs)
         check_count(n_samples, "n_samples")
-        if callable(baselines):
-            baselines = baselines(inputs)
+        baselines = call_baselines(baselines, inputs)
         baselines = _as_distribution(baselines, formatted)
         tunnel = NoiseTunnel(_InputBaselineXGradient(self.forward_func, self.multiplies_by_inputs))
         return tunnel.attribute(
@@ -86,7 +86,7 @@ def _as_distribution(baselines: Any, inputs: tuple[Tensor, ...]):
 class _InputBaselineXGradient(Attribution):
     """``(x − b) · ∂F(b + α(x − b))/∂x`` at one random ``α ~ U(0, 1)`` per example."""
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
         super().__init__(forward_func)

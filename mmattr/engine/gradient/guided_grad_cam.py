@@ -16,6 +16,7 @@ from .._inputs import (
     format_output,
     is_tuple,
 )
+from ..errors import InputValueError
 from ..layer._layer_base import LayerAttribution
 from ..layer._layer_pass import ModuleOrList
 from ..layer.grad_cam import LayerGradCam
@@ -82,6 +83,12 @@ class GuidedGradCam(Attribution):
             attribute_to_layer_input=attribute_to_layer_input,
             relu_attributions=True,
         )
+        for cam in cams if isinstance(cams, list) else [cams]:
+            if isinstance(cam, tuple):
+                raise InputValueError(
+                    f"layer gives {len(cam)} tensors (a tuple output, or several inputs with "
+                    "attribute_to_layer_input); GuidedGradCam needs a layer with one tensor"
+                )
         guided = self.guided_backprop.attribute(formatted, target, additional_forward_args)
         per_layer = [
             format_output(was_tuple, _mask(guided, cam, formatted, interpolate_mode))
@@ -103,7 +110,7 @@ def _mask(
             warnings.warn(
                 f"Grad-CAM of shape {tuple(cam.shape)} cannot be upsampled to the input of shape "
                 f"{tuple(x.shape)} ({error}); that input's attribution is an empty tensor",
-                stacklevel=3,
+                stacklevel=4,
             )
             masked.append(torch.empty(0))
     return tuple(masked)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from .._base import Attribution
 from .._gradients import gradients
@@ -25,6 +25,8 @@ class InputXGradient(Attribution):
         >>> InputXGradient(model).attribute(torch.randn(2, 4), target=0).shape
         torch.Size([2, 4])
     """
+
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None

@@ -42,7 +42,7 @@ class IntegratedGradients(Attribution):
         torch.Size([2, 4])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
         super().__init__(forward_func)
@@ -97,9 +97,11 @@ class IntegratedGradients(Attribution):
             )
         return result, delta
 
-    def _integrate(self, inputs, baselines, target, args, step_sizes, alphas, batch_size):
+    def _integrate(
+        self, inputs, baselines, target, args, step_sizes, alphas, batch_size, grad_kwargs=None
+    ):
         path = path_chunks(self.forward_func, inputs, baselines, target, args, alphas, batch_size)
-        integrand = functools.partial(gradients, self.forward_func)
+        integrand = functools.partial(gradients, self.forward_func, grad_kwargs=grad_kwargs)
         totals = integrate_path(path, inputs, step_sizes, integrand)
         if not self.multiplies_by_inputs:
             return totals

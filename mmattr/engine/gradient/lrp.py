@@ -35,7 +35,7 @@ class LRP(Attribution):
         torch.Size([2, 4])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__(model)

@@ -21,6 +21,7 @@ from .._inputs import (
     is_tuple,
     validate_target,
 )
+from ..errors import InputTypeError, InputValueError
 from ..registry import register
 
 NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
@@ -44,14 +45,19 @@ class NoiseTunnel(Attribution):
 
     def __init__(self, attribution_method: Attribution) -> None:
         if not hasattr(attribution_method, "attribute"):
-            raise TypeError(
+            raise InputTypeError(
                 f"attribution_method is {type(attribution_method).__name__}; expected an "
                 "attribution instance such as Saliency(model)"
             )
         super().__init__(attribution_method.forward_func)
         self.attribution_method = attribution_method
-        self.is_delta_supported = bool(attribution_method.has_convergence_delta)
+        self.is_delta_supported = bool(attribution_method.has_convergence_delta())
+        self._multiply_by_inputs = attribution_method.multiplies_by_inputs
         self.needs_gradients = attribution_method.needs_gradients
+
+    def has_convergence_delta(self) -> bool:
+        """The wrapped method's: the tunnel returns its deltas when asked."""
+        return self.is_delta_supported
 
     def attribute(
         self,
@@ -67,9 +73,9 @@ class NoiseTunnel(Attribution):
         (target, baselines, additional_forward_args, ...). Noise is drawn in Captum's order, so
         a seeded run gives Captum's numbers."""
         if nt_type not in NT_TYPES:
-            raise ValueError(f"nt_type={nt_type!r}; expected one of {', '.join(NT_TYPES)}")
+            raise InputValueError(f"nt_type={nt_type!r}; expected one of {', '.join(NT_TYPES)}")
         if isinstance(nt_samples, bool) or not isinstance(nt_samples, int) or nt_samples < 1:
-            raise ValueError(f"nt_samples={nt_samples!r}; expected a positive int")
+            raise InputValueError(f"nt_samples={nt_samples!r}; expected a positive int")
         was_tuple = is_tuple(inputs)
         formatted = format_inputs(inputs)
         stdevs = _format_stdevs(stdevs, len(formatted))
@@ -111,12 +117,14 @@ class NoiseTunnel(Attribution):
 def _format_stdevs(stdevs: Any, n_inputs: int) -> tuple[float, ...]:
     if isinstance(stdevs, tuple):
         if len(stdevs) != n_inputs:
-            raise ValueError(
+            raise InputValueError(
                 f"stdevs has {len(stdevs)} entries; expected {n_inputs}, one per input"
             )
         return stdevs
     if isinstance(stdevs, bool) or not isinstance(stdevs, (int, float)):
-        raise TypeError(f"stdevs is {type(stdevs).__name__}; expected a float or a tuple of floats")
+        raise InputTypeError(
+            f"stdevs is {type(stdevs).__name__}; expected a float or a tuple of floats"
+        )
     return (float(stdevs),) * n_inputs
 
 

@@ -21,8 +21,9 @@ class LayerAttribution(Attribution):
         layer: a module of the model, or a list of modules.
         device_ids: accepted for Captum compatibility (DataParallel scatter is not needed:
             hooks read each layer's value on whatever device it runs).
-        layer_output_index: for layers whose output (or input) is a tuple, the element
-            attributed (default 0: a transformers encoder layer's hidden states).
+        layer_output_index: for layers whose output (or positional input) is a tuple, the
+            element attributed; None (default, Captum's): every tensor of the tuple, and the
+            layer's result is a tuple of attributions where it has several.
     """
 
     attributes_inputs: ClassVar[bool] = False
@@ -32,7 +33,7 @@ class LayerAttribution(Attribution):
         forward_func: Callable,
         layer: ModuleOrList,
         device_ids: list[int] | None = None,
-        layer_output_index: int = 0,
+        layer_output_index: int | None = None,
     ) -> None:
         super().__init__(forward_func)
         self.layer = layer
@@ -54,13 +55,18 @@ class LayerAttribution(Attribution):
 
 def per_layer_deltas(
     method: Attribution,
+    spec: LayerSpec,
     attributions: list[Tensor],
     baselines: tuple,
     inputs: tuple[Tensor, ...],
     target: TargetType,
     args: tuple | None,
 ) -> list[Tensor]:
-    """``Σ attr_l − (F(x) − F(b))`` for each layer ``l``, the model run once for all layers:
+    """``Σ attr_l − (F(x) − F(b))`` for each layer ``l`` (its tensors summed; ``attributions``
+    flat as ``spec`` captured them), the model run once for all layers:
     ``δ_l = δ_0 + Σ attr_l − Σ attr_0``."""
-    first = method.compute_convergence_delta(attributions[0], baselines, inputs, target, args)
-    return [first + _sum_rows(a) - _sum_rows(attributions[0]) for a in attributions]
+    sums = [sum(_sum_rows(a) for a in group) for group in spec.group(attributions)]
+    first = method.compute_convergence_delta(
+        spec.group(attributions)[0], baselines, inputs, target, args
+    )
+    return [first + total - sums[0] for total in sums]

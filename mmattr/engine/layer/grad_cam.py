@@ -35,7 +35,8 @@ class LayerGradCam(LayerAttribution):
         forward_func: the model, or any callable returning a tensor.
         layer: a module of the model, or a list of modules (one result per layer).
         device_ids: accepted for Captum compatibility.
-        layer_output_index: the element attributed for a tuple-valued layer output.
+        layer_output_index: the element attributed for a tuple-valued layer output (None,
+            default: every tensor, a tuple of results).
 
     Example::
 

@@ -24,6 +24,7 @@ class LayerActivation(LayerAttribution):
     """
 
     needs_gradients: ClassVar[bool] = False
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,

@@ -42,11 +42,8 @@ class LayerConductance(LayerAttribution):
         True
     """
 
-    has_convergence_delta: ClassVar[bool] = True
-
-    @property
-    def multiplies_by_inputs(self) -> bool:
-        return True
+    _has_convergence_delta: ClassVar[bool] = True
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -89,8 +86,10 @@ class LayerConductance(LayerAttribution):
             result = spec.format(totals)
             if not return_convergence_delta:
                 return result
-            deltas = per_layer_deltas(self, totals, formatted_baselines, formatted, target, args)
-        return result, spec.format(deltas)
+            deltas = per_layer_deltas(
+                self, spec, totals, formatted_baselines, formatted, target, args
+            )
+        return result, spec.format_layers(deltas)
 
 
 def _sum_conductance(path, batch: int) -> list[Tensor]:

@@ -56,7 +56,7 @@ class LayerDeepLift(LayerAttribution):
         torch.Size([2, 3])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, model: Callable, layer: ModuleOrList, multiply_by_inputs: bool = True):
         super().__init__(model, layer)
@@ -104,8 +104,10 @@ class LayerDeepLift(LayerAttribution):
             ]
             if not return_convergence_delta:
                 return spec.format(attributions)
-            deltas = per_layer_deltas(self, attributions, full_baselines, formatted, target, args)
-        return spec.format(attributions), spec.format(deltas)
+            deltas = per_layer_deltas(
+                self, spec, attributions, full_baselines, formatted, target, args
+            )
+        return spec.format(attributions), spec.format_layers(deltas)
 
     def _layer_multipliers(self, spec, inputs, baselines, target, args, grad_kwargs):
         """``(m_l, a_l(x), a_l(b))`` per layer from one forward/backward on ``[x; b]``."""
@@ -180,8 +182,10 @@ class LayerDeepLiftShap(LayerDeepLift):
         attributions, delta = expanded if return_convergence_delta else (expanded, None)
         spec = self._layers(attribute_to_layer_input)
         averaged = [
-            mean_over_baselines(a, n_baselines)
+            tuple(mean_over_baselines(t, n_baselines) for t in a)
+            if isinstance(a, tuple)
+            else mean_over_baselines(a, n_baselines)
             for a in (attributions if spec.was_list else [attributions])
         ]
-        result = spec.format(averaged)
+        result = spec.format_layers(averaged)
         return (result, delta) if return_convergence_delta else result

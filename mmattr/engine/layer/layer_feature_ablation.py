@@ -29,6 +29,7 @@ class LayerFeatureAblation(LayerAttribution):
     """
 
     needs_gradients: ClassVar[bool] = False
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,

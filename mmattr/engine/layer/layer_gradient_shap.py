@@ -17,6 +17,7 @@ from .._inputs import (
     TargetType,
     TensorOrTuple,
     as_tuple,
+    call_baselines,
     check_count,
     expand_additional_args,
     format_call,
@@ -54,7 +55,7 @@ class LayerGradientShap(LayerAttribution):
         torch.Size([2, 3])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -93,8 +94,7 @@ class LayerGradientShap(LayerAttribution):
         """
         formatted = format_inputs(inputs)
         check_count(n_samples, "n_samples")
-        if callable(baselines):
-            baselines = baselines(inputs)
+        baselines = call_baselines(baselines, inputs)
         distribution = _as_distribution(baselines, formatted)
         step = _LayerInputBaselineXGradient(self, attribute_to_layer_input)
         # inputs go in as a tuple so the tunnel hands back every layer, not only the first
@@ -109,24 +109,27 @@ class LayerGradientShap(LayerAttribution):
             additional_forward_args=additional_forward_args,
             return_convergence_delta=return_convergence_delta,
         )
-        spec = self._layers(attribute_to_layer_input)
+        spec = step.spec  # its layout was set by the step's captures
         if not return_convergence_delta:
             return spec.format(list(result))
         attributions, deltas = result
         # the step returns one delta column per layer: (draws, n_layers)
-        return spec.format(list(attributions)), spec.format(list(deltas.unbind(dim=1)))
+        return spec.format(list(attributions)), spec.format_layers(list(deltas.unbind(dim=1)))
 
 
 class _LayerInputBaselineXGradient:
     """One draw: ``(a_l(x) − a_l(b)) ⊙ ∂F/∂a_l(b + α(x − b))``, ``α ~ U(0, 1)`` per row."""
 
-    has_convergence_delta: ClassVar[bool] = True
     needs_gradients: ClassVar[bool] = True
 
     def __init__(self, owner: LayerGradientShap, to_layer_input: bool) -> None:
         self.owner = owner
         self.forward_func = owner.forward_func
+        self.multiplies_by_inputs = owner.multiplies_by_inputs
         self.spec = owner._layers(to_layer_input)
+
+    def has_convergence_delta(self) -> bool:
+        return True
 
     def attribute(
         self,
@@ -150,7 +153,9 @@ class _LayerInputBaselineXGradient:
                 grads = self._times_layer_change(grads, formatted, baselines, args)
             if not return_convergence_delta:
                 return tuple(grads)
-            deltas = per_layer_deltas(self.owner, grads, baselines, formatted, target, args)
+            deltas = per_layer_deltas(
+                self.owner, self.spec, grads, baselines, formatted, target, args
+            )
         return tuple(grads), torch.stack(deltas, dim=1)
 
     def _times_layer_change(self, grads, inputs, baselines, args) -> list[Tensor]:

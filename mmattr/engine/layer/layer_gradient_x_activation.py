@@ -33,7 +33,7 @@ class LayerGradientXActivation(LayerAttribution):
         layer: ModuleOrList,
         device_ids: list[int] | None = None,
         multiply_by_inputs: bool = True,
-        layer_output_index: int = 0,
+        layer_output_index: int | None = None,
     ) -> None:
         super().__init__(forward_func, layer, device_ids, layer_output_index)
         self._multiply_by_inputs = multiply_by_inputs

@@ -43,7 +43,7 @@ class LayerIntegratedGradients(LayerAttribution):
         >>> per_token = lig.attribute(input_ids, baselines=pad_ids, target=0).sum(-1)
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -51,7 +51,7 @@ class LayerIntegratedGradients(LayerAttribution):
         layer: ModuleOrList,
         device_ids: list[int] | None = None,
         multiply_by_inputs: bool = True,
-        layer_output_index: int = 0,
+        layer_output_index: int | None = None,
     ) -> None:
         super().__init__(forward_func, layer, device_ids, layer_output_index)
         self._multiply_by_inputs = multiply_by_inputs
@@ -70,8 +70,6 @@ class LayerIntegratedGradients(LayerAttribution):
         grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor] | tuple[Tensor | list[Tensor], Tensor]:
         """Attributions of the layer's value (a list for a list of layers); Captum's args."""
-        if grad_kwargs:
-            raise ValueError("grad_kwargs is not supported by LayerIntegratedGradients; pass None")
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args
         )
@@ -92,6 +90,7 @@ class LayerIntegratedGradients(LayerAttribution):
                 step_sizes,
                 alphas,
                 internal_batch_size,
+                grad_kwargs,
             )
             result = spec.format(attributions)
             if not return_convergence_delta:

@@ -42,7 +42,7 @@ class LayerLRP(LayerAttribution):
         torch.Size([2, 3])
     """
 
-    has_convergence_delta: ClassVar[bool] = True
+    _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(
         self, model: nn.Module, layer: ModuleOrList, device_ids: list[int] | None = None

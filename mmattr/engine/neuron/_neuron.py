@@ -10,6 +10,7 @@ state is guarded and restored like any other attribution's.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, Union
 
@@ -19,6 +20,7 @@ from torch import Tensor, nn
 from .._base import Attribution
 from .._hooks import forward_hook, module_of
 from .._inputs import format_inputs, require_floating
+from ..errors import InputTypeError, InputValueError
 
 NeuronSelector = Union[int, tuple[Union[int, slice], ...], Callable[..., Tensor]]
 
@@ -32,11 +34,11 @@ def check_selector(selector: Any, name: str = "neuron_selector") -> None:
     if isinstance(selector, tuple) and selector:
         for index, item in enumerate(selector):
             if isinstance(item, bool) or not isinstance(item, (int, slice)):
-                raise TypeError(
+                raise InputTypeError(
                     f"{name}[{index}] is {type(item).__name__}; expected an int or a slice"
                 )
         return
-    raise TypeError(
+    raise InputTypeError(
         f"{name} is {selector!r}; expected an int, a non-empty tuple of ints/slices (one per "
         "layer dimension after the batch) or a callable taking the layer output"
     )
@@ -51,7 +53,7 @@ def select_neuron(values: tuple[Tensor, ...], selector: NeuronSelector, name: st
     if callable(selector):
         return _check_callable_result(selector(values if len(values) > 1 else values[0]), values)
     if len(values) != 1:
-        raise ValueError(
+        raise InputValueError(
             f"{name}={selector!r} indexes one tensor, but the layer gives a tuple of "
             f"{len(values)}; pass a callable that picks the neuron from the tuple"
         )
@@ -59,7 +61,7 @@ def select_neuron(values: tuple[Tensor, ...], selector: NeuronSelector, name: st
     index = (selector,) if isinstance(selector, int) else selector
     _check_index(layer_value.shape, index, name)
     selected = layer_value[(slice(None), *index)]
-    if any(isinstance(item, slice) for item in index):
+    if selected.dim() > 1:  # slices, or fewer indices than dimensions: sum the block
         return selected.reshape(selected.shape[0], -1).sum(1)
     return selected
 
@@ -68,21 +70,22 @@ def _check_index(shape: torch.Size, index: tuple, name: str) -> None:
     """Every int in range; one entry per dimension after the batch unless slices sum."""
     per_example = tuple(shape[1:])
     if len(index) > len(per_example):
-        raise ValueError(
+        raise InputValueError(
             f"{name}={index!r} has {len(index)} indices; the layer output of shape "
             f"{tuple(shape)} has {len(per_example)} dimensions after the batch"
         )
     for axis, (item, size) in enumerate(zip(index, per_example), start=1):
         if isinstance(item, int) and not -size <= item < size:
-            raise ValueError(
+            raise InputValueError(
                 f"{name}={index!r} is out of range for the layer output of shape "
                 f"{tuple(shape)}: index {item} on dimension {axis} of size {size}"
             )
     has_slice = any(isinstance(item, slice) for item in index)
-    if len(index) < len(per_example) and not has_slice:
-        raise ValueError(
-            f"{name}={index!r} selects a block of shape {per_example[len(index) :]} of the layer "
-            f"output of shape {tuple(shape)}; give one index per dimension after the batch "
+    block = per_example[len(index) :]
+    if block and math.prod(block) > 1 and not has_slice:
+        raise InputValueError(
+            f"{name}={index!r} selects a block of shape {block} of the layer output of shape "
+            f"{tuple(shape)}; give one index per dimension after the batch "
             f"({len(per_example)}), or slices to sum a block"
         )
 
@@ -90,13 +93,13 @@ def _check_index(shape: torch.Size, index: tuple, name: str) -> None:
 def _check_callable_result(result: Any, values: tuple[Tensor, ...]) -> Tensor:
     batch = values[0].shape[0]
     if not isinstance(result, Tensor):
-        raise TypeError(
+        raise InputTypeError(
             f"neuron_selector returned {type(result).__name__}; expected a tensor with one "
             "value per example"
         )
     if result.numel() == 1 or (result.dim() >= 1 and result.shape[0] == result.numel() == batch):
         return result.reshape(-1) if result.dim() > 1 else result
-    raise ValueError(
+    raise InputValueError(
         f"neuron_selector returned shape {tuple(result.shape)}; expected one value per "
         f"example, shape ({batch},), or a single value"
     )
@@ -136,13 +139,13 @@ def single_call(calls: list[tuple[Tensor, ...]], layer: nn.Module) -> tuple[Tens
     """The one call of the layer in a forward pass (a neuron of a reused layer is ambiguous)."""
     if len(calls) != 1:
         what = "never ran" if not calls else f"ran {len(calls)} times"
-        raise ValueError(
+        raise InputValueError(
             f"layer ({type(layer).__name__}) {what} in one forward pass; expected one call. "
             "Pick a module the model calls exactly once for these inputs"
         )
     for index, value in enumerate(calls[0]):
         if not isinstance(value, Tensor):
-            raise TypeError(
+            raise InputTypeError(
                 f"layer ({type(layer).__name__}) gives {type(value).__name__} at position "
                 f"{index}; expected tensors"
             )
@@ -192,13 +195,13 @@ class NeuronAttribution(Attribution):
     ) -> None:
         super().__init__(forward_func)
         if not isinstance(layer, nn.Module) or isinstance(layer, nn.ModuleList):
-            raise TypeError(
+            raise InputTypeError(
                 f"layer is {type(layer).__name__}; expected one module of the model "
                 "(neuron methods read a single layer)"
             )
         model = module_of(forward_func)
         if model is not None and not any(layer is m for m in model.modules()):
-            raise ValueError(
+            raise InputValueError(
                 f"layer ({type(layer).__name__}) is not a submodule of the model "
                 f"{type(model).__name__}; pass a module taken from the model, e.g. model.layer1"
             )

@@ -81,7 +81,7 @@ class NeuronConductance(NeuronAttributionByInputs):
             warnings.warn(
                 "neuron_selector is a callable: it is applied to the layer values and to their "
                 "gradients, so it should only select neurons, not aggregate them",
-                stacklevel=2,
+                stacklevel=3,
             )
         check_selector(neuron_selector)
         was_tuple, formatted, formatted_baselines, args = format_call(

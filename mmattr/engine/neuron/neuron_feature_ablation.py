@@ -31,6 +31,7 @@ class NeuronFeatureAblation(NeuronAttribution):
     """
 
     needs_gradients: ClassVar[bool] = False
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,

@@ -20,6 +20,7 @@ from .._inputs import (
 )
 from ._perturb import (
     PerturbationsPerEval,
+    as_floating,
     check_perturbations_per_eval,
     count_groups,
     empty_attributions,
@@ -122,6 +123,7 @@ def setup_coalitions(
     output, bytes_per_row = initial_forward(
         forward_func, formatted, target, args, measure=perturbations_per_eval == "auto"
     )
+    output = as_floating(output)
     return CoalitionSetup(
         forward_func,
         formatted,

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..errors import InputValueError
+
 
 class _LinearModel:
     """A fitted ``y ≈ x·wᵀ + b``; subclasses define :meth:`_solve` on centred, weighted data."""
@@ -30,7 +32,7 @@ class _LinearModel:
     def fit_tensors(self, x: Tensor, y: Tensor, sample_weight: Tensor | None = None) -> None:
         """Fit on ``x`` (n, features), ``y`` (n,) and optional ``sample_weight`` (n,)."""
         if x.dim() != 2 or y.reshape(-1).shape[0] != x.shape[0]:
-            raise ValueError(
+            raise InputValueError(
                 f"x has shape {tuple(x.shape)} and y {tuple(y.shape)}; expected (n, features) "
                 "and (n,)"
             )
@@ -95,7 +97,7 @@ class Lasso(_LinearModel):
     def __init__(self, alpha: float = 1.0, tol: float = 1e-4, max_iter: int = 1000) -> None:
         super().__init__()
         if not (isinstance(alpha, (int, float)) and alpha >= 0):
-            raise ValueError(f"alpha={alpha!r}; expected a number >= 0")
+            raise InputValueError(f"alpha={alpha!r}; expected a number >= 0")
         self.alpha, self.tol, self.max_iter = float(alpha), float(tol), int(max_iter)
 
     def _solve(self, x: Tensor, y: Tensor) -> Tensor:

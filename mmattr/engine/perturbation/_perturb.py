@@ -25,6 +25,7 @@ from .._inputs import (
     expand_target,
     run_forward,
 )
+from ..errors import InputTypeError, InputValueError
 
 PerturbationsPerEval = Union[int, str]
 #: Default ``perturbations_per_eval`` of every perturbation method (Captum's default is 1;
@@ -57,7 +58,9 @@ def format_feature_mask(
         return _default_masks(inputs)
     masks = feature_mask if isinstance(feature_mask, (tuple, list)) else (feature_mask,)
     if len(masks) != len(inputs):
-        raise ValueError(f"{name} has {len(masks)} tensors; expected {len(inputs)}, one per input")
+        raise InputValueError(
+            f"{name} has {len(masks)} tensors; expected {len(inputs)}, one per input"
+        )
     labels = [f"{name}[{i}]" if len(inputs) > 1 else name for i in range(len(inputs))]
     formatted = tuple(
         _format_one_mask(mask, tensor, label) for mask, tensor, label in zip(masks, inputs, labels)
@@ -79,20 +82,22 @@ def _default_masks(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     for tensor in inputs:
         per_example = math.prod(tensor.shape[1:])
         ids = torch.arange(offset, offset + per_example, device=tensor.device)
-        masks.append(ids.reshape((1,) + tuple(tensor.shape[1:])))
+        masks.append(ids.reshape(tensor[:1].shape))  # (1, *shape[1:]); empty for no rows
         offset += per_example
     return tuple(masks)
 
 
 def _format_one_mask(mask: Any, tensor: Tensor, label: str) -> Tensor:
     if not isinstance(mask, Tensor):
-        raise TypeError(f"{label} is {type(mask).__name__}; expected an integer tensor")
+        raise InputTypeError(f"{label} is {type(mask).__name__}; expected an integer tensor")
     if mask.is_floating_point() or mask.is_complex():
         if not torch.equal(mask, mask.round()):
-            raise TypeError(f"{label} has non-integer values (dtype {mask.dtype}); expected ids")
+            raise InputTypeError(
+                f"{label} has non-integer values (dtype {mask.dtype}); expected ids"
+            )
     wanted = tuple(tensor.shape)
     if mask.dim() > tensor.dim() or not _broadcastable(mask.shape, wanted):
-        raise ValueError(
+        raise InputValueError(
             f"{label} has shape {tuple(mask.shape)}; expected a shape broadcastable to the "
             f"input's {wanted}: each dimension 1 or equal, the first 1 or {wanted[0]} "
             f"(e.g. {(1,) + wanted[1:]} or {wanted})"
@@ -120,7 +125,7 @@ def _check_ids(masks: tuple[Tensor, ...], name: str) -> None:
     expected = torch.arange(max(high + 1, 0))
     missing = expected[~torch.isin(expected, ids)].tolist()
     shapes = ", ".join(str(tuple(mask.shape)) for mask in masks)
-    raise ValueError(
+    raise InputValueError(
         f"{name} ids must be 0..k-1 over all inputs, each group numbered once without gaps; "
         f"found ids {_short_list(ids.tolist())}"
         + (f" (missing {_short_list(missing)})" if missing else "")
@@ -130,6 +135,18 @@ def _check_ids(masks: tuple[Tensor, ...], name: str) -> None:
 
 def _short_list(values: list) -> str:
     return str(values) if len(values) <= 12 else f"[{values[0]}, {values[1]}, ..., {values[-1]}]"
+
+
+def groups_of_inputs(masks: tuple[Tensor, ...], flagged: Sequence[bool], every: bool) -> set[int]:
+    """Group ids found in the masks of flagged inputs: in flagged inputs only (``every``), or
+    in at least one of them."""
+    if not any(flagged):
+        return set()
+    in_flagged: set[int] = set()
+    elsewhere: set[int] = set()
+    for mask, flag in zip(masks, flagged):
+        (in_flagged if flag else elsewhere).update(torch.unique(mask).tolist())
+    return in_flagged - elsewhere if every else in_flagged
 
 
 def count_groups(masks: tuple[Tensor, ...]) -> int:
@@ -148,18 +165,21 @@ def group_order(masks: tuple[Tensor, ...]) -> list[int]:
 
 
 class LeaveOneOut:
-    """Coalitions ``c = 0..k-1``: every group present except group ``c`` (rows of ``¬I``)."""
+    """Coalitions over ``k`` groups, one per group ``c`` of ``left_out`` (default ``0..k-1``):
+    every group present except ``c`` (rows of ``¬I``)."""
 
-    def __init__(self, k: int, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self, k: int, device: torch.device | str = "cpu", left_out: Sequence[int] | None = None
+    ) -> None:
         self.k, self.device = k, device
+        self.left_out = torch.arange(k) if left_out is None else torch.tensor(left_out)
 
     def __len__(self) -> int:
-        return self.k
+        return len(self.left_out)
 
     def __getitem__(self, index: slice) -> Tensor:
-        start, stop, _ = index.indices(self.k)
         groups = torch.arange(self.k, device=self.device)
-        return groups[None, :] != torch.arange(start, stop, device=self.device)[:, None]
+        return groups[None, :] != self.left_out[index].to(self.device)[:, None]
 
 
 # ------------------------------------------------------------------------ perturbed inputs
@@ -179,16 +199,23 @@ def perturbed_inputs(
         keep = present.to(tensor.device)[:, mask]  # (n, mask rows, *mask.shape[1:])
         if isinstance(baseline, Tensor):
             baseline = baseline.to(tensor.device).unsqueeze(0)
+        elif tensor.dtype == torch.bool:  # a bool input stays bool (the default baseline 0.0)
+            baseline = bool(baseline)
         mixed = torch.where(keep, tensor.unsqueeze(0), baseline)  # (n, batch, ...)
         result.append(mixed.reshape((n * tensor.shape[0],) + tuple(tensor.shape[1:])))
     return tuple(result)
 
 
-def check_mask_rows(masks: tuple[Tensor, ...], n_outputs: int, name: str = "feature_mask") -> None:
-    """Per-example masks need one output value per example."""
+def check_mask_rows(
+    masks: tuple[Tensor, ...], n_outputs: int, batch: int, name: str = "feature_mask"
+) -> None:
+    """Per-example masks need the same number of output values per example. A model output
+    of one value for a ``batch`` of 1 (by ``inputs[0]``) may be spread over the rows of a
+    longer input; an empty input's mask has no rows."""
     for index, mask in enumerate(masks):
-        if mask.shape[0] not in (1, n_outputs):
-            raise ValueError(
+        one_example = n_outputs == 1 and batch == 1
+        if mask.shape[0] > 1 and n_outputs % mask.shape[0] and not one_example:
+            raise InputValueError(
                 f"{name}[{index}] has {mask.shape[0]} rows but the model gives {n_outputs} "
                 "output value(s) per evaluation; a model that returns one value for the whole "
                 f"batch needs a {name} with first dimension 1"
@@ -203,16 +230,26 @@ def spread_groups(
 ) -> tuple[Tensor, ...]:
     """Attribution of each element = its group's value: ``attr_i[o, e] = values[o, mask_i[e]]``.
 
-    ``values`` is ``(n_outputs, k)``; results are ``(n_outputs, *input.shape[1:])``.
+    ``values`` is ``(n_outputs, k)``; results are ``(n_outputs, *input.shape[1:])``. With a
+    per-example mask, the outputs of example ``i`` (``n_outputs / batch`` of them for a
+    multi-output model) read row ``i``.
     """
     n_outputs = values.shape[0]
-    check_mask_rows(masks, n_outputs, name)
+    check_mask_rows(masks, n_outputs, inputs[0].shape[0], name)
     result = []
     for mask, tensor in zip(masks, inputs):
+        if mask.numel() == 0:  # an empty input: nothing to perturb, attribution 0
+            result.append(values.new_zeros((n_outputs,) + tuple(tensor.shape[1:])))
+            continue
+        rows = max(n_outputs, mask.shape[0])
         ids = mask.expand((mask.shape[0],) + tuple(tensor.shape[1:])).reshape(mask.shape[0], -1)
         ids = ids.to(values.device)
-        spread = values[:, ids[0]] if mask.shape[0] == 1 else torch.gather(values, 1, ids)
-        result.append(spread.reshape((n_outputs,) + tuple(tensor.shape[1:])).to(tensor.device))
+        if mask.shape[0] == 1:
+            spread = values[:, ids[0]]
+        else:
+            ids = ids.repeat_interleave(max(n_outputs // mask.shape[0], 1), dim=0)
+            spread = torch.gather(values.expand(rows, -1), 1, ids)
+        result.append(spread.reshape((rows,) + tuple(tensor.shape[1:])).to(tensor.device))
     return tuple(result)
 
 
@@ -254,7 +291,7 @@ def check_perturbations_per_eval(value: Any, name: str = "perturbations_per_eval
     if isinstance(value, str) and value == "auto":
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'{name}={value!r}; expected a positive int or "auto"')
+        raise InputValueError(f'{name}={value!r}; expected a positive int or "auto"')
 
 
 def resolve_perturbations_per_eval(
@@ -269,8 +306,14 @@ def resolve_perturbations_per_eval(
     holds at ``bytes_per_row`` (measured by :func:`initial_forward` with ``measure=True``;
     None only for an int ``value``), capped at ``n_perturbations``. Always 1 for a model that
     returns one value for the whole batch (``aggregate``): its output cannot be split between
-    perturbations."""
+    perturbations, and an int above 1 is an error (as in Captum)."""
     check_perturbations_per_eval(value, name)
+    if aggregate and value != "auto" and value > 1:
+        raise InputValueError(
+            f"{name}={value}, but the model's output does not grow with the batch (one value, "
+            f"or a fixed-size tensor, for a batch of {inputs[0].shape[0]}): perturbations "
+            f'cannot share a call. Pass {name}=1 or "auto"'
+        )
     if aggregate:
         return 1
     if value == "auto":
@@ -328,7 +371,7 @@ def _per_perturbation(output: Tensor, size: int, batch: int, n_outputs: int | No
         if output.numel() == size * n_outputs:
             return output.reshape(size, n_outputs)
         if size == 1:
-            raise ValueError(
+            raise InputValueError(
                 f"the model returned {output.numel()} values for a perturbed batch; expected "
                 f"{n_outputs} as for the unperturbed inputs (shape {tuple(output.shape)})"
             )
@@ -371,7 +414,7 @@ def evaluate_coalitions(
         return perturbed_inputs(inputs, baselines, masks, present[start:stop])
 
     with progress_bar(calls + done_before, show_progress, desc, done_before) as bar:
-        return forward_perturbations(
+        outputs = forward_perturbations(
             forward_func,
             build,
             n,
@@ -382,3 +425,10 @@ def evaluate_coalitions(
             n_outputs,
             bar,
         )
+    return as_floating(outputs)
+
+
+def as_floating(values: Tensor) -> Tensor:
+    """Integer outputs (a forward returning an int) as floats: Shapley values and surrogate
+    weights average them."""
+    return values if values.is_floating_point() else values.to(torch.get_default_dtype())

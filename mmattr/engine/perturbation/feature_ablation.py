@@ -18,6 +18,7 @@ from .._inputs import (
     is_tuple,
 )
 from ..registry import register
+from ._futures import attribute_future
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     LeaveOneOut,
@@ -27,6 +28,7 @@ from ._perturb import (
     count_groups,
     format_feature_mask,
     forward_perturbations,
+    groups_of_inputs,
     initial_forward,
     is_aggregate,
     perturbed_inputs,
@@ -60,7 +62,7 @@ class FeatureAblation(Attribution):
     """
 
     needs_gradients: ClassVar[bool] = False
-    _progress_name: ClassVar[str] = "FeatureAblation attribution"
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -93,7 +95,7 @@ class FeatureAblation(Attribution):
             show_progress: show a tqdm bar of model evaluations.
         """
         _, formatted, formatted_baselines, args = format_call(
-            inputs, baselines, target, additional_forward_args
+            inputs, baselines, target, additional_forward_args, same_batch=False
         )
         masks = format_feature_mask(feature_mask, formatted)
         check_perturbations_per_eval(perturbations_per_eval)
@@ -109,6 +111,11 @@ class FeatureAblation(Attribution):
             )
         return format_output(is_tuple(inputs), attributions)
 
+    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
+        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
+        same arguments; returns a Future of the attributions (Captum's)."""
+        return attribute_future(self, *args, **kwargs)
+
     def _ablate(
         self,
         inputs: tuple[Tensor, ...],
@@ -119,18 +126,24 @@ class FeatureAblation(Attribution):
         per_eval_value: PerturbationsPerEval,
         show_progress: bool,
     ) -> tuple[Tensor, ...]:
-        """``F(x)`` once, then ``F`` of every perturbation; group values spread over masks."""
+        """``F(x)`` once, then ``F`` of every perturbation; group values spread over masks.
+        Groups that cannot be perturbed (:meth:`_skipped_groups`) get 0 without a call."""
         k = count_groups(masks)
-        order = self._group_order(masks, k)
+        skipped = self._skipped_groups(inputs, masks)
+        order = [g for g in self._group_order(masks, k) if g not in skipped]
         build = self._builder(inputs, baselines, masks, order)
         diffs = self._output_drops(
-            inputs, target, args, build, k, per_eval_value, show_progress, masks
-        )  # (k, n_outputs), rows in ``order``
+            inputs, target, args, build, len(order), per_eval_value, show_progress, masks
+        )  # (len(order), n_outputs), rows in ``order``
         if order != list(range(k)):
-            values = torch.empty_like(diffs)
-            values[torch.tensor(order, device=diffs.device)] = diffs
+            values = diffs.new_zeros((k, diffs.shape[1]))
+            values[torch.tensor(order, device=diffs.device, dtype=torch.long)] = diffs
             diffs = values
         return spread_groups(diffs.T, masks, inputs)
+
+    def _skipped_groups(self, inputs: tuple[Tensor, ...], masks: tuple[Tensor, ...]) -> set[int]:
+        """Groups whose inputs are all empty (Captum leaves them at 0)."""
+        return groups_of_inputs(masks, [tensor.numel() == 0 for tensor in inputs], every=True)
 
     def _output_drops(
         self,
@@ -150,12 +163,14 @@ class FeatureAblation(Attribution):
             self.forward_func, inputs, target, args, measure=per_eval_value == "auto"
         )
         if masks is not None:
-            check_mask_rows(masks, initial.numel())
+            check_mask_rows(masks, initial.numel(), batch)
         per_eval = resolve_perturbations_per_eval(
             per_eval_value, inputs, n_perturbations, row_bytes, is_aggregate(initial, batch)
         )
+        if n_perturbations == 0:  # every group skipped: no call beyond F(x)
+            return initial.reshape(1, -1)[:0]
         calls = 1 + -(-n_perturbations // per_eval)
-        with progress_bar(calls, show_progress, self._progress_name, done=1) as bar:
+        with progress_bar(calls, show_progress, f"{self.get_name()} attribution", done=1) as bar:
             outputs = forward_perturbations(
                 self.forward_func,
                 build,
@@ -180,7 +195,7 @@ class FeatureAblation(Attribution):
         order: list[int],
     ) -> Build:
         """Perturbed inputs of groups ``order[start:stop]``, one batch per group."""
-        coalitions = LeaveOneOut(len(order), inputs[0].device)
+        coalitions = LeaveOneOut(count_groups(masks), inputs[0].device, order)
 
         def build(start: int, stop: int) -> tuple[Tensor, ...]:
             return perturbed_inputs(inputs, baselines, masks, coalitions[start:stop])

@@ -3,6 +3,7 @@ the batch (Breiman, 2001; Fisher et al., 2019)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import torch
@@ -16,14 +17,15 @@ from .._inputs import (
     format_output,
     is_tuple,
 )
+from ..errors import InputTypeError, InputValueError
 from ..registry import register
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     PerturbationsPerEval,
     check_perturbations_per_eval,
-    empty_attributions,
     format_feature_mask,
     group_order,
+    groups_of_inputs,
 )
 from .feature_ablation import Build, FeatureAblation
 
@@ -36,7 +38,7 @@ def permute_feature(x: Tensor, feature_mask: Tensor) -> Tensor:
     exactly as Captum's default, so the same seed gives the same permutations."""
     n = x.size(0)
     if n < 2:
-        raise ValueError(f"cannot permute features of a batch of {n}; expected at least 2")
+        raise InputValueError(f"cannot permute features of a batch of {n}; expected at least 2")
     perm = torch.randperm(n)
     while (perm == torch.arange(n)).all():
         perm = torch.randperm(n)
@@ -47,9 +49,11 @@ def permute_feature(x: Tensor, feature_mask: Tensor) -> Tensor:
 class FeaturePermutation(FeatureAblation):
     r"""Permutation importance: ``attr_e = F(X) − F(X with group g(e) permuted over the batch)``.
 
-    Needs a batch of at least two examples. The forward function may return one value per
-    example, or one value for the whole batch (e.g. a loss against labels passed as an
-    additional argument): attributions then have first dimension 1.
+    Groups on an input of fewer than two examples are not permuted (0, with a warning, as
+    in Captum); inputs may differ in their first dimension (sparse inputs). The forward
+    function may return one value per example, or one value for the whole batch (e.g. a
+    loss against labels passed as an additional argument): attributions then have first
+    dimension 1.
 
     Args:
         forward_func: the model, or any callable returning a tensor.
@@ -64,13 +68,13 @@ class FeaturePermutation(FeatureAblation):
         torch.Size([8, 4])
     """
 
-    _progress_name = "FeaturePermutation attribution"
-
     def __init__(self, forward_func: Callable, perm_func: PermFunc = permute_feature) -> None:
         super().__init__(forward_func)
         if not callable(perm_func):
-            raise TypeError(f"perm_func is {type(perm_func).__name__}; expected a callable")
+            raise InputTypeError(f"perm_func is {type(perm_func).__name__}; expected a callable")
         self.perm_func = perm_func
+        #: Captum's: groups on an input with fewer rows than this are not permuted (0, warned)
+        self._min_examples_per_batch_grouped = 2
 
     def attribute(  # type: ignore[override]
         self,
@@ -99,14 +103,9 @@ class FeaturePermutation(FeatureAblation):
             show_progress: show a tqdm bar of model evaluations.
         """
         # no baselines: format_call's default (zeros) fills a slot that permuting never reads
-        _, formatted, baselines, args = format_call(inputs, None, target, additional_forward_args)
-        if formatted[0].shape[0] == 0:
-            return format_output(is_tuple(inputs), empty_attributions(formatted))
-        if formatted[0].shape[0] < 2:
-            raise ValueError(
-                f"inputs has batch size {formatted[0].shape[0]}; FeaturePermutation shuffles "
-                "features across the batch and needs at least 2 examples"
-            )
+        _, formatted, baselines, args = format_call(
+            inputs, None, target, additional_forward_args, same_batch=False
+        )
         masks = format_feature_mask(feature_mask, formatted)
         check_perturbations_per_eval(perturbations_per_eval)
         with self._model_guard():
@@ -114,6 +113,19 @@ class FeaturePermutation(FeatureAblation):
                 formatted, baselines, masks, target, args, perturbations_per_eval, show_progress
             )
         return format_output(is_tuple(inputs), attributions)
+
+    def _skipped_groups(self, inputs: tuple[Tensor, ...], masks: tuple[Tensor, ...]) -> set[int]:
+        """Also groups on an input with too few rows to permute (Captum's rule, warned)."""
+        minimum = self._min_examples_per_batch_grouped
+        short = [tensor.shape[0] < minimum for tensor in inputs]
+        skipped = groups_of_inputs(masks, short, every=False)
+        if skipped:
+            warnings.warn(
+                f"{len(skipped)} feature group(s) lie on an input with fewer than {minimum} "
+                "examples, which cannot be permuted; their attributions are 0",
+                stacklevel=4,
+            )
+        return skipped | super()._skipped_groups(inputs, masks)
 
     def _group_order(self, masks: tuple[Tensor, ...], k: int) -> list[int]:
         return group_order(masks)
@@ -145,7 +157,7 @@ class FeaturePermutation(FeatureAblation):
         permuted = self.perm_func(tensor, mask)
         if not isinstance(permuted, Tensor) or permuted.shape != tensor.shape:
             shape = tuple(permuted.shape) if isinstance(permuted, Tensor) else type(permuted)
-            raise ValueError(
+            raise InputValueError(
                 f"perm_func returned {shape}; expected a tensor of the input's shape "
                 f"{tuple(tensor.shape)}"
             )

@@ -136,7 +136,7 @@ class KernelShap(Lime):
         k = setup.n_groups
         if k <= 1 or (self._exact and k < 63 and (1 << k) <= n_samples):
             values = exact_shapley(
-                setup, perturbations_per_eval, show_progress, "KernelShap attribution (exact)"
+                setup, perturbations_per_eval, show_progress, f"{self.get_name()} attribution"
             )
             return values.to(setup.output.dtype)
         return super()._coefficients(setup, n_samples, perturbations_per_eval, show_progress)

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple, format_output
+from ..errors import InputValueError
 from ..registry import register
 from ._coalition_setup import CoalitionSetup, setup_coalitions
 from ._linear_models import Lasso
@@ -33,7 +34,9 @@ class ExpKernelSimilarity:
 
     def __init__(self, distance_mode: str = "cosine", kernel_width: float = 1.0) -> None:
         if distance_mode not in ("cosine", "euclidean"):
-            raise ValueError(f"distance_mode={distance_mode!r}; expected 'cosine' or 'euclidean'")
+            raise InputValueError(
+                f"distance_mode={distance_mode!r}; expected 'cosine' or 'euclidean'"
+            )
         self.distance_mode, self.kernel_width = distance_mode, float(kernel_width)
 
     def batched(self, original: Tensor, perturbed: Tensor) -> Tensor:
@@ -232,7 +235,7 @@ class Lime(Attribution):
         show_progress: bool,
     ) -> TensorOrTuple:
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-            raise ValueError(f"n_samples={n_samples!r}; expected a positive int")
+            raise InputValueError(f"n_samples={n_samples!r}; expected a positive int")
         with self._model_guard():
             setup = setup_coalitions(
                 self.forward_func,
@@ -261,7 +264,7 @@ class Lime(Attribution):
     ) -> Tensor:
         """One surrogate per example (one for the batch for an aggregate model)."""
         if not setup.aggregate and setup.output.numel() != setup.batch:
-            raise ValueError(
+            raise InputValueError(
                 f"the model output for target={setup.target!r} has shape "
                 f"{tuple(setup.output.shape)}; {type(self).__name__} needs one value per "
                 "example: pass a target that selects one output"
@@ -310,7 +313,7 @@ class Lime(Attribution):
                 unit.args,
                 unit.per_eval(perturbations_per_eval, int(partial.sum())),
                 show_progress,
-                f"{type(self).__name__} attribution",
+                f"{self.get_name()} attribution",
                 unit.n_outputs,
             ).to(outputs.dtype)
         return outputs

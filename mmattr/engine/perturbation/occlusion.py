@@ -10,6 +10,7 @@ from typing import Any, Sequence, Union
 import torch
 from torch import Tensor
 
+from .._base import Attribution
 from .._inputs import (
     Baseline,
     BaselinesType,
@@ -19,6 +20,7 @@ from .._inputs import (
     format_output,
     is_tuple,
 )
+from ..errors import InputTypeError, InputValueError
 from ..registry import register
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
@@ -110,7 +112,8 @@ class Occlusion(FeatureAblation):
         torch.Size([2, 3, 4, 4])
     """
 
-    _progress_name = "Occlusion attribution"
+    #: Captum gives Occlusion no ``attribute_future``: the base's NotImplementedError.
+    attribute_future = Attribution.attribute_future
 
     def attribute(  # type: ignore[override]
         self,
@@ -219,7 +222,7 @@ def _format_grids(
         shape = tuple(tensor.shape[1:])
         label = f"[{index}]" if len(inputs) > 1 else ""
         if not shape:
-            raise ValueError(
+            raise InputValueError(
                 f"inputs{label} has shape {tuple(tensor.shape)}; Occlusion slides a window over "
                 "the dimensions after the batch and needs at least one"
             )
@@ -228,11 +231,11 @@ def _format_grids(
             (step,) * len(shape) if isinstance(step, int) else step, shape, f"strides{label}"
         )
         if any(w > s for w, s in zip(window, shape)):
-            raise ValueError(
+            raise InputValueError(
                 f"sliding_window_shapes{label}={window} exceeds the per-example input shape {shape}"
             )
         if any(st > w and w < s for st, w, s in zip(step, window, shape)):
-            raise ValueError(
+            raise InputValueError(
                 f"strides{label}={step} is larger than the window {window} in a dimension the "
                 f"window does not cover entirely (input shape {shape}); elements would be skipped"
             )
@@ -254,19 +257,19 @@ def _per_input(value: Any, inputs: tuple[Tensor, ...], name: str, allow_int: boo
     if isinstance(value, int) and allow_int:
         value = (value,) * len(inputs)
     if not isinstance(value, tuple) or len(value) != len(inputs):
-        raise ValueError(
+        raise InputValueError(
             f"{name}={value!r}; expected one entry per input ({len(inputs)}), each a tuple of "
             "ints over the dimensions after the batch" + (" or an int" if allow_int else "")
         )
     if not allow_int and any(isinstance(entry, int) for entry in value):
-        raise TypeError(f"{name}={value!r}; expected tuples of ints, one per input")
+        raise InputTypeError(f"{name}={value!r}; expected tuples of ints, one per input")
     return value
 
 
 def _check_dims(value: Sequence[int], shape: tuple[int, ...], name: str) -> tuple[int, ...]:
     ok = isinstance(value, tuple) and len(value) == len(shape)
     if not ok or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-        raise ValueError(
+        raise InputValueError(
             f"{name}={value!r}; expected {len(shape)} positive ints, one per dimension of the "
             f"per-example input shape {shape}"
         )

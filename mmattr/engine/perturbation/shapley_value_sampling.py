@@ -10,8 +10,10 @@ from torch import Tensor
 
 from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple
+from ..errors import InputValueError
 from ..registry import register
 from ._coalition_setup import CoalitionSetup, setup_coalitions
+from ._futures import attribute_future
 from ._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval, evaluate_coalitions
 
 #: Captum's default number of permutations.
@@ -119,6 +121,7 @@ class ShapleyValueSampling(Attribution):
     """
 
     needs_gradients: ClassVar[bool] = False
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -152,7 +155,7 @@ class ShapleyValueSampling(Attribution):
             for the whole batch).
         """
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-            raise ValueError(f"n_samples={n_samples!r}; expected a positive int")
+            raise InputValueError(f"n_samples={n_samples!r}; expected a positive int")
         with self._model_guard():
             setup = setup_coalitions(
                 self.forward_func,
@@ -171,6 +174,11 @@ class ShapleyValueSampling(Attribution):
                 permutations,
                 perturbations_per_eval,
                 show_progress,
-                "ShapleyValueSampling attribution",
+                f"{self.get_name()} attribution",
             )
             return setup.to_inputs(values)
+
+    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
+        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
+        same arguments; returns a Future of the attributions (Captum's)."""
+        return attribute_future(self, *args, **kwargs)

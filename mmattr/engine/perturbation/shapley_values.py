@@ -11,8 +11,10 @@ from torch import Tensor
 
 from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple
+from ..errors import InputValueError
 from ..registry import register
 from ._coalition_setup import CoalitionSetup, setup_coalitions
+from ._futures import attribute_future
 from ._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval, evaluate_coalitions
 
 #: Above this many groups the ``2^k`` evaluations are out of reach: sample instead.
@@ -65,7 +67,7 @@ def exact_shapley(
     below the full one, plus ``F(x)`` already in ``setup``."""
     k = setup.n_groups
     if k > MAX_EXACT_GROUPS:
-        raise ValueError(
+        raise InputValueError(
             f"feature_mask has {k} groups; exact Shapley values need 2^{k} model evaluations. "
             f"Group features into at most {MAX_EXACT_GROUPS} groups, or use "
             "ShapleyValueSampling or KernelShap"
@@ -113,6 +115,7 @@ class ShapleyValues(Attribution):
     """
 
     needs_gradients: ClassVar[bool] = False
+    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -159,9 +162,14 @@ class ShapleyValues(Attribution):
                 warnings.warn(
                     f"exact Shapley values over {setup.n_groups} groups cost "
                     f"2^{setup.n_groups} evaluations; consider ShapleyValueSampling",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
             values = exact_shapley(
-                setup, perturbations_per_eval, show_progress, "ShapleyValues attribution"
+                setup, perturbations_per_eval, show_progress, f"{self.get_name()} attribution"
             )
             return setup.to_inputs(values)
+
+    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
+        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
+        same arguments; returns a Future of the attributions (Captum's)."""
+        return attribute_future(self, *args, **kwargs)
