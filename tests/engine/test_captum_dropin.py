@@ -174,3 +174,16 @@ def test_attribute_future_with_a_future_filled_by_another_thread():
 
     ours = mmattr.FeatureAblation(forward).attribute_future(x, target=0).wait()
     torch.testing.assert_close(ours, captum_attr.FeatureAblation(model).attribute(x, target=0))
+
+
+def test_noise_tunnel_wraps_a_method_from_captum():
+    """A Captum method (LRP declares no ``needs_gradients``) inside mmattr's NoiseTunnel."""
+    torch.manual_seed(0)
+    model = _model()
+    x = torch.randn(3, 3)
+    kwargs = {"nt_samples": 4, "stdevs": 0.1, "target": 1}
+    torch.manual_seed(2)
+    ours = mmattr.NoiseTunnel(captum_attr.LRP(model)).attribute(x, **kwargs)
+    torch.manual_seed(2)
+    theirs = captum_attr.NoiseTunnel(captum_attr.LRP(model)).attribute(x, **kwargs)
+    torch.testing.assert_close(ours, theirs)

@@ -53,7 +53,8 @@ class NoiseTunnel(Attribution):
         self.attribution_method = attribution_method
         self.is_delta_supported = bool(attribution_method.has_convergence_delta())
         self._multiply_by_inputs = attribution_method.multiplies_by_inputs
-        self.needs_gradients = attribution_method.needs_gradients
+        # a method from elsewhere (e.g. Captum's) may not declare it: gradients by default
+        self.needs_gradients = getattr(attribution_method, "needs_gradients", True)
 
     def has_convergence_delta(self) -> bool:
         """The wrapped method's: the tunnel returns its deltas when asked."""
