@@ -22,7 +22,12 @@ from ._inputs import (
 
 
 class Attribution:
-    """An attribution method bound to a forward function (a model or any callable)."""
+    """An attribution method bound to a forward function (a model or any callable).
+
+    Args:
+        forward_func: the model or any callable returning a tensor whose first dimension is
+            the batch.
+    """
 
     #: ``attribute`` can return ``(attributions, delta)`` with ``return_convergence_delta``.
     has_convergence_delta: ClassVar[bool] = False

@@ -12,7 +12,11 @@ from ._inputs import TargetType, run_forward
 
 def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """Tensors that autograd can differentiate with respect to, without touching the caller's
-    ``requires_grad`` flags (a tensor already in a graph is used as it is)."""
+    ``requires_grad`` flags (a tensor already in a graph is used as it is).
+
+    Args:
+        inputs: formatted inputs.
+    """
     return tuple(t if t.requires_grad else t.detach().requires_grad_() for t in inputs)
 
 
@@ -28,6 +32,12 @@ def check_batch_kept(output: Tensor, rows: int) -> None:
 
 
 def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
+    """Fail with a hint unless ``output`` holds one number per example.
+
+    Args:
+        output: the selected model output, ``(batch, ...)``.
+        has_target: whether a ``target`` was given (the hint suggests one if not).
+    """
     if output.dim() > 1 and output[0].numel() != 1:
         hint = "" if has_target else "; pass target= to pick one output per example"
         raise ValueError(
@@ -37,7 +47,12 @@ def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
 
 
 def grad_of_outputs(output: Tensor, wrt: Sequence[Tensor]) -> tuple[Tensor, ...]:
-    """d(sum of output)/d(wrt); tensors the output does not depend on get zeros."""
+    """d(sum of output)/d(wrt); tensors the output does not depend on get zeros.
+
+    Args:
+        output: the tensor whose sum is differentiated.
+        wrt: the tensors to differentiate with respect to.
+    """
     grads = torch.autograd.grad(output.sum(), tuple(wrt), allow_unused=True)
     return tuple(torch.zeros_like(w) if g is None else g for g, w in zip(grads, wrt))
 
@@ -48,7 +63,17 @@ def gradients(
     target: TargetType = None,
     additional_forward_args: tuple | None = None,
 ) -> tuple[Tensor, ...]:
-    """``d F_target / d inputs`` for every row of the batch."""
+    """``d F_target / d inputs`` for every row of the batch.
+
+    Args:
+        forward_func: the model or any callable returning a tensor whose first dimension is
+            the batch.
+        inputs: formatted inputs.
+        target: output index per example: an int, a tuple for multi-dimensional outputs, a
+            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
+            (default ``None``).
+        additional_forward_args: formatted additional forward arguments (default ``None``).
+    """
     with torch.enable_grad():
         leaves = as_leaves(inputs)
         output = run_forward(forward_func, leaves, target, additional_forward_args)
