@@ -55,6 +55,7 @@ class ImageAdapter:
         segmentation_kwargs: passed to the scikit-image segmentation function.
 
     Example:
+        >>> import torch
         >>> adapter = ImageAdapter(n_segments=16, baseline="segment_mean")
         >>> x = adapter.prepare(torch.rand(3, 32, 32))
         >>> adapter.feature_mask(x).shape
