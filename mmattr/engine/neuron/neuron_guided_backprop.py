@@ -55,8 +55,8 @@ class NeuronGuidedBackprop(_NeuronModifiedRelu):
     Args:
         model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
             the call.
-        layer: the module whose input or output is attributed (a list of modules where the
-            class supports several).
+        layer: the module holding the neuron (its output, or its input with
+            ``attribute_to_neuron_input``).
         device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
             (default ``None``).
 
@@ -77,8 +77,8 @@ class NeuronDeconvolution(_NeuronModifiedRelu):
     Args:
         model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
             the call.
-        layer: the module whose input or output is attributed (a list of modules where the
-            class supports several).
+        layer: the module holding the neuron (its output, or its input with
+            ``attribute_to_neuron_input``).
         device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
             (default ``None``).
 
