@@ -41,6 +41,7 @@ class AudioAdapter:
             ``seed``) or ``"mean_spectrum"`` (every frame the clip's mean magnitude spectrum,
             with the clip's phase).
         resample: resample a clip given at another rate (default False: an error).
+        seed: seed of the noise baseline's generator (default ``0``).
 
     Waveform models: :meth:`perturb` and :meth:`window_forward` switch windows in the STFT
     (``k = n_bands × n_windows`` players, attribute to :meth:`presence`); ``feature_mask``
@@ -49,6 +50,7 @@ class AudioAdapter:
 
     Example::
 
+        >>> import torch
         >>> adapter = AudioAdapter(window_ms=100, n_bands=4)
         >>> x = adapter.prepare(torch.randn(1, 8000) * 0.1)
         >>> keep_first = torch.zeros(1, adapter.n_windows(x), dtype=torch.bool)

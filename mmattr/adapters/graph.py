@@ -40,6 +40,7 @@ class GraphAdapter:
 
     Example::
 
+        >>> import torch
         >>> from mmattr import IntegratedGradients
         >>> model = lambda x, edge_index: x.index_add(0, edge_index[1], x[edge_index[0]])
         >>> adapter = GraphAdapter("object")

@@ -55,10 +55,12 @@ class ImageAdapter:
         segmentation_kwargs: passed to the scikit-image segmentation function.
 
     Example:
+        >>> import torch
         >>> adapter = ImageAdapter(n_segments=16, baseline="segment_mean")
-        >>> x = adapter.prepare(torch.rand(3, 32, 32))
-        >>> adapter.feature_mask(x).shape
-        torch.Size([1, 1, 32, 32])
+        >>> x = adapter.prepare(torch.linspace(0, 1, 32).repeat(3, 32, 1))  # a smooth ramp
+        >>> mask = adapter.feature_mask(x)
+        >>> mask.shape, mask.unique().numel()
+        (torch.Size([1, 1, 32, 32]), 16)
     """
 
     modality: ClassVar[str] = "image"

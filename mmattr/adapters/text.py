@@ -46,6 +46,7 @@ class TextAdapter:
         max_length: pad and truncate every input to this many tokens (default None: its length).
 
     Example:
+        >>> import torch
         >>> adapter = TextAdapter.for_model(model, tokenizer)  # doctest: +SKIP
         >>> x = adapter.prepare(("what color is the ball ?", "the ball is red ."))  # doctest: +SKIP
         >>> html = adapter.render(torch.randn(x.tensor.shape), x)  # doctest: +SKIP

@@ -5,6 +5,7 @@ beside it. Each use is one small section function; a section whose optional depe
 (transformers, scikit-image, torchaudio, networkx) is not installed is reported as unavailable
 instead of failing the whole page. Any other error is a bug and propagates.
 
+>>> import mmattr
 >>> from mmattr.demo import run
 >>> page = run("mmattr-report", only="graph")  # doctest: +SKIP
 """

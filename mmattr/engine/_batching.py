@@ -30,7 +30,12 @@ AUTO_CPU_FORWARD_CAP_BYTES = 128 << 20
 
 
 def chunk_bounds(total: int, size: int | None) -> Iterator[tuple[int, int]]:
-    """``(start, stop)`` pairs covering ``range(total)`` in pieces of at most ``size``."""
+    """``(start, stop)`` pairs covering ``range(total)`` in pieces of at most ``size``.
+
+    Args:
+        total: number of rows to cover.
+        size: rows per chunk (``None``: one chunk).
+    """
     size = total if size is None or size <= 0 else size
     for start in range(0, total, size):
         yield start, min(start + size, total)
@@ -54,7 +59,12 @@ def free_memory_bytes(device: torch.device) -> int:
 
 def memory_budget_bytes(device: torch.device, forward_only: bool = False) -> int:
     """Bytes an ``"auto"`` chunk may take on ``device``: a fraction of its free memory, capped
-    on the CPU (lower for forward-only chunks)."""
+    on the CPU (lower for forward-only chunks).
+
+    Args:
+        device: the device the chunk runs on.
+        forward_only: no backward pass is needed (a larger share; default ``False``).
+    """
     budget = int(free_memory_bytes(device) * AUTO_MEMORY_FRACTION)
     if device.type != "cpu":
         return budget
@@ -83,7 +93,19 @@ def resolve_batch_size(
     name: str = "internal_batch_size",
     with_gradients: bool = True,
 ) -> int:
-    """Number of rows (expanded examples) per model call."""
+    """Number of rows (expanded examples) per model call.
+
+    Args:
+        batch_size: an int, ``None`` (all rows) or ``"auto"`` (fit memory).
+        forward_func: the model or any callable returning a tensor whose first dimension is
+            the batch.
+        inputs: formatted inputs.
+        additional_forward_args: formatted additional forward arguments.
+        total: number of rows to evaluate.
+        name: the argument's name, used in error messages (default
+            ``"internal_batch_size"``).
+        with_gradients: rows need a backward pass too (default ``True``).
+    """
     if batch_size is None:
         return total
     if isinstance(batch_size, str):

@@ -14,7 +14,11 @@ from .errors import InputValueError
 def as_leaves(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """Tensors that autograd can differentiate with respect to, without touching the caller's
     ``requires_grad`` flags (a tensor already in a graph is used as it is). Integer tensors
-    (token ids for a layer method) stay as they are: they have no gradient."""
+    (token ids for a layer method) stay as they are: they have no gradient.
+
+    Args:
+        inputs: formatted inputs.
+    """
     return tuple(
         t
         if t.requires_grad or not (t.is_floating_point() or t.is_complex())
@@ -35,6 +39,12 @@ def check_batch_kept(output: Tensor, rows: int) -> None:
 
 
 def check_scalar_per_example(output: Tensor, has_target: bool) -> None:
+    """Fail with a hint unless ``output`` holds one number per example.
+
+    Args:
+        output: the selected model output, ``(batch, ...)``.
+        has_target: whether a ``target`` was given (the hint suggests one if not).
+    """
     if output.dim() > 1 and output[0].numel() != 1:
         hint = "" if has_target else "; pass target= to pick one output per example"
         raise InputValueError(
@@ -47,7 +57,13 @@ def grad_of_outputs(
     output: Tensor, wrt: Sequence[Tensor], grad_kwargs: dict | None = None
 ) -> tuple[Tensor, ...]:
     """d(sum of output)/d(wrt); tensors the output does not depend on get zeros.
-    ``grad_kwargs`` go to ``torch.autograd.grad`` (e.g. ``retain_graph``)."""
+
+    Args:
+        output: the tensor whose sum is differentiated.
+        wrt: the tensors to differentiate with respect to.
+        grad_kwargs: keyword arguments for ``torch.autograd.grad``, e.g. ``retain_graph``
+            (default ``None``).
+    """
     grads = torch.autograd.grad(output.sum(), tuple(wrt), allow_unused=True, **(grad_kwargs or {}))
     return tuple(torch.zeros_like(w) if g is None else g for g, w in zip(grads, wrt))
 
@@ -59,8 +75,18 @@ def gradients(
     additional_forward_args: tuple | None = None,
     grad_kwargs: dict | None = None,
 ) -> tuple[Tensor, ...]:
-    """``d F_target / d inputs`` for every row of the batch (``grad_kwargs`` for
-    ``torch.autograd.grad``)."""
+    """``d F_target / d inputs`` for every row of the batch.
+
+    Args:
+        forward_func: the model or any callable returning a tensor whose first dimension is
+            the batch.
+        inputs: formatted inputs.
+        target: output index per example: an int, a tuple for multi-dimensional outputs, a
+            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
+            (default ``None``).
+        additional_forward_args: formatted additional forward arguments (default ``None``).
+        grad_kwargs: keyword arguments for ``torch.autograd.grad`` (default ``None``).
+    """
     with torch.enable_grad():
         leaves = as_leaves(inputs)
         output = run_forward(forward_func, leaves, target, additional_forward_args)

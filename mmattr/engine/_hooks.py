@@ -56,6 +56,9 @@ def preserve_model_state(forward_func: Callable) -> Iterator[None]:
 
     Overlapping calls on one model (from several threads) share the state saved by the first
     and restore it when the last leaves, so no call restores flags another one saw changed.
+
+    Args:
+        forward_func: the model (or any callable; non-modules are left alone).
     """
     model = module_of(forward_func)
     if model is None:
@@ -206,6 +209,14 @@ def capture_layers(
     ``ReLU(inplace=True)``) leave the recorded value as the layer gave it. With
     ``require_grad`` the recorded tensors stay in the autograd graph (floating tensors outside
     it become leaves) so the output's gradient with respect to them can be taken afterwards.
+
+    Args:
+        layers: the modules to record.
+        attribute_to_input: record the layer's first input instead of its output (default
+            ``False``).
+        output_index: element recorded when the output is a tuple, None for all of them
+            (default ``0``).
+        require_grad: make the recorded values require grad (default ``False``).
     """
     records = [LayerRecord(layer) for layer in layers]
     with contextlib.ExitStack() as stack:
@@ -252,7 +263,15 @@ def replace_layer(
     attribute_to_input: bool = False,
     output_index: int = 0,
 ) -> Iterator[None]:
-    """Replace the layer's output (or input) by ``make_value(original)`` on each call."""
+    """Replace the layer's output (or input) by ``make_value(original)`` on each call.
+
+    Args:
+        layer: the module whose value is replaced.
+        make_value: maps the original value to its replacement.
+        attribute_to_input: replace the layer's first input instead of its output (default
+            ``False``).
+        output_index: element replaced when the output is a tuple (default ``0``).
+    """
 
     def replaced(value: Any) -> Any:
         new = make_value(pick_output(value, output_index))

@@ -22,11 +22,20 @@ TargetType = Union[None, int, tuple, Tensor, list]
 
 
 def is_tuple(value: Any) -> bool:
+    """Whether ``value`` is a tuple (inputs given as a tuple come back as one).
+
+    Args:
+        value: any value.
+    """
     return isinstance(value, tuple)
 
 
 def as_tuple(value: Any) -> tuple:
-    """``x`` -> ``(x,)``; a tuple stays as it is; a list becomes a tuple."""
+    """``x`` -> ``(x,)``; a tuple stays as it is; a list becomes a tuple.
+
+    Args:
+        value: a tensor or a tuple of tensors.
+    """
     if isinstance(value, tuple):
         return value
     if isinstance(value, list) and all(isinstance(v, Tensor) for v in value):
@@ -35,14 +44,26 @@ def as_tuple(value: Any) -> tuple:
 
 
 def format_output(was_tuple: bool, values: tuple) -> Any:
-    """Give results back in the form the inputs came in: a tensor or a tuple."""
+    """Give results back in the form the inputs came in: a tensor or a tuple.
+
+    Args:
+        was_tuple: whether the inputs came as a tuple.
+        values: one result per input.
+    """
     return values if was_tuple else values[0]
 
 
 def format_inputs(inputs: Any, name: str = "inputs", same_batch: bool = True) -> tuple[Tensor, ...]:
     """Inputs as a non-empty tuple of tensors sharing the batch dimension (unless not
     ``same_batch``: perturbation methods take sparse inputs, e.g. index lists, whose first
-    dimension is not the batch, for a model returning one value for the batch)."""
+    dimension is not the batch, for a model returning one value for the batch).
+
+    Args:
+        inputs: a tensor or a tuple of tensors.
+        name: the argument's name, used in error messages (default ``"inputs"``).
+        same_batch: require every tensor to share the first (batch) dimension (default
+            ``True``).
+    """
     formatted = as_tuple(inputs)
     if len(formatted) == 0:
         raise InputValueError(f"{name} is an empty tuple; expected a tensor or a tuple of tensors")
@@ -69,7 +90,13 @@ def format_inputs(inputs: Any, name: str = "inputs", same_batch: bool = True) ->
 
 
 def require_floating(inputs: tuple[Tensor, ...], method: str, name: str = "inputs") -> None:
-    """Gradient methods need floating-point inputs: an integer tensor has no gradient."""
+    """Gradient methods need floating-point inputs: an integer tensor has no gradient.
+
+    Args:
+        inputs: formatted inputs.
+        method: the method's name, used in the error.
+        name: the argument's name, used in error messages (default ``"inputs"``).
+    """
     for index, tensor in enumerate(inputs):
         if not (tensor.is_floating_point() or tensor.is_complex()):
             raise InputTypeError(
@@ -83,7 +110,13 @@ def format_baselines(
     baselines: BaselinesType, inputs: tuple[Tensor, ...], name: str = "baselines"
 ) -> tuple[Baseline, ...]:
     """Baselines as a tuple matching ``inputs``: scalars stay scalars; tensors must equal the
-    input's shape, or its shape with a leading 1, or its per-example shape."""
+    input's shape, or its shape with a leading 1, or its per-example shape.
+
+    Args:
+        baselines: the baselines as given to ``attribute``.
+        inputs: formatted inputs.
+        name: the argument's name, used in error messages (default ``"baselines"``).
+    """
     if baselines is None:  # an int, as Captum's: an integer input stays integer when ablated
         return tuple(0 for _ in inputs)
     formatted = baselines if isinstance(baselines, tuple) else (baselines,)
@@ -129,7 +162,12 @@ def call_baselines(baselines: Any, inputs: Any) -> Any:
 def tensorize_baselines(
     baselines: tuple[Baseline, ...], inputs: tuple[Tensor, ...]
 ) -> tuple[Tensor, ...]:
-    """Scalars and leading-1 baselines expanded to full input tensors."""
+    """Scalars and leading-1 baselines expanded to full input tensors.
+
+    Args:
+        baselines: formatted baselines.
+        inputs: formatted inputs.
+    """
     return tuple(
         torch.full_like(tensor, float(baseline))
         if not isinstance(baseline, Tensor)
@@ -139,6 +177,11 @@ def tensorize_baselines(
 
 
 def format_additional_args(additional_forward_args: Any) -> tuple | None:
+    """``None`` stays ``None``, a tuple stays as it is, anything else becomes a 1-tuple.
+
+    Args:
+        additional_forward_args: the value as given to ``attribute``.
+    """
     if additional_forward_args is None:
         return None
     if isinstance(additional_forward_args, tuple):
@@ -177,7 +220,14 @@ def format_call(
 
 def expand_additional_args(args: tuple | None, n_repeats: int, interleave: bool = False):
     """Tensors with a batch dimension repeat with the inputs: ``[a, b] -> [a, b, a, b]``,
-    or ``[a, a, b, b]`` with ``interleave``; other values pass through."""
+    or ``[a, a, b, b]`` with ``interleave``; other values pass through.
+
+    Args:
+        args: formatted additional forward arguments.
+        n_repeats: how many copies of the batch.
+        interleave: repeat each example in place (``[a, a, b, b]``) rather than the whole
+            batch (default ``False``).
+    """
     if args is None or n_repeats == 1:
         return args
     return tuple(
@@ -195,7 +245,14 @@ def _repeat_batch(tensor: Tensor, n_repeats: int, interleave: bool) -> Tensor:
 
 
 def expand_target(target: TargetType, n_repeats: int, interleave: bool = False) -> TargetType:
-    """Per-example targets repeat with the inputs; a single target stays as it is."""
+    """Per-example targets repeat with the inputs; a single target stays as it is.
+
+    Args:
+        target: the target as given to ``attribute``.
+        n_repeats: how many copies of the batch.
+        interleave: repeat each example in place (``[a, a, b, b]``) rather than the whole
+            batch (default ``False``).
+    """
     if n_repeats == 1:
         return target
     if isinstance(target, list):
@@ -224,7 +281,13 @@ def slice_target(target: TargetType, start: int, stop: int) -> TargetType:
 
 
 def validate_target(target: TargetType, batch: int, name: str = "target") -> None:
-    """Check the form of ``target`` before any model call."""
+    """Check the form of ``target`` before any model call.
+
+    Args:
+        target: the target as given to ``attribute``.
+        batch: number of examples.
+        name: the argument's name, used in error messages (default ``"target"``).
+    """
     if target is None or isinstance(target, (int, tuple)):
         if isinstance(target, bool):
             raise InputTypeError(f"{name} is a bool; expected an int, a tuple, a list or a tensor")
@@ -249,7 +312,13 @@ def validate_target(target: TargetType, batch: int, name: str = "target") -> Non
 
 
 def select_target(output: Tensor, target: TargetType, name: str = "target") -> Tensor:
-    """The scalar per example that attribution explains: ``output[i, target_i]``."""
+    """The scalar per example that attribution explains: ``output[i, target_i]``.
+
+    Args:
+        output: the model output, ``(batch, ...)``.
+        target: the target as given to ``attribute``.
+        name: the argument's name, used in error messages (default ``"target"``).
+    """
     if target is None:
         return output
     if output.dim() < 2:
@@ -318,7 +387,12 @@ def _short(target: Any) -> str:
 
 
 def check_finite(values: Tensor, what: str) -> Tensor:
-    """NaN/Inf is reported, never propagated silently."""
+    """NaN/Inf is reported, never propagated silently.
+
+    Args:
+        values: the tensor to check.
+        what: what the values are, named in the error.
+    """
     if values.is_floating_point() and not torch.isfinite(values).all():
         bad = (~torch.isfinite(values)).sum().item()
         raise FloatingPointError(
@@ -335,7 +409,17 @@ def run_forward(
     additional_forward_args: tuple | None = None,
 ) -> Tensor:
     """``forward_func(*inputs, *additional_forward_args)`` with the target selected; a
-    ``ModelOutput`` or dict gives its ``logits`` (see :func:`output_tensor`)."""
+    ``ModelOutput`` or dict gives its ``logits`` (see :func:`output_tensor`).
+
+    Args:
+        forward_func: the model or any callable returning a tensor whose first dimension is
+            the batch.
+        inputs: formatted inputs.
+        target: output index per example: an int, a tuple for multi-dimensional outputs, a
+            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
+            (default ``None``).
+        additional_forward_args: formatted additional forward arguments (default ``None``).
+    """
     extra = additional_forward_args or ()
     output = output_tensor(forward_func(*inputs, *extra))
     if isinstance(output, (int, float)):

@@ -27,6 +27,11 @@ def output_tensor(output: Any, selector: OutputSelector = None) -> Any:
     tensor field), a field name, an index into a tuple, or a callable ``output -> tensor``.
     ``logits_per_image``/``logits_per_text`` give the paired scores ``diag(S)`` as (B, 1).
     Numbers pass through (the caller makes them tensors).
+
+    Args:
+        output: the model output: a tensor, tuple or mapping.
+        selector: index, key or callable naming the tensor (``None``: ``output`` itself;
+            default ``None``).
     """
     if callable(selector):
         return selector(output)

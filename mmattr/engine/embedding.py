@@ -112,6 +112,12 @@ def configure_interpretable_embedding_layer(
 def remove_interpretable_embedding_layer(
     model: nn.Module, interpretable_emb: InterpretableEmbeddingBase
 ) -> None:
-    """Put the original embedding layer back in place of ``interpretable_emb``."""
+    """Put the original embedding layer back in place of ``interpretable_emb``.
+
+    Args:
+        model: the model whose embedding layer was replaced.
+        interpretable_emb: the ``InterpretableEmbeddingBase`` returned by
+            ``configure_interpretable_embedding_layer``.
+    """
     parent, name = _parent_and_name(model, interpretable_emb.full_name)
     setattr(parent, name, interpretable_emb.embedding)

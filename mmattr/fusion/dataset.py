@@ -78,6 +78,11 @@ def dataset_contributions(
             replaces it.
         dataset: (mapping modality -> tensor (N, ...), labels (N,)). EMAP costs N^2 * M rows.
         n_permutations: permutations averaged per modality for the perceptual score (default 5).
+        forward: optional callable ``forward(model, **batch)`` used instead of
+            ``model(**batch)`` (default ``None``).
+        batch_size: examples per forward call (default ``256``).
+        seed: seed of the random generator, for reproducible draws (default ``0``).
+        show_progress: show a progress bar (default ``True``).
 
     Returns a dict: ``"perceptual_score"`` (a :class:`Contribution`), ``"accuracy"``,
     ``"emap_accuracy"`` and ``"emap_gap"`` (accuracy lost by the best additive model: > 0 means

@@ -67,8 +67,11 @@ def explain(
             index or a callable output -> tensor. Default None: the tensor returned, else the
             ``logits`` field or the only tensor field.
         **method_kwargs: passed to the method's ``attribute`` (``n_steps``...).
+        forward: optional callable ``forward(model, **model_inputs)`` used instead of
+            ``model(**model_inputs)`` (default ``None``).
 
     Example:
+        >>> import torch
         >>> model = lambda text, image: text.sum(1, keepdim=True) + 2 * image.sum(1, keepdim=True)
         >>> inputs = {"text": torch.ones(1, 3), "image": torch.ones(1, 2)}
         >>> e = explain(model, inputs)

@@ -91,6 +91,8 @@ def deletion_curve(
         :class:`Curve` with ``scores`` (batch, n_steps + 1), ``auc`` and ``aopc``.
 
     Example:
+        >>> import torch
+        >>> import mmattr
         >>> model = torch.nn.Linear(4, 1)
         >>> x = torch.randn(2, 4)
         >>> a = mmattr.Saliency(model).attribute(x, target=0) * x
@@ -116,7 +118,34 @@ def insertion_curve(
     show_progress: bool = False,
 ) -> Curve:
     """The insertion curve: from the baseline, groups take their input values in the order
-    of their summed attribution. Arguments as :func:`deletion_curve`."""
+    of their summed attribution. The mirror of :func:`deletion_curve`.
+
+    Args:
+        forward_func: the model or any callable returning a tensor whose first dimension is
+            the batch.
+        inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first dimension is
+            the batch.
+        attributions: attributions with the shape of ``inputs`` (a tensor or a tuple
+            matching them).
+        baselines: the start image from which features are inserted (``None``: zeros;
+            default ``None``).
+        target: output index per example: an int, a tuple for multi-dimensional outputs, a
+            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
+            (default ``None``).
+        additional_forward_args: extra arguments passed to ``forward_func`` after the
+            inputs, unchanged (tensors of batch size are expanded with the inputs; default
+            ``None``).
+        feature_mask: integer mask per input, broadcastable to it, grouping elements into
+            features that are perturbed together (``None``: each element alone; default
+            ``None``).
+        n_steps: number of points of the curve (``None``: one per feature; default
+            ``None``).
+        order: insert the ``"most"`` relevant features first or the ``"least"`` (default
+            ``"most"``).
+        max_examples_per_batch: cap on perturbed examples per forward call (``"auto"``: fit
+            memory; ``None``: no cap; default ``"auto"``).
+        show_progress: show a progress bar (default ``False``).
+    """
     return _curve("insertion", forward_func, inputs, attributions, baselines, target,
                   additional_forward_args, feature_mask, n_steps, order,
                   max_examples_per_batch, show_progress)

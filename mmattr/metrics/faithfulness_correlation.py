@@ -44,6 +44,22 @@ def faithfulness_correlation(
         seed: seed of the subsets' generator. Default 0.
         max_examples_per_batch: rows per model call, None or "auto".
         show_progress: a tqdm bar over subsets.
+        forward_func: the model or any callable returning a tensor whose first dimension is
+            the batch.
+        inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first dimension is
+            the batch.
+        attributions: attributions of ``inputs`` (tensor or tuple matching them).
+        baselines: values replacing the removed features (``None``: zeros; default
+            ``None``).
+        target: output index per example: an int, a tuple for multi-dimensional outputs, a
+            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
+            (default ``None``).
+        additional_forward_args: extra arguments passed to ``forward_func`` after the
+            inputs, unchanged (tensors of batch size are expanded with the inputs; default
+            ``None``).
+        feature_mask: integer mask per input, broadcastable to it, grouping elements into
+            features that are perturbed together (``None``: each element alone; default
+            ``None``).
 
     Returns:
         (batch,) float64 in [-1, 1]; 0 where either side is constant.

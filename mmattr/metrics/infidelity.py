@@ -99,6 +99,8 @@ def infidelity(
         (batch,) infidelity per example.
 
     Example:
+        >>> import torch
+        >>> import mmattr
         >>> model = torch.nn.Linear(3, 1)
         >>> x = torch.randn(2, 3)
         >>> ig = mmattr.IntegratedGradients(model).attribute(x, target=0)

@@ -28,8 +28,22 @@ def per_modality(
     """``metric(explanation.attributions[m], **kwargs_m)`` for each modality ``m``; a keyword
     given as a mapping modality -> value (ground-truth ``masks``) is read per modality.
 
+    Args:
+        explanation: the ``Explanation`` returned by ``mmattr.explain``.
+        metric: a metric taking ``attributions`` (and ``kwargs``) and returning a
+            ``(batch,)`` tensor.
+        modalities: modalities to evaluate (``None``: all of ``explanation.attributions``;
+            default ``None``).
+        **kwargs: passed to ``metric``; a mapping keyed by modality gives each modality its
+            own value.
+
     Example:
-        >>> per_modality(explanation, pointing_game, masks={"image": image_mask})
+        >>> import torch
+        >>> from mmattr import Explanation
+        >>> from mmattr.metrics import pointing_game
+        >>> attributions = {"image": torch.tensor([[0.1, 0.9, 0.0]])}
+        >>> explanation = Explanation(attributions, {}, target=0, method="Saliency")
+        >>> per_modality(explanation, pointing_game, masks={"image": torch.tensor([[0, 1, 0]])})
         {'image': tensor([1.], dtype=torch.float64)}
     """
     names = _modalities(explanation, modalities)
@@ -73,6 +87,12 @@ def modality_curves(
         modalities: which ones; default all of the explanation's.
         kind: "deletion" or "insertion"; n_steps, order, max_examples_per_batch,
             show_progress: as :func:`mmattr.metrics.deletion_curve`. ``n_steps`` default 20.
+        n_steps: number of points of each curve (``None``: one per feature; default ``20``).
+        order: remove features from the ``"most"`` relevant first or from the ``"least"``
+            (default ``"most"``).
+        max_examples_per_batch: cap on perturbed examples per forward call (``"auto"``: fit
+            memory; ``None``: no cap; default ``"auto"``).
+        show_progress: show a progress bar (default ``False``).
 
     Returns:
         modality -> :class:`Curve`.

@@ -25,6 +25,7 @@ def pointing_game(attributions: Tensor, masks: Tensor) -> Tensor:
         (batch,) float64 in [0, 1]: 1 for a hit, the share of tied maxima on the mask.
 
     Example:
+        >>> import torch
         >>> masks = torch.zeros(1, 4, 4); masks[0, 1:3, 1:3] = 1
         >>> pointing_game(torch.rand(1, 3, 4, 4) * masks, masks)
         tensor([1.], dtype=torch.float64)
@@ -36,6 +37,10 @@ def pointing_game(attributions: Tensor, masks: Tensor) -> Tensor:
 
 def chance_rate(masks: Tensor) -> Tensor:
     """(batch,) the share of each example's elements inside its mask: a random map's expected
-    pointing-game hit."""
+    pointing-game hit.
+
+    Args:
+        masks: ``(batch, ...)`` boolean ground-truth masks.
+    """
     flat = masks.reshape(masks.shape[0], -1) != 0
     return flat.double().mean(1)

@@ -58,6 +58,12 @@ def road(
         seed: seed of the noise. Default 0.
         max_examples_per_batch: rows per model call, None or "auto".
         show_progress: a tqdm bar over fractions.
+        target: output index per example: an int, a tuple for multi-dimensional outputs, a
+            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
+            (default ``None``).
+        additional_forward_args: extra arguments passed to ``forward_func`` after the
+            inputs, unchanged (tensors of batch size are expanded with the inputs; default
+            ``None``).
 
     Returns:
         :class:`Curve` ``kind="deletion"`` with ``fractions`` [0, *fractions].
@@ -98,7 +104,14 @@ def road(
 
 def impute(image: Tensor, removed: Tensor, noise_std: float, generator: Any) -> Tensor:
     """``image`` (C, H, W) with the ``removed`` (H, W) pixels filled by noisy linear
-    imputation from their neighbours (one sparse solve for all channels)."""
+    imputation from their neighbours (one sparse solve for all channels).
+
+    Args:
+        image: ``(C, H, W)`` image.
+        removed: ``(H, W)`` boolean mask of the pixels to fill.
+        noise_std: standard deviation of the noise added to the imputed values.
+        generator: the ``torch.Generator`` drawing the noise.
+    """
     from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import spsolve
 

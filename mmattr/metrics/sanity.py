@@ -52,14 +52,24 @@ class RandomisationResult:
 
 
 def spearman(first: Tensor, second: Tensor) -> Tensor:
-    """(batch,) Spearman rank correlation of two (batch, ...) maps (ties: average ranks)."""
+    """(batch,) Spearman rank correlation of two (batch, ...) maps (ties: average ranks).
+
+    Args:
+        first: ``(batch, ...)`` first map.
+        second: ``(batch, ...)`` second map.
+    """
     flat = [t.detach().reshape(t.shape[0], -1) for t in (first, second)]
     return _pearson(average_ranks(flat[0]), average_ranks(flat[1]))
 
 
 def ssim(first: Tensor, second: Tensor) -> Tensor:
     """(batch,) structural similarity (scikit-image) of two (batch, H, W) maps, each first
-    scaled to [0, 1] by its own range (a randomised model's maps have another scale)."""
+    scaled to [0, 1] by its own range (a randomised model's maps have another scale).
+
+    Args:
+        first: ``(batch, H, W)`` first map.
+        second: ``(batch, H, W)`` second map.
+    """
     from skimage.metrics import structural_similarity
 
     if first.dim() != 3 or min(first.shape[1:]) < 7:
@@ -105,6 +115,8 @@ def model_parameter_randomisation(
         absolute: compare ``|a|`` (summed over the channel dimension 1 for 4-D maps).
             Default True.
         seed: seed of the re-initialisation.
+        inputs: the inputs passed to ``explain``.
+        target: the target passed to ``explain`` (default ``None``).
 
     Returns:
         :class:`RandomisationResult` with the per-layer curve and ``passed``.

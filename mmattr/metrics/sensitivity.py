@@ -63,11 +63,14 @@ def sensitivity_max(
             the batch, as Captum), None or ``"auto"`` (all perturbations in one call: the
             explanation method chunks its own work, e.g. ``internal_batch_size="auto"``).
         show_progress: a tqdm bar over perturbations (not passed to the explanation).
+        **kwargs: passed to ``explanation_func`` (``target``, ``baselines``, ...).
 
     Returns:
         (batch,) the largest relative change of the explanation per example.
 
     Example:
+        >>> import torch
+        >>> import mmattr
         >>> model = torch.nn.Linear(3, 2)
         >>> saliency = mmattr.Saliency(model)
         >>> sensitivity_max(saliency.attribute, torch.randn(4, 3), target=1)

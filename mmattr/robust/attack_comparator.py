@@ -55,6 +55,7 @@ class AttackComparator(Generic[MetricResultType]):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Linear(3, 2)
         >>> comparator = AttackComparator(model, metric=lambda out: out[:, 0])
         >>> comparator.add_attack(lambda x: x * 0, name="zero")

@@ -46,11 +46,14 @@ class FGSM(Perturbation):
             None: ``-log(outputs)`` at ``target`` (outputs are taken as probabilities).
         lower_bound / upper_bound: the inputs' value range, applied after the step.
             Default ``-inf`` / ``inf``.
+        lower_bound: lowest value an adversarial input may take (default ``-inf``).
+        upper_bound: highest value an adversarial input may take (default ``inf``).
 
     Attributes ``bound`` (the clamp) and ``zero_thresh`` may be replaced, as in Captum.
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(dim=1))
         >>> x = torch.randn(2, 4)
         >>> FGSM(model, lower_bound=-1, upper_bound=1).perturb(x, 0.1, target=0).shape

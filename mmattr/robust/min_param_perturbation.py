@@ -65,9 +65,14 @@ class MinParamPerturbation:
         apply_before_preproc: attack the raw inputs, then preprocess. Default False.
         correct_fn: ``correct_fn(model_out, target=..., **correct_fn_kwargs) -> bool``. Default:
             every arg-max equals ``target``.
+        arg_name: name of the ``attack`` argument that is searched.
+        arg_min: smallest value of ``arg_name`` tried.
+        arg_max: largest value of ``arg_name`` tried.
+        arg_step: step between tried values.
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Linear(2, 2)
         >>> search = MinParamPerturbation(model, lambda x, shift: x + shift, "shift", 0, 10, 1)
         >>> _, shift = search.evaluate(torch.ones(1, 2), target=0)

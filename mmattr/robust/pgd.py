@@ -34,9 +34,12 @@ class PGD(Perturbation):
         loss_func: ``loss_func(outputs, target)`` -> loss per example. Default None:
             ``-log(outputs)`` at ``target``.
         lower_bound / upper_bound: the inputs' value range. Default ``-inf`` / ``inf``.
+        lower_bound: lowest value an adversarial input may take (default ``-inf``).
+        upper_bound: highest value an adversarial input may take (default ``inf``).
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(dim=1))
         >>> x = torch.randn(2, 4)
         >>> adv = PGD(model).perturb(x, radius=0.1, step_size=0.02, step_num=10, target=0)

@@ -85,4 +85,10 @@ def figure_png(figure: Figure, dpi: int = 100) -> bytes:
 
 
 def figure_base64(figure: Figure, dpi: int = 100) -> str:
+    """The figure as a base64-encoded PNG, ready for an ``<img src="data:...">``.
+
+    Args:
+        figure: the matplotlib figure to encode.
+        dpi: resolution of the PNG in dots per inch (default ``100``).
+    """
     return base64.b64encode(figure_png(figure, dpi)).decode("ascii")

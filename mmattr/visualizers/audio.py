@@ -54,6 +54,13 @@ def visualize_spectrogram(
     ground_truth: optional grid of the same shape as window_scores, 1 where the signal is,
     outlined in orange. duration: the clip's length in seconds, to label time in seconds
     (default None: time frames).
+
+    Args:
+        spectrogram: ``(freq, frames)`` power spectrogram.
+        window_scores: one attribution per time window.
+        ground_truth: true windows, outlined (``None``: none; default ``None``).
+        title: figure title (``None``: none; default ``None``).
+        duration: length in seconds for the time axis (``None``: frames; default ``None``).
     """
     power = as_array(spectrogram, "spectrogram", ndim=(2,))
     painted = upsample_windows(window_scores, power.shape)
@@ -102,6 +109,14 @@ def visualize_waveform(
 
     waveform: (samples,). window_scores: (windows,) or (bands, windows), split evenly in time.
     ground_truth_windows: optional indices of the windows that carry the signal (orange).
+
+    Args:
+        waveform: ``(samples,)`` audio.
+        window_scores: one attribution per window.
+        sample_rate: samples per second.
+        top_k: how many top-scoring items to highlight (default ``2``).
+        ground_truth_windows: true windows, outlined (``None``: none; default ``None``).
+        title: figure title (``None``: none; default ``None``).
     """
     signal = as_array(waveform, "waveform", ndim=(1,))
     per_window = window_grid(window_scores).sum(axis=0)

@@ -46,6 +46,17 @@ def visualize_graph(
     Needs networkx (``mmattr[graph]``).
 
     >>> fig = visualize_graph([[0, 1], [1, 2]], [0.5, -0.2, 0.1])
+
+    Args:
+        edge_index: ``(2, n_edges)`` source and target node ids.
+        node_scores: ``(n_nodes,)`` attribution per node.
+        edge_scores: ``(n_edges,)`` attribution per edge (``None``: uniform edges; default
+            ``None``).
+        ground_truth_nodes: nodes outlined as the true motif (``None``: none; default
+            ``None``).
+        highlight_node: the explained node, drawn larger (``None``: none; default ``None``).
+        seed: seed of the spring layout (default ``0``).
+        title: figure title (``None``: none; default ``None``).
     """
     import networkx as nx
 

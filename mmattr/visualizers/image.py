@@ -50,7 +50,15 @@ def as_image(image: Any, name: str = "original_image") -> np.ndarray:
 
 
 def normalize_attr(attr: Any, sign: str = "absolute_value", outlier_perc: float = 2) -> np.ndarray:
-    """(H, W) attribution in [-1, 1] (or [0, 1]) exactly as Captum's ``_normalize_attr``."""
+    """(H, W) attribution in [-1, 1] (or [0, 1]) exactly as Captum's ``_normalize_attr``.
+
+    Args:
+        attr: attribution ``(H, W, C)`` or ``(H, W)``; channels are summed.
+        sign: which sign to show: ``"absolute_value"``, ``"positive"``, ``"negative"`` or
+            ``"all"`` (default ``"absolute_value"``).
+        outlier_perc: percentile of the largest absolute values clipped before normalising
+            (default ``2``).
+    """
     if sign not in SIGNS:
         raise InvalidArgument(f"sign is {sign!r}; expected one of {SIGNS}")
     if not 0 <= outlier_perc <= 100:
@@ -117,7 +125,22 @@ def overlay(
     cmap: str | Colormap | None = None,
 ) -> np.ndarray:
     """One (H, W, 3) RGB picture in [0, 1] of what :func:`visualize_image_attr` draws in layers
-    (for HTML and reports, where one image is wanted)."""
+    (for HTML and reports, where one image is wanted).
+
+    Args:
+        attr: attribution ``(H, W, C)`` or ``(H, W)``.
+        original_image: the image ``(H, W, C)`` in [0, 1] or [0, 255] (``None``: attribution
+            only; default ``None``).
+        method: ``"heat_map"``, ``"blended_heat_map"``, ``"masked_image"``,
+            ``"alpha_scaling"`` or ``"original_image"``, as Captum's (default
+            ``"heat_map"``).
+        sign: which sign to show: ``"absolute_value"``, ``"positive"``, ``"negative"`` or
+            ``"all"`` (default ``"absolute_value"``).
+        outlier_perc: percentile of the largest absolute values clipped before normalising
+            (default ``2``).
+        alpha_overlay: opacity of the attribution over the image (default ``0.5``).
+        cmap: matplotlib colormap name (``None``: chosen from ``sign``; default ``None``).
+    """
     if method not in METHODS:
         raise InvalidArgument(f"method is {method!r}; expected one of {METHODS}")
     norm = normalize_attr(attr, sign, outlier_perc)
@@ -196,6 +219,15 @@ def visualize_segments(
     image: (H, W, 3) or (3, H, W). segments: (H, W) integer ids 0..S-1.
     segment_scores: (S,) one attribution per segment. ground_truth: optional (H, W) mask drawn
     as an orange contour on the score map. Needs scikit-image (``mmattr[vision]``).
+
+    Args:
+        image: the image ``(H, W, C)`` or ``(C, H, W)``.
+        segments: ``(H, W)`` integer segment ids.
+        segment_scores: one score per segment id.
+        top_k: how many top-scoring items to highlight (default ``3``).
+        ground_truth: ``(H, W)`` boolean mask outlined as the truth (``None``: none; default
+            ``None``).
+        title: figure title (``None``: none; default ``None``).
     """
     picture = as_image(image, "image")
     segment_map = _check_segments(segments, picture)

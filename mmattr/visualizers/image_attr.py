@@ -163,6 +163,18 @@ def visualize_image_attr_multiple(
     >>> import numpy as np
     >>> fig, axes = visualize_image_attr_multiple(np.eye(8), np.ones((8, 8, 3)),
     ...     ["original_image", "heat_map"], ["all", "positive"], use_pyplot=False)
+
+    Args:
+        attr: attribution ``(H, W, C)``.
+        original_image: the image ``(H, W, C)``.
+        methods: one visualisation method per panel (as ``visualize_image_attr``'s
+            ``method``).
+        signs: one sign per panel.
+        titles: one title per panel (``None``: no titles; default ``None``).
+        fig_size: figure size in inches (default ``(8, 6)``).
+        use_pyplot: draw through ``pyplot`` (else build a detached ``Figure``; default
+            ``True``).
+        **kwargs: passed to ``visualize_image_attr`` for every panel.
     """
     if len(methods) != len(signs) or not methods:
         raise InvalidArgument(

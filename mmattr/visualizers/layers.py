@@ -54,6 +54,14 @@ def visualize_layer_tokens(
 
     >>> import numpy as np
     >>> fig = visualize_layer_tokens(np.ones((2, 3)), ["a", "b", "c"])
+
+    Args:
+        attributions: ``(layers, tokens)`` attributions.
+        tokens: the token strings, one per position.
+        layer_names: one name per layer (``None``: their indices; default ``None``).
+        token_index: token whose values across layers get a second panel (``None``: no
+            second panel; default ``None``).
+        title: figure title (``None``: none; default ``None``).
     """
     values = _check(attributions, tokens, layer_names)
     names = (

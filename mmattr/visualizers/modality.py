@@ -43,6 +43,10 @@ def visualize_contributions(contributions: Mapping[str, Any], title: str | None 
     ``.interactions``). Values are in the model output's units.
 
     >>> fig = visualize_contributions({"shapley": {"image": 0.7, "text": 0.2}})
+
+    Args:
+        contributions: estimator name → ``Contribution`` (as ``Explanation.contributions``).
+        title: figure title (``None``: none; default ``None``).
     """
     tables, interactions = _as_tables(contributions)
     modalities = sorted({m for table in tables.values() for m in table})

@@ -2,7 +2,7 @@
 
 >>> from mmattr.visualizers.report import Report
 >>> report = Report("demo")
->>> report.add_section("numbers", text="2 + 2 = 4")
+>>> _ = report.add_section("numbers", text="2 + 2 = 4")
 >>> "<h2" in report.to_html()
 True
 """
@@ -41,7 +41,11 @@ def _slug(text: str) -> str:
 
 
 class Report:
-    """An HTML page of sections; ``save(dir)`` writes ``index.html`` plus each figure as PNG."""
+    """An HTML page of sections; ``save(dir)`` writes ``index.html`` plus each figure as PNG.
+
+    Args:
+        title: the report's heading, also the HTML page title.
+    """
 
     def __init__(self, title: str) -> None:
         self.title = title

@@ -44,7 +44,13 @@ def _check_tokens(tokens: Sequence[str], attributions: Any, name: str) -> np.nda
 def merge_word_pieces(
     tokens: Sequence[str], attributions: Any, prefix: str = "##"
 ) -> tuple[list[str], np.ndarray]:
-    """Join continuation pieces (``prefix``-marked) into words, summing their attributions."""
+    """Join continuation pieces (``prefix``-marked) into words, summing their attributions.
+
+    Args:
+        tokens: the token strings, one per position.
+        attributions: one attribution per token, ``(tokens,)``.
+        prefix: the marker of a continuation piece (default ``"##"``).
+    """
     values = _check_tokens(tokens, attributions, "attributions")
     words: list[str] = []
     scores: list[float] = []
@@ -90,6 +96,15 @@ def text_html(
 
     >>> text_html(["the", "cat"], [0.1, -0.4]).count('class="mm-token"') >= 2
     True
+
+    Args:
+        tokens: the token strings, one per position.
+        attributions: one attribution per token, ``(tokens,)``.
+        merge_pieces: merge WordPiece continuations (``##``) into whole words, summing their
+            attributions (default ``False``).
+        legend: draw the colour legend (default ``True``).
+        title: heading above the tokens (``None``: none; default ``None``).
+        prefix: the continuation prefix of word pieces (default ``"##"``).
     """
     values = _check_tokens(tokens, attributions, "attributions")
     if merge_pieces:
@@ -107,7 +122,17 @@ def qa_html(
     answer: str | None = None,
     merge_pieces: bool = False,
 ) -> str:
-    """Start- and end-position attributions of a QA model side by side (HTML)."""
+    """Start- and end-position attributions of a QA model side by side (HTML).
+
+    Args:
+        tokens: the token strings, one per position.
+        start_attributions: per-token attributions of the start logit.
+        end_attributions: per-token attributions of the end logit.
+        answer: the predicted answer, shown above the tokens (``None``: not shown; default
+            ``None``).
+        merge_pieces: merge WordPiece continuations (``##``) into whole words, summing their
+            attributions (default ``False``).
+    """
     _check_tokens(tokens, end_attributions, "end_attributions")
     start = text_html(tokens, start_attributions, merge_pieces, title="answer start")
     end = text_html(tokens, end_attributions, merge_pieces, title="answer end")

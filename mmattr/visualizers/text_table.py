@@ -11,7 +11,18 @@ from mmattr.visualizers._common import InvalidArgument, as_array
 
 
 class VisualizationDataRecord:
-    """One row of :func:`visualize_text`: a text's word attributions and its labels."""
+    """One row of :func:`visualize_text`: a text's word attributions and its labels.
+
+    Args:
+        word_attributions: one attribution per token.
+        pred_prob: the predicted class's probability.
+        pred_class: the predicted class label.
+        true_class: the true class label.
+        attr_class: the class the attributions explain.
+        attr_score: the attributions' total, shown in the table.
+        raw_input_ids: the token strings, one per attribution.
+        convergence_score: the convergence delta, shown in the table.
+    """
 
     __slots__ = [
         "word_attributions",
@@ -118,6 +129,10 @@ def visualize_text(datarecords: Iterable[VisualizationDataRecord], legend: bool 
     >>> page = text_table_html([record])  # what visualize_text([record]) shows
     >>> "hsl(120, 75%, 75%)" in page and "hsl(0, 75%, 92%)" in page
     True
+
+    Args:
+        datarecords: one ``VisualizationDataRecord`` per table row.
+        legend: add the colour legend below the table (default ``True``).
     """
     page = text_table_html(datarecords, legend)
     try:

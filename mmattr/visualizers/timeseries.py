@@ -129,6 +129,19 @@ def visualize_timeseries_attr(
         title: the first panel's title. fig_size: default (6, 6).
         use_pyplot: create through pyplot and ``plt.show()``. Default True.
         pyplot_kwargs: passed to the lines (``plot`` / ``LineCollection``).
+        attr: attribution, ``(time, channels)`` or ``(channels, time)``.
+        data: the series, same shape as ``attr``.
+        sign: which sign to show: ``"absolute_value"``, ``"positive"``, ``"negative"`` or
+            ``"all"`` (default ``"absolute_value"``).
+        channels_last: ``attr``/``data`` are ``(time, channels)`` rather than ``(channels,
+            time)`` (default ``True``).
+        plt_fig_axis: an existing ``(figure, axes)`` to draw into (``None``: a new figure;
+            default ``None``).
+        outlier_perc: percentile of the largest absolute values clipped before normalising
+            (default ``2``).
+        cmap: matplotlib colormap name (``None``: chosen from ``sign``; default ``None``).
+        show_colorbar: draw a colour bar (default ``False``).
+        fig_size: figure size in inches (default ``(6, 6)``).
 
     >>> import numpy as np
     >>> fig, axes = visualize_timeseries_attr(np.ones((20, 2)), np.ones((20, 2)), use_pyplot=False)

@@ -46,7 +46,12 @@ N_EXAMPLES = 8
 class ZooModel:
     """A loaded zoo model: ``.model`` (eval mode), ``.examples`` (held-out dicts with ground
     truth), ``.make_data(n, seed)`` and the spec's extras (``tokenizer``, ``vocab``, ``pad_id``,
-    ``sample_rate``) as attributes."""
+    ``sample_rate``) as attributes.
+
+    Args:
+        spec: the model's registered ``ZooSpec``.
+        model: the built ``nn.Module``.
+    """
 
     def __init__(self, spec: ZooSpec, model: nn.Module) -> None:
         self.name, self.spec, self.model = spec.name, spec, model
@@ -89,6 +94,8 @@ def save(name: str, model: nn.Module, folder: str | Path | None = None) -> Path:
     Args:
         folder: default ``cache_dir()`` (``$XDG_CACHE_HOME/mmattr/zoo``); never inside the
             package, whose shipped weights stay as they are.
+        name: the zoo name, used as the file name.
+        model: the model whose ``state_dict`` is written.
     """
     return get_spec(name).save(model, cache_dir() if folder is None else folder)
 
@@ -107,6 +114,7 @@ def train(
         save: ``False`` (default) keeps the weights in memory; ``True`` writes them to
             ``cache_dir()``, a path to that folder; ``zoo.load(name, weights=folder)`` reads
             them. The shipped weights are never replaced.
+        name: the registered zoo name.
     """
     spec = get_spec(name)
     steps = spec.steps if steps is None else steps

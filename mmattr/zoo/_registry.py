@@ -20,7 +20,11 @@ Data = dict[str, Any]  # columns: tensors with a leading example dimension, or l
 
 
 def register_model(name: str) -> Callable[[type[ZooSpec]], type[ZooSpec]]:
-    """Class decorator: ``@register_model("shapes-cnn")`` makes the spec loadable by name."""
+    """Class decorator: ``@register_model("shapes-cnn")`` makes the spec loadable by name.
+
+    Args:
+        name: the name ``load``/``train`` find the spec by.
+    """
 
     def add(cls: type[ZooSpec]) -> type[ZooSpec]:
         if name in _REGISTRY:

@@ -48,6 +48,7 @@ class DeepLift(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> attributions = DeepLift(model).attribute(torch.randn(2, 4), target=0)
         >>> attributions.shape
@@ -140,8 +141,15 @@ class DeepLiftShap(DeepLift):
     r"""DeepLiftShap: DeepLift averaged over a distribution of baselines,
     ``φ_i = E_b[(x_i − b_i) · m_i(x, b)]``.
 
+    Args:
+        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
+            the call.
+        multiply_by_inputs: multiply the gradients by ``inputs - baselines`` (global
+            attribution) or not (local; default ``True``).
+
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> background = torch.randn(8, 4)
         >>> DeepLiftShap(model).attribute(torch.randn(2, 4), background, target=0).shape
@@ -161,7 +169,24 @@ class DeepLiftShap(DeepLift):
         custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
         """Attributions averaged over the ``baselines`` examples (at least two); the delta has
-        one entry per (input, baseline) pair, shape (batch × n_baselines,)."""
+        one entry per (input, baseline) pair, shape (batch × n_baselines,).
+
+        Args:
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            baselines: distribution of baselines, each ``(n_baselines, ...)`` with
+                ``n_baselines > 1``; attributions are averaged over them.
+            target: output index per example: an int, a tuple for multi-dimensional
+                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
+                scalar-per-example output (default ``None``).
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
+            return_convergence_delta: also return the completeness error ``Σ
+                attributions − (F(x) − F(b))`` per example (default ``False``).
+            custom_attribution_func: optional ``f(multipliers, inputs, baselines)`` that
+                replaces ``multipliers * (inputs - baselines)`` (default ``None``).
+        """
         pairs, n_baselines = baseline_pairs(inputs, baselines, target, additional_forward_args)
         expanded = DeepLift.attribute(
             self, *pairs, return_convergence_delta, custom_attribution_func

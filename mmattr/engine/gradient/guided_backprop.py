@@ -28,7 +28,18 @@ class _ModifiedReluGradient(Attribution):
     def attribute(
         self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None
     ) -> TensorOrTuple:
-        """The modified gradient of ``F_target``, the shape of ``inputs``."""
+        """The modified gradient of ``F_target``, the shape of ``inputs``.
+
+        Args:
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            target: output index per example: an int, a tuple for multi-dimensional
+                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
+                scalar-per-example output (default ``None``).
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
+        """
         was_tuple, formatted, _, args = format_call(
             inputs, None, target, additional_forward_args, gradient_of=type(self).__name__
         )
@@ -43,8 +54,13 @@ class GuidedBackprop(_ModifiedReluGradient):
     positive gradients through active units. Every ReLU call counts: modules, reused modules,
     in-place modules and ``F.relu``.
 
+    Args:
+        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
+            the call.
+
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> GuidedBackprop(model).attribute(torch.randn(2, 4), target=0).shape
         torch.Size([2, 4])
@@ -56,8 +72,13 @@ class Deconvolution(_ModifiedReluGradient):
     r"""Deconvolution: the gradient where each ReLU passes back ``relu(g)``, whatever the sign
     of its forward input.
 
+    Args:
+        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
+            the call.
+
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> Deconvolution(model).attribute(torch.randn(2, 4), target=0).shape
         torch.Size([2, 4])

@@ -42,6 +42,7 @@ class GuidedGradCam(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(),
         ...                             torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 2))
         >>> ggc = GuidedGradCam(model, model[0])

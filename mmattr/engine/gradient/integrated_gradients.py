@@ -34,6 +34,7 @@ class IntegratedGradients(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
         >>> ig = IntegratedGradients(model)
         >>> x = torch.randn(2, 4)

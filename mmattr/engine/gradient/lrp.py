@@ -30,6 +30,7 @@ class LRP(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> LRP(model).attribute(torch.randn(2, 4), target=0).shape
         torch.Size([2, 4])

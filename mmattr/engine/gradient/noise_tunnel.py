@@ -37,7 +37,9 @@ class NoiseTunnel(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+        >>> from mmattr import Saliency
         >>> nt = NoiseTunnel(Saliency(model))
         >>> nt.attribute(torch.randn(2, 4), nt_samples=8, stdevs=0.1, target=0).shape
         torch.Size([2, 4])
@@ -72,7 +74,22 @@ class NoiseTunnel(Attribution):
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
         """Smoothed attributions, the shape of ``inputs``; ``kwargs`` go to the wrapped method
         (target, baselines, additional_forward_args, ...). Noise is drawn in Captum's order, so
-        a seeded run gives Captum's numbers."""
+        a seeded run gives Captum's numbers.
+
+        Args:
+            inputs: inputs passed to the wrapped method, each ``(batch, ...)``.
+            nt_type: how the noisy attributions are combined: ``"smoothgrad"``,
+                ``"smoothgrad_sq"`` or ``"vargrad"`` (default ``"smoothgrad"``).
+            nt_samples: number of noisy samples per example (default ``5``).
+            nt_samples_batch_size: run this many noisy samples per call of the wrapped
+                method (``None``: all at once; default ``None``).
+            stdevs: standard deviation of the Gaussian noise added to each input (a
+                float or one per input; default ``1.0``).
+            draw_baseline_from_distrib: draw one baseline per noisy sample from
+                ``baselines`` instead of passing them all (default ``False``).
+            **kwargs: arguments of the wrapped method's ``attribute`` (``target``,
+                ``baselines``, ...).
+        """
         if nt_type not in NT_TYPES:
             raise InputValueError(f"nt_type={nt_type!r}; expected one of {', '.join(NT_TYPES)}")
         if isinstance(nt_samples, bool) or not isinstance(nt_samples, int) or nt_samples < 1:

@@ -40,6 +40,7 @@ class LayerGradCam(LayerAttribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(),
         ...                             torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 2))
         >>> cam = LayerGradCam(model, model[0]).attribute(torch.randn(2, 3, 8, 8), target=1)

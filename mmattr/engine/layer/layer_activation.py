@@ -18,6 +18,7 @@ class LayerActivation(LayerAttribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> LayerActivation(model, [model[0], model[1]]).attribute(torch.randn(2, 4))[1].shape
         torch.Size([2, 3])
@@ -32,7 +33,17 @@ class LayerActivation(LayerAttribution):
         additional_forward_args: Any = None,
         attribute_to_layer_input: bool = False,
     ) -> Tensor | list[Tensor]:
-        """Each layer's activation for ``inputs``: a tensor, or a list when ``layer`` is a list."""
+        """Each layer's activation for ``inputs``: a tensor, or a list when ``layer`` is a list.
+
+        Args:
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
+            attribute_to_layer_input: attribute to the layer's input instead of its
+                output (default ``False``).
+        """
         formatted = format_inputs(inputs)
         args = format_additional_args(additional_forward_args)
         spec = self._layers(attribute_to_layer_input)

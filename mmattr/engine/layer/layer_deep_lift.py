@@ -50,6 +50,7 @@ class LayerDeepLift(LayerAttribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(),
         ...                             torch.nn.Linear(3, 2))
         >>> LayerDeepLift(model, model[1]).attribute(torch.randn(2, 4), target=0).shape
@@ -152,6 +153,7 @@ class LayerDeepLiftShap(LayerDeepLift):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(),
         ...                             torch.nn.Linear(3, 2))
         >>> background = torch.randn(8, 4)
@@ -170,7 +172,26 @@ class LayerDeepLiftShap(LayerDeepLift):
         custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
     ) -> LayerResult | tuple[LayerResult, LayerResult]:
         """Attributions averaged over the ``baselines`` examples (at least two); the delta has
-        one entry per (input, baseline) pair, shape (batch × n_baselines,)."""
+        one entry per (input, baseline) pair, shape (batch × n_baselines,).
+
+        Args:
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            baselines: distribution of baselines, each ``(n_baselines, ...)``;
+                attributions are averaged over them.
+            target: output index per example: an int, a tuple for multi-dimensional
+                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
+                scalar-per-example output (default ``None``).
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
+            return_convergence_delta: also return the completeness error ``Σ
+                attributions − (F(x) − F(b))`` per example (default ``False``).
+            attribute_to_layer_input: attribute to the layer's input instead of its
+                output (default ``False``).
+            custom_attribution_func: optional ``f(multipliers, inputs, baselines)`` that
+                replaces ``multipliers * (inputs - baselines)`` (default ``None``).
+        """
         pairs, n_baselines = baseline_pairs(inputs, baselines, target, additional_forward_args)
         expanded = LayerDeepLift.attribute(
             self,

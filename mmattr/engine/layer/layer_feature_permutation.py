@@ -23,6 +23,7 @@ class LayerFeaturePermutation(LayerAttribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> LayerFeaturePermutation(model, model[0]).attribute(torch.randn(5, 4), target=0).shape
         torch.Size([5, 3])

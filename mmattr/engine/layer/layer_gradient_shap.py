@@ -48,6 +48,7 @@ class LayerGradientShap(LayerAttribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(),
         ...                             torch.nn.Linear(3, 2))
         >>> shap = LayerGradientShap(model, model[0])

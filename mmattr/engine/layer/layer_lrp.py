@@ -37,6 +37,7 @@ class LayerLRP(LayerAttribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> LayerLRP(model, model[0]).attribute(torch.randn(2, 4), target=0).shape
         torch.Size([2, 3])

@@ -44,6 +44,7 @@ class NeuronConductance(NeuronAttributionByInputs):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(),
         ...                             torch.nn.Linear(6, 3))
         >>> cond = NeuronConductance(model, model[1])
@@ -76,6 +77,11 @@ class NeuronConductance(NeuronAttributionByInputs):
             method: quadrature rule (default ``"riemann_trapezoid"``, Captum's).
             attribute_to_neuron_input: select from the layer's input (default False).
             grad_kwargs: keyword arguments for ``torch.autograd.grad`` of ``∂F/∂a_l``.
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
         """
         if callable(neuron_selector):
             warnings.warn(

@@ -26,6 +26,7 @@ class NeuronDeepLift(NeuronAttributionByInputs):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
         >>> NeuronDeepLift(model, model[1]).attribute(torch.randn(2, 4), 3).shape
         torch.Size([2, 4])
@@ -51,6 +52,11 @@ class NeuronDeepLift(NeuronAttributionByInputs):
             baselines: None (zeros), numbers, or tensors of the input's shape (or leading 1).
             attribute_to_neuron_input: select from the layer's input (default False).
             custom_attribution_func: ``f(multipliers[, inputs[, baselines]])`` -> tuple.
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return DeepLift(neuron, self.multiplies_by_inputs).attribute(
@@ -68,6 +74,7 @@ class NeuronDeepLiftShap(NeuronDeepLift):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
         >>> background = torch.randn(8, 4)
         >>> NeuronDeepLiftShap(model, model[1]).attribute(torch.randn(2, 4), 3, background).shape
@@ -84,7 +91,24 @@ class NeuronDeepLiftShap(NeuronDeepLift):
         custom_attribution_func: CustomAttributionFunc | None = None,
     ) -> TensorOrTuple:
         """Attributions averaged over the ``baselines`` examples (at least two), the shape of
-        ``inputs``; ``baselines`` may be a callable returning them."""
+        ``inputs``; ``baselines`` may be a callable returning them.
+
+        Args:
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            neuron_selector: the neuron: an index tuple into the layer output (batch
+                dimension excluded), or a callable mapping the layer output to a
+                ``(batch,)`` tensor.
+            baselines: distribution of baselines, each ``(n_baselines, ...)``;
+                attributions are averaged over them.
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
+            attribute_to_neuron_input: select the neuron in the layer's input instead of
+                its output (default ``False``).
+            custom_attribution_func: optional ``f(multipliers, inputs, baselines)`` that
+                replaces ``multipliers * (inputs - baselines)`` (default ``None``).
+        """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return DeepLiftShap(neuron, self.multiplies_by_inputs).attribute(
             inputs,

@@ -23,6 +23,7 @@ class NeuronFeatureAblation(NeuronAttribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
         >>> mask = torch.tensor([[0, 0, 1, 1]])
         >>> NeuronFeatureAblation(model, model[1]).attribute(
@@ -52,6 +53,11 @@ class NeuronFeatureAblation(NeuronAttribution):
             attribute_to_neuron_input: select from the layer's input (default False).
             perturbations_per_eval: groups ablated per forward, an int or ``"auto"``
                 (default, as for FeatureAblation; Captum's default is 1).
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return FeatureAblation(neuron).attribute(

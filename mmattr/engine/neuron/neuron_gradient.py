@@ -21,6 +21,7 @@ class NeuronGradient(NeuronAttribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
         >>> NeuronGradient(model, model[0]).attribute(torch.randn(2, 4), 3).shape
         torch.Size([2, 4])

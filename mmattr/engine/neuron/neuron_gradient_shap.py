@@ -23,6 +23,7 @@ class NeuronGradientShap(NeuronAttributionByInputs):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
         >>> background = torch.randn(8, 4)
         >>> NeuronGradientShap(model, model[1]).attribute(torch.randn(2, 4), 3, background).shape
@@ -47,6 +48,11 @@ class NeuronGradientShap(NeuronAttributionByInputs):
             n_samples: draws per example (default 5).
             stdevs: standard deviation of the Gaussian noise on the inputs (default 0.0).
             attribute_to_neuron_input: select from the layer's input (default False).
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return GradientShap(neuron, self.multiplies_by_inputs).attribute(

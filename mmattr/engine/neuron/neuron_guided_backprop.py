@@ -35,6 +35,11 @@ class _NeuronModifiedRelu(NeuronAttribution):
         Args:
             neuron_selector: see :meth:`NeuronGradient.attribute`.
             attribute_to_neuron_input: select from the layer's input (default False).
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return self.method(neuron).attribute(
@@ -47,8 +52,17 @@ class NeuronGuidedBackprop(_NeuronModifiedRelu):
     r"""Neuron guided backprop: the gradient of ``n(x) = select(a_l(x))`` where each ReLU
     passes back ``relu(g · 1[x > 0])``.
 
+    Args:
+        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
+            the call.
+        layer: the module holding the neuron (its output, or its input with
+            ``attribute_to_neuron_input``).
+        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
+            (default ``None``).
+
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
         >>> NeuronGuidedBackprop(model, model[1]).attribute(torch.randn(2, 4), 3).shape
         torch.Size([2, 4])
@@ -60,8 +74,17 @@ class NeuronDeconvolution(_NeuronModifiedRelu):
     r"""Neuron deconvolution: the gradient of ``n(x) = select(a_l(x))`` where each ReLU passes
     back ``relu(g)``.
 
+    Args:
+        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
+            the call.
+        layer: the module holding the neuron (its output, or its input with
+            ``attribute_to_neuron_input``).
+        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
+            (default ``None``).
+
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
         >>> NeuronDeconvolution(model, model[1]).attribute(torch.randn(2, 4), 3).shape
         torch.Size([2, 4])

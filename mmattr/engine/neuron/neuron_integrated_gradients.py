@@ -24,6 +24,7 @@ class NeuronIntegratedGradients(NeuronAttributionByInputs):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU())
         >>> nig = NeuronIntegratedGradients(model, model[1])
         >>> nig.attribute(torch.randn(2, 4), 3, n_steps=20).shape
@@ -51,6 +52,11 @@ class NeuronIntegratedGradients(NeuronAttributionByInputs):
             internal_batch_size: as for IntegratedGradients (default all steps at once;
                 ``"auto"`` allowed).
             attribute_to_neuron_input: select from the layer's input (default False).
+            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
+                dimension is the batch.
+            additional_forward_args: extra arguments passed to ``forward_func`` after
+                the inputs, unchanged (tensors of batch size are expanded with the
+                inputs; default ``None``).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return IntegratedGradients(neuron, self.multiplies_by_inputs).attribute(

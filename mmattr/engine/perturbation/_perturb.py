@@ -53,6 +53,11 @@ def format_feature_mask(
 
     ``None`` gives Captum's default: every scalar element its own group, numbered
     consecutively across inputs, each mask of shape ``(1, *input.shape[1:])``.
+
+    Args:
+        feature_mask: the mask as given to ``attribute`` (``None``: each element alone).
+        inputs: formatted inputs.
+        name: the argument's name, used in error messages (default ``"feature_mask"``).
     """
     if feature_mask is None:
         return _default_masks(inputs)
@@ -150,7 +155,11 @@ def groups_of_inputs(masks: tuple[Tensor, ...], flagged: Sequence[bool], every: 
 
 
 def count_groups(masks: tuple[Tensor, ...]) -> int:
-    """Number ``k`` of feature groups of formatted masks (ids 0..k-1)."""
+    """Number ``k`` of feature groups of formatted masks (ids 0..k-1).
+
+    Args:
+        masks: formatted feature masks, one per input.
+    """
     return max((int(mask.max().item()) + 1 for mask in masks if mask.numel() > 0), default=0)
 
 
@@ -258,7 +267,14 @@ def spread_groups(
 
 @contextlib.contextmanager
 def progress_bar(total: int, show: bool, desc: str, done: int = 0) -> Iterator[tqdm]:
-    """A tqdm bar of model evaluations (``done`` of them already made), or a silent one."""
+    """A tqdm bar of model evaluations (``done`` of them already made), or a silent one.
+
+    Args:
+        total: number of evaluations.
+        show: show the bar (else a silent one).
+        desc: the bar's label.
+        done: evaluations already made (default ``0``).
+    """
     bar = tqdm(total=total, desc=desc, initial=done, disable=not show)
     try:
         yield bar
@@ -343,6 +359,17 @@ def forward_perturbations(
     of ``(stop - start) * batch`` rows, perturbation-major), ``per_eval`` per model call.
 
     A model whose output does not grow with the batch is evaluated one perturbation per call.
+
+    Args:
+        forward_func: the model.
+        build: ``build(start, stop)`` returns the perturbed inputs for that range.
+        n_perturbations: number of perturbations.
+        per_eval: perturbations per forward call.
+        target: the target as given to ``attribute``.
+        args: formatted additional forward arguments.
+        batch: number of examples.
+        n_outputs: outputs per perturbation (``None``: ``batch``; default ``None``).
+        bar: a progress bar advanced per call (``None``: none; default ``None``).
     """
     bar = bar if bar is not None else tqdm(disable=True)
     rows: list[Tensor] = []

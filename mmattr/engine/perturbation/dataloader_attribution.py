@@ -43,6 +43,7 @@ class DataLoaderAttribution(Attribution):
 
     Example::
 
+        >>> import torch
         >>> data = torch.utils.data.TensorDataset(torch.randn(10, 4))
         >>> loader = torch.utils.data.DataLoader(data, batch_size=4)
         >>> model = torch.nn.Linear(4, 1)

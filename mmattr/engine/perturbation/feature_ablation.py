@@ -54,6 +54,7 @@ class FeatureAblation(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
         >>> ablation = FeatureAblation(model)
         >>> mask = torch.tensor([[0, 0, 1, 1]])

@@ -62,6 +62,7 @@ class FeaturePermutation(FeatureAblation):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
         >>> permutation = FeaturePermutation(model)
         >>> permutation.attribute(torch.randn(8, 4), target=0).shape

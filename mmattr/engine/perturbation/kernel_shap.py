@@ -61,6 +61,7 @@ class KernelShap(Lime):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
         >>> kernel_shap = KernelShap(model)
         >>> x = torch.randn(1, 4)

@@ -156,6 +156,7 @@ class Lime(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
         >>> lime = Lime(model)
         >>> x = torch.randn(1, 4)

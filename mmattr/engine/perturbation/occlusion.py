@@ -105,6 +105,7 @@ class Occlusion(FeatureAblation):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 3))
         >>> occlusion = Occlusion(model)
         >>> x = torch.randn(2, 3, 4, 4)

@@ -113,6 +113,7 @@ class ShapleyValueSampling(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
         >>> sampling = ShapleyValueSampling(model)
         >>> x = torch.randn(2, 4)

@@ -107,6 +107,7 @@ class ShapleyValues(Attribution):
 
     Example::
 
+        >>> import torch
         >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
         >>> shapley = ShapleyValues(model)
         >>> x = torch.randn(2, 4)

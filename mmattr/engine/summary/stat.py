@@ -68,7 +68,11 @@ class Stat:
 
 
 class Count(Stat):
-    """The number of updates ``n``."""
+    """The number of updates ``n``.
+
+    Args:
+        name: name under which the summary reports this statistic (default ``None``).
+    """
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -82,7 +86,11 @@ class Count(Stat):
 
 
 class Mean(Stat):
-    """The running mean ``μ_n = μ_{n−1} + (x − μ_{n−1}) / n`` (integers as float64)."""
+    """The running mean ``μ_n = μ_{n−1} + (x − μ_{n−1}) / n`` (integers as float64).
+
+    Args:
+        name: name under which the summary reports this statistic (default ``None``).
+    """
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -106,7 +114,11 @@ class Mean(Stat):
 
 
 class MSE(Stat):
-    """The sum of squared deviations from the mean, ``M_n = Σ (x_k − μ_n)²``."""
+    """The sum of squared deviations from the mean, ``M_n = Σ (x_k − μ_n)²``.
+
+    Args:
+        name: name under which the summary reports this statistic (default ``None``).
+    """
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -211,21 +223,36 @@ class GeneralAccumFn(Stat):
 
 
 class Min(GeneralAccumFn):
-    """The element-wise minimum."""
+    """The element-wise minimum.
+
+    Args:
+        name: name under which the summary reports this statistic (default ``None``).
+        min_fn: binary function combining two values (default ``torch.min``).
+    """
 
     def __init__(self, name: str | None = None, min_fn: Callable = torch.min) -> None:
         super().__init__(name=name, fn=min_fn)
 
 
 class Max(GeneralAccumFn):
-    """The element-wise maximum."""
+    """The element-wise maximum.
+
+    Args:
+        name: name under which the summary reports this statistic (default ``None``).
+        max_fn: binary function combining two values (default ``torch.max``).
+    """
 
     def __init__(self, name: str | None = None, max_fn: Callable = torch.max) -> None:
         super().__init__(name=name, fn=max_fn)
 
 
 class Sum(GeneralAccumFn):
-    """The element-wise sum."""
+    """The element-wise sum.
+
+    Args:
+        name: name under which the summary reports this statistic (default ``None``).
+        add_fn: binary function adding two values (default ``torch.add``).
+    """
 
     def __init__(self, name: str | None = None, add_fn: Callable = torch.add) -> None:
         super().__init__(name=name, fn=add_fn)

@@ -70,6 +70,8 @@ class Summarizer:
 
     Example::
 
+        >>> import torch
+        >>> from mmattr import Max, Mean
         >>> summarizer = Summarizer([Mean(), Max()])
         >>> for _ in range(3):
         ...     summarizer.update(torch.randn(4))
