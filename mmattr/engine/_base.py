@@ -26,13 +26,12 @@ from .errors import InputTypeError, InputValueError
 class Attribution:
     """An attribution method bound to a forward function (a model or any callable).
 
+    ``attribute`` of every subclass is wrapped once (``attribute.__wrapped__`` is the plain
+    function, as Captum's usage-logging decorator leaves it).
+
     Args:
         forward_func: the model or any callable returning a tensor whose first dimension is
             the batch.
-    """
-
-    ``attribute`` of every subclass is wrapped once (``attribute.__wrapped__`` is the plain
-    function, as Captum's usage-logging decorator leaves it).
     """
 
     #: ``attribute`` can return ``(attributions, delta)`` with ``return_convergence_delta``
