@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Union
 
+import torch
 from torch import Tensor
+
+from .errors import InputTypeError, InputValueError
 
 OutputSelector = Union[None, str, int, Callable[[Any], Tensor]]
 DEFAULT_FIELD = "logits"
@@ -36,11 +39,11 @@ def output_tensor(output: Any, selector: OutputSelector = None) -> Any:
     if callable(selector):
         return selector(output)
     if selector is None:
-        if isinstance(output, (Tensor, int, float)):
-            return output
+        if isinstance(output, (Tensor, int, float, torch.futures.Future)):
+            return output  # run_forward makes numbers tensors and refuses a Future
         return _default_field(output)
     if isinstance(selector, bool) or not isinstance(selector, (str, int)):
-        raise TypeError(
+        raise InputTypeError(
             f"output is {type(selector).__name__}; expected None, a field name, an index or a "
             "callable output -> tensor"
         )
@@ -58,12 +61,12 @@ def _default_field(output: Any) -> Tensor:
     kind = type(output).__name__
     if isinstance(output, (Mapping, tuple, list)):
         shown = list(fields) if isinstance(output, Mapping) else list(range(len(output)))
-        raise TypeError(
+        raise InputTypeError(
             f"the model returned {kind} with fields {shown} and no {DEFAULT_FIELD!r}; expected "
             "a tensor: pass output= to explain() naming the field to explain (a name, an index "
             "or a callable), or wrap the model so that it returns one tensor"
         )
-    raise TypeError(
+    raise InputTypeError(
         f"the model returned {kind}; expected a tensor, a ModelOutput, a dict or a tuple. Wrap "
         "the model so it returns one tensor (e.g. lambda *x: model(*x)[0] or .logits)"
     )
@@ -80,7 +83,7 @@ def _tensor_fields(output: Any) -> dict[Any, Tensor]:
 def _named(output: Any, name: str | int) -> Tensor:
     fields = _tensor_fields(output) if isinstance(output, Mapping) else {}
     if name not in fields:
-        raise ValueError(
+        raise InputValueError(
             f"output={name!r} is not a tensor field of the model's {type(output).__name__}; "
             f"expected one of {list(fields)}"
         )
@@ -95,11 +98,11 @@ def _indexed(output: Any, index: int) -> Tensor:
         output = tuple(v for v in output.values() if v is not None)
     if not isinstance(output, (tuple, list)) or not -len(output) <= index < len(output):
         size = len(output) if isinstance(output, (tuple, list)) else "no"
-        raise ValueError(
+        raise InputValueError(
             f"output={index} indexes the model's {type(output).__name__} with {size} entries; "
             "expected a valid index or a field name"
         )
     value = output[index]
     if not isinstance(value, Tensor):
-        raise TypeError(f"output={index} picks a {type(value).__name__}; expected a tensor")
+        raise InputTypeError(f"output={index} picks a {type(value).__name__}; expected a tensor")
     return value

@@ -40,8 +40,10 @@ def test_ignored_unit_gets_zero_and_model_unchanged():
     assert torch.equal(attributions[:, 4], torch.zeros(5, dtype=attributions.dtype))
     assert attributions.abs().sum() > 0
     assert [len(m._forward_hooks) for m in model.modules()] == hooks_before
-    with pytest.raises(ValueError, match="at least 2"):
-        mmattr.LayerFeaturePermutation(model, model.relu2).attribute(x[:1], target=0)
+    # one example cannot be permuted: zeros with a warning, as Captum's FeaturePermutation
+    with pytest.warns(UserWarning, match="fewer than 2 examples"):
+        single = mmattr.LayerFeaturePermutation(model, model.relu2).attribute(x[:1], target=0)
+    assert torch.equal(single, torch.zeros_like(single)) and single.shape == (1, 16)
 
 
 def test_a_target_gives_captums_numbers_on_the_target_output():

@@ -9,7 +9,6 @@ out coalition-major: coalition 0's whole batch, then coalition 1's, and so on.
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Any, Callable, Iterator, Protocol, Sequence, Union
 
 import torch
@@ -85,7 +84,7 @@ def empty_attributions(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
 def _default_masks(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     masks, offset = [], 0
     for tensor in inputs:
-        per_example = math.prod(tensor.shape[1:])
+        per_example = tensor[:1].numel()
         ids = torch.arange(offset, offset + per_example, device=tensor.device)
         masks.append(ids.reshape(tensor[:1].shape))  # (1, *shape[1:]); empty for no rows
         offset += per_example
