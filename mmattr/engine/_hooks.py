@@ -343,7 +343,15 @@ class _ByteCounter(TorchDispatchMode):
 
 @contextlib.contextmanager
 def count_activation_bytes(forward_func: Callable) -> Iterator[_ByteCounter]:
-    """Count the bytes of every new tensor a forward pass allocates (views excluded)."""
+    """Count the bytes of every new tensor a forward pass allocates (views excluded).
+
+    Args:
+        forward_func: the forward function the block runs. Every allocation within the block
+            is counted, whichever function makes it.
+
+    Yields:
+        A counter whose ``bytes`` holds the total so far.
+    """
     counter = _ByteCounter()
     with counter:
         yield counter

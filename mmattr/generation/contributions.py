@@ -96,7 +96,13 @@ def generation_contributions(
 
 def mm_shap_contribution(result: Any, inp: ImageTextInput, row: int | None = None) -> Contribution:
     """MM-SHAP from an attribution result: ``Σ |φ_j|`` over each modality's features, of the
-    sequence (``row=None``) or of generated token ``row``."""
+    sequence (``row=None``) or of generated token ``row``.
+
+    Args:
+        result: an LLMAttributionResult of LLMAttribution on ``inp`` (no template mask).
+        inp: the ImageTextInput the result was computed on.
+        row: generated token whose attributions are used. Default None: the sequence's.
+    """
     attr = result.seq_attr if row is None else result.token_attr[row]
     modality = inp.modality_of_feature
     if len(modality) != attr.shape[0]:

@@ -23,8 +23,11 @@ class ImageTextInput(InterpretableInput):
         prompt: the prompt as a :class:`TextTemplateInput`.
         processor_fn: ``(image, prompt_text) -> model input`` (e.g. a VLM processor). It runs
             once per distinct coalition.
-        mask / mask_list / baseline: the image's segments and absent-pixel RGB, as in
-            :class:`ImageMaskInput`. Defaults: one segment, white.
+        mask: integer segment id per pixel, ``(height, width)``, as in
+            :class:`ImageMaskInput`. Default None: one segment.
+        mask_list: boolean masks ``(height, width)``, one per segment, used instead of
+            ``mask``. Default None.
+        baseline: RGB value of absent pixels. Default (255, 255, 255): white.
     """
 
     def __init__(

@@ -194,8 +194,16 @@ class TextTokenInput(InterpretableInput):
 
     Example::
 
-        >>> inp = TextTokenInput("a b c", tokenizer, skip_tokens=[tokenizer.bos_token_id])
-        >>> inp.to_model_input(torch.tensor([[1, 0, 1]]))  # 'b' replaced by token 0
+        >>> class CharTokenizer:  # a toy tokenizer: one token per character
+        ...     def encode(self, text, return_tensors=None, **kwargs):
+        ...         ids = [ord(c) for c in text]
+        ...         return torch.tensor([ids]) if return_tensors else ids
+        ...     def convert_ids_to_tokens(self, ids): return [chr(i) for i in ids]
+        >>> inp = TextTokenInput("abc", CharTokenizer(), skip_tokens=[ord("a")])
+        >>> inp.values
+        ['b', 'c']
+        >>> inp.to_model_input(torch.tensor([[0, 1]]))  # 'b' replaced by the baseline, id 0
+        tensor([[97,  0, 99]])
     """
 
     def __init__(

@@ -106,9 +106,21 @@ class LLMAttribution(BaseLLMAttribution):
 
     Example::
 
+        >>> class CharTokenizer:  # a toy tokenizer: one token per character
+        ...     def encode(self, text, return_tensors=None, **kwargs):
+        ...         ids = [ord(c) for c in text]
+        ...         return torch.tensor([ids]) if return_tensors else ids
+        ...     def decode(self, ids): return "".join(map(chr, ids))
+        ...     def __call__(self, text, **kwargs):  # character offsets name the target's tokens
+        ...         spans = [(i, i + 1) for i in range(len(text))]
+        ...         return {"input_ids": self.encode(text), "offset_mapping": spans}
+        >>> class ToyLM(torch.nn.Sequential):  # next-token logits: running sum of embeddings
+        ...     def forward(self, input_ids, **kwargs): return (self[0](input_ids).cumsum(1),)
+        >>> tokenizer, model = CharTokenizer(), ToyLM(torch.nn.Embedding(128, 128))
         >>> llm_attr = LLMAttribution(FeatureAblation(model), tokenizer)
         >>> inp = TextTemplateInput("{} lives in {}.", ["Ada", "Paris"])
-        >>> llm_attr.attribute(inp, target=" She likes Paris").token_attr.shape
+        >>> llm_attr.attribute(inp, target="Paris").token_attr.shape  # (target tokens, features)
+        torch.Size([5, 2])
     """
 
     SUPPORTED_METHODS: ClassVar[tuple[type, ...]] = (
@@ -161,6 +173,9 @@ class LLMAttribution(BaseLLMAttribution):
             gen_args: ``generate`` arguments when ``target`` is None. Default None:
                 ``DEFAULT_GEN_ARGS`` (greedy, 25 new tokens).
             use_cached_outputs: accepted for Captum compatibility; scores do not depend on it.
+            _inspect_forward: called as ``_inspect_forward(prompt, response, probs)`` for each
+                perturbed prompt scored, ``probs`` being ``[p(y), p(y_1 | ·), ...]``; for
+                debugging. Default None.
             forward_in_tokens: score as token-by-token decoding (default True). For a
                 transformers causal LM this is computed in one teacher-forced forward, which
                 equals it; other models are decoded token by token.

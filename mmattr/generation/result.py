@@ -38,7 +38,9 @@ class LLMAttributionResult:
     ``seq_attr[i]``: feature ``i``'s effect on ``log p(target)`` (or ``p``);
     ``token_attr[t, i]``: its effect on generated token ``t`` (None for Lime / KernelShap).
 
-    Args (keyword only):
+    All arguments are keyword only.
+
+    Args:
         input_tokens: names of the ``k`` prompt features.
         output_tokens: the ``T`` generated tokens.
         seq_attr: ``(k,)``.

@@ -77,7 +77,15 @@ def visualize_generation_tokens(
 
 
 def visualize_generation_sequence(seq_attr: Any, input_tokens: Sequence[str]) -> Figure:
-    """Bars of ``seq_attr`` ``(n_input,)``: each prompt feature's effect on the whole answer."""
+    """Bars of ``seq_attr`` ``(n_input,)``: each prompt feature's effect on the whole answer.
+
+    Args:
+        seq_attr: attribution of each prompt feature to the sequence, ``(n_input,)``.
+        input_tokens: the ``n_input`` feature names, the bars' labels.
+
+    Returns:
+        The matplotlib figure.
+    """
     values = as_array(seq_attr, "seq_attr", ndim=(1,))
     if values.shape[0] != len(input_tokens):
         raise ValueError(
