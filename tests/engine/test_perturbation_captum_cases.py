@@ -132,3 +132,19 @@ def test_multi_output_model_with_a_per_example_mask():
     ablation = mmattr.FeatureAblation(model).attribute(x, feature_mask=mask)
     assert ablation.shape == (8, 3)  # Captum's FeatureAblation layout: (n_outputs, features)
     torch.testing.assert_close(ablation.reshape(2, 4, 3), expected)
+
+
+def test_occlusion_of_0d_examples_equals_captum():
+    """Inputs of shape (batch,): each example is one scalar, its one window is itself."""
+    from captum.testing.helpers.basic_models import BasicModel3
+
+    model = BasicModel3()
+    inputs = (torch.tensor([-10.0, 3.0]), torch.tensor([-5.0, 1.0]))
+    theirs = captum_attr.Occlusion(model).attribute(inputs, sliding_window_shapes=((), ()))
+    for per_eval in (1, 2, 3):
+        ours = mmattr.Occlusion(model).attribute(
+            inputs, sliding_window_shapes=((), ()), perturbations_per_eval=per_eval
+        )
+        for mine, reference in zip(ours, theirs):
+            torch.testing.assert_close(mine, reference)
+    assert [a.tolist() for a in theirs] == [[0.0, 1.0], [0.0, -1.0]]

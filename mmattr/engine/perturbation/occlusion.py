@@ -66,6 +66,8 @@ class WindowGrid:
 
     def masks(self, windows: Tensor, cover: list[Tensor]) -> Tensor:
         """Bool ``(n, *shape)``: the elements each of the ``windows`` (ids) occludes."""
+        if not self.shape:  # a 0-d example: its one window occludes it
+            return torch.ones(windows.shape[0], dtype=torch.bool, device=windows.device)
         result, stride = None, 1
         for dim, (count, covered) in enumerate(zip(self.counts, cover)):
             rows = covered[(windows // stride) % count]  # (n, shape_d)
@@ -80,6 +82,8 @@ class WindowGrid:
         """``Σ_m values[:, m] · mask_m / Σ_m mask_m``: ``(n_outputs, n_windows)`` ->
         ``(n_outputs, *shape)``, one separable contraction per dimension (einsum)."""
         dims = len(self.shape)
+        if dims == 0:  # a 0-d example has one window
+            return values[:, 0]
         counts, positions = _LETTERS[:dims], _LETTERS[dims : 2 * dims]
         # window id m = Σ idx_d Π_{d'<d} counts_d': idx_0 is the last (fastest) axis
         grid = values.reshape((values.shape[0],) + tuple(reversed(self.counts)))
@@ -174,7 +178,7 @@ class Occlusion(FeatureAblation):
             diffs = diffs.to(torch.get_default_dtype())
         result, offset = [], 0
         for grid, cover in zip(grids, covers):
-            values = diffs[offset : offset + len(grid)].T.to(cover[0].device)
+            values = diffs[offset : offset + len(grid)].T.to(inputs[0].device)
             result.append(grid.spread(values, cover))
             offset += len(grid)
         return tuple(result)
@@ -222,11 +226,6 @@ def _format_grids(
     for index, (tensor, window, step) in enumerate(zip(inputs, windows, steps)):
         shape = tuple(tensor.shape[1:])
         label = f"[{index}]" if len(inputs) > 1 else ""
-        if not shape:
-            raise InputValueError(
-                f"inputs{label} has shape {tuple(tensor.shape)}; Occlusion slides a window over "
-                "the dimensions after the batch and needs at least one"
-            )
         window = _check_dims(window, shape, f"sliding_window_shapes{label}")
         step = _check_dims(
             (step,) * len(shape) if isinstance(step, int) else step, shape, f"strides{label}"
