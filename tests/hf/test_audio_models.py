@@ -110,6 +110,8 @@ def test_ast_adapter_reads_the_extractor_and_its_silence_is_the_extractors(ast):
     assert torch.equal(mask[0], torch.tensor([0, 0, 0, 0, 4, 4, 4, 4]))
     silent = extractor(torch.zeros(16000).numpy(), sampling_rate=16000, return_tensors="pt")
     assert_close(adapter.baseline(x), silent["input_values"])
+    mean = AudioAdapter.from_processor(extractor, baseline="mean_spectrum").baseline(x)
+    assert torch.equal(mean[0, 5], x.tensor[0].mean(0))  # each mel bin's mean over frames
     scores = adapter.window_scores(x.tensor, x)  # (bands, windows): the features' sums
     assert float(scores[1, 2]) == pytest.approx(float(x.tensor[0, 8:12, 4:].sum()), abs=1e-5)
 
@@ -152,3 +154,5 @@ def test_ast_adapter_refuses_features_of_another_shape(ast):
         AudioAdapter.from_processor(extractor, baseline="noise")
     with pytest.raises(ValueError, match="kind"):
         adapter.render(torch.zeros(1, 16, 8), adapter.prepare(encoded["input_values"]), "waveform")
+    with pytest.raises(ValueError, match="filter-bank features are masked by feature_mask"):
+        adapter.window_forward(model, adapter.prepare(encoded["input_values"]))
