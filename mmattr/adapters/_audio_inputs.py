@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmattr.adapters._audio_fbank import fbank_settings, is_filterbank
 from mmattr.adapters._image_inputs import refuse_path
 
 
@@ -33,7 +34,8 @@ def raw_clip(raw: Any, sample_rate: int | None) -> tuple[Any, int | None]:
 
 def extractor_settings(processor: Any) -> tuple[Any, dict[str, Any]]:
     """(the feature extractor, AudioAdapter arguments) of a transformers processor or feature
-    extractor that gives waveforms (``input_values`` of shape (B, T), as Wav2Vec2's)."""
+    extractor that gives waveforms (``input_values`` of shape (B, T), as Wav2Vec2's) or
+    filter-bank features ((B, frames, mel bins), as AST's)."""
     extractor = getattr(processor, "feature_extractor", processor)
     rate = getattr(extractor, "sampling_rate", None)
     if not callable(extractor) or not isinstance(rate, int):
@@ -41,12 +43,15 @@ def extractor_settings(processor: Any) -> tuple[Any, dict[str, Any]]:
             f"processor is {type(processor).__name__}; expected a transformers feature extractor "
             "(with sampling_rate) or a processor holding one"
         )
-    if getattr(extractor, "feature_size", 1) != 1 or hasattr(extractor, "num_mel_bins"):
+    if is_filterbank(extractor):
+        return extractor, fbank_settings(extractor)
+    if getattr(extractor, "feature_size", 1) != 1:
         raise ValueError(
-            f"processor is {type(extractor).__name__}, which gives filter-bank features, not a "
-            "waveform; AudioAdapter.from_processor takes waveform extractors (Wav2Vec2). Pass "
-            "the processor's output to explain() without an audio adapter (one group per "
-            "feature) or with adapters={'audio': ...} of your own"
+            f"processor is {type(extractor).__name__}, with feature_size="
+            f"{extractor.feature_size}; AudioAdapter.from_processor takes waveform extractors "
+            "(Wav2Vec2's, feature_size=1) and filter-bank ones (AST's, with num_mel_bins and "
+            "max_length). Pass its output to explain() without an audio adapter (one group "
+            "per feature) or with adapters={'audio': ...} of your own"
         )
     return extractor, {"sample_rate": rate, "model_input": "waveform"}
 

@@ -15,11 +15,14 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from mmattr.adapters._audio_fbank import annotate_fbank, fbank_baseline
 from mmattr.adapters._audio_grid import cell_ids, sample_window_ids, window_grid
 from mmattr.adapters._audio_inputs import check_waveform, extractor_settings, raw_clip
+from mmattr.adapters._audio_window import WindowForward, mix
 from mmattr.adapters.base import ModalityInput, check_choice
 
-MODEL_INPUTS = ("waveform", "spectrogram")
+MODEL_INPUTS = ("waveform", "spectrogram", "filterbank")
+AST_NORMALIZATION = (-4.2677393, 4.5689974)  # AudioSet log-mel mean and std, AST's default
 BASELINES = ("silence", "noise", "mean_spectrum")
 
 
@@ -29,7 +32,9 @@ class AudioAdapter:
     Args:
         sample_rate: the rate the model expects (default 16000).
         model_input: ``"waveform"`` (the model takes ``(1, T)``) or ``"spectrogram"`` (the
-            model takes the power spectrogram ``(1, F, frames)``, mel when ``mel=True``).
+            model takes the power spectrogram ``(1, F, frames)``, mel when ``mel=True``) or
+            ``"filterbank"`` (the model takes normalised log-mel features ``(batch, frames,
+            n_mels)``, as AST's extractor gives them; see :meth:`from_processor`).
         window_ms: length of a time window (default 100 ms); a last window shorter than half
             of it joins the one before.
         n_bands: equal frequency bands (default 8).
@@ -42,6 +47,13 @@ class AudioAdapter:
             with the clip's phase).
         resample: resample a clip given at another rate (default False: an error).
         seed: seed of the noise baseline's generator (default ``0``).
+        max_length: filter-bank models: the frame count features must have (``None``: any).
+        normalization: filter-bank models: the extractor's ``(mean, std)``, features being
+            ``(log mel − mean) / (2 std)`` (default AST's AudioSet values; ``None``: raw).
+
+    Filter-bank models: ``feature_mask`` groups the (time × mel) features by window; the
+    ``"silence"`` baseline is the extractor's output for an all-zero clip, ``(log ε − mean) /
+    (2 std)`` in every cell, ``"mean_spectrum"`` each mel bin's mean over the clip's frames.
 
     Waveform models: :meth:`perturb` and :meth:`window_forward` switch windows in the STFT
     (``k = n_bands × n_windows`` players, attribute to :meth:`presence`); ``feature_mask``
@@ -74,6 +86,8 @@ class AudioAdapter:
         baseline: str = "silence",
         seed: int = 0,
         resample: bool = False,
+        max_length: int | None = None,
+        normalization: tuple[float, float] | None = AST_NORMALIZATION,
     ) -> None:
         check_choice(model_input, MODEL_INPUTS, "model_input")
         check_choice(baseline, BASELINES, "baseline")
@@ -82,6 +96,10 @@ class AudioAdapter:
                 raise ValueError(f"{name} is {value!r}; expected a positive int")
         if not 0 < hop_length <= n_fft // 2:
             raise ValueError(f"hop_length is {hop_length}; expected 1..{n_fft // 2} (n_fft / 2)")
+        if model_input == "filterbank" and baseline == "noise":
+            raise ValueError(
+                "baseline is 'noise'; filter-bank models take 'silence' or 'mean_spectrum'"
+            )
         if window_ms <= 0:
             raise ValueError(f"window_ms is {window_ms}; expected a positive length")
         if mel and model_input == "waveform":
@@ -95,7 +113,11 @@ class AudioAdapter:
         self.n_bands, self.n_fft, self.hop_length = n_bands, n_fft, hop_length
         self.mel, self.n_mels, self.baseline_kind = mel, n_mels, baseline
         self.seed, self.resample = seed, resample
+        self.max_length, self.normalization = max_length, normalization
         self.extractor: Any = None  # set by from_processor
+        if model_input == "filterbank":  # the grid's edges are mel; no transform of ours
+            self.mel, self._power = True, None
+            return
         transforms = torchaudio.transforms
         self._power = (
             transforms.MelSpectrogram(
@@ -107,8 +129,17 @@ class AudioAdapter:
 
     @classmethod
     def from_processor(cls, processor: Any, **kwargs: Any) -> AudioAdapter:
-        """The adapter of a transformers waveform feature extractor (Wav2Vec2's, or a processor
-        holding one): its sampling rate; raw clips go through it (its normalisation)."""
+        """The adapter of a transformers feature extractor (or a processor holding one): a
+        waveform one (Wav2Vec2's: its sampling rate) or a filter-bank one (AST's: its rate,
+        ``num_mel_bins``, ``max_length`` and ``mean``/``std``); raw clips go through it.
+
+        Example::
+
+            >>> from transformers import ASTFeatureExtractor
+            >>> adapter = AudioAdapter.from_processor(ASTFeatureExtractor(num_mel_bins=8))
+            >>> adapter.model_input, adapter.n_mels, adapter.max_length
+            ('filterbank', 8, 1024)
+        """
         extractor, settings = extractor_settings(processor)
         adapter = cls(**{**settings, **kwargs})
         adapter.extractor = extractor
@@ -116,6 +147,8 @@ class AudioAdapter:
 
     def annotate(self, x: ModalityInput) -> ModalityInput:
         """``x`` (a processor's ``input_values``) with the meta :meth:`prepare` gives."""
+        if self.model_input == "filterbank":
+            return annotate_fbank(self, x)
         prepared = self._prepared(x.tensor, None)
         return ModalityInput(x.tensor, dict(x.model_kwargs), {**x.meta, **prepared.meta}, x.raw)
 
@@ -127,6 +160,9 @@ class AudioAdapter:
         dict. The tensor is the waveform, or the (mel) power spectrogram ``(1, F, frames)`` for
         spectrogram models. Built by :meth:`from_processor`, clips go through the extractor."""
         raw, sample_rate = raw_clip(raw, sample_rate)
+        features = isinstance(raw, Tensor) and raw.dim() == 3  # (batch, frames, mel)
+        if self.model_input == "filterbank" and (self.extractor is None or features):
+            return self.annotate(ModalityInput(raw, {}, {}, raw))  # features made already
         if self.extractor is None:
             return self._prepared(raw, sample_rate)
         # (1, T) at the adapter's rate
@@ -162,7 +198,10 @@ class AudioAdapter:
         return ModalityInput(tensor, {}, meta, raw)
 
     def baseline(self, x: ModalityInput) -> Tensor:
-        """The adapter's baseline, the shape of ``x.tensor``: a waveform, or its spectrogram."""
+        """The adapter's baseline, the shape of ``x.tensor``: a waveform, or its spectrogram
+        (or filter-bank features)."""
+        if self.model_input == "filterbank":
+            return fbank_baseline(self, x)
         stft = self.baseline_stft(x)
         if self.model_input == "waveform":
             wave = self._istft(stft, x.meta["waveform"].shape[-1])
@@ -178,7 +217,10 @@ class AudioAdapter:
 
     def feature_mask(self, x: ModalityInput) -> Tensor:
         """Window ids broadcastable to ``x.tensor``: ``band × n_windows + window`` per
-        spectrogram cell; for waveform models, time windows per sample (all bands together)."""
+        spectrogram cell (filter-bank features: ``(frames, mel)``, the grid transposed); for
+        waveform models, time windows per sample (all bands together)."""
+        if self.model_input == "filterbank":
+            return self.cell_ids(x).T[None]
         if self.model_input == "spectrogram":
             cells = self.cell_ids(x)
             return cells.reshape((1,) * (x.tensor.dim() - 2) + tuple(cells.shape))
@@ -193,7 +235,8 @@ class AudioAdapter:
         "spectrogram"``), or the waveform with the top windows shaded (``kind="waveform"``)."""
         from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
 
-        check_choice(kind, ("spectrogram", "waveform"), "kind")
+        waveform = () if self.model_input == "filterbank" else ("waveform",)
+        check_choice(kind, ("spectrogram", *waveform), "kind")
         scores = self.window_scores(attribution, x)  # (bands or 1, windows)
         if kind == "waveform":
             return visualize_waveform(
@@ -236,6 +279,8 @@ class AudioAdapter:
         if values.numel() == bands * windows:
             return values.reshape(bands, windows)
         if values.numel() == x.meta["spectrogram"].numel():
+            if self.model_input == "filterbank":  # (frames, mel) -> the grid's (mel, frames)
+                values = values.reshape(x.meta["spectrogram"].T.shape).T.reshape(-1)
             ids = self.cell_ids(x).reshape(-1).cpu()
             per_window = torch.zeros(bands * windows, dtype=torch.float64).index_add(0, ids, values)
             return per_window.reshape(bands, windows)
@@ -286,10 +331,11 @@ class AudioAdapter:
         """Waveforms ``(n, T)`` with absent windows replaced by the baseline's STFT:
         ``istft(S_b + m ⊙ (S_x − S_b))``; ``present`` ``(n, k)`` bool, or float weights in
         [0, 1] (differentiable, for gradient methods over window presence)."""
+        self._check_not_filterbank("perturb")
         weights = self._check_presence(present, x)
         wave = x.meta["waveform"][None]
         source, base = self._stft(wave), self.baseline_stft(x, baseline)
-        return self._istft(_mix(source, base, weights, self.cell_ids(x)), wave.shape[-1])
+        return self._istft(mix(source, base, weights, self.cell_ids(x)), wave.shape[-1])
 
     def window_forward(
         self, model: Any, x: ModalityInput, baseline: str | Tensor | None = None
@@ -297,7 +343,8 @@ class AudioAdapter:
         """``f(presence (n, k), *args) = model(x with absent windows at the baseline, *args)``:
         lets FeatureAblation, KernelShap or IntegratedGradients attribute to windows. Use
         :meth:`presence` as the input and 0 as the baseline."""
-        return _WindowForward(self, model, x, baseline)
+        self._check_not_filterbank("window_forward")
+        return WindowForward(self, model, x, baseline)
 
     def top_windows_wav(
         self, attribution: Tensor, x: ModalityInput, k: int, path: str | Path
@@ -335,6 +382,13 @@ class AudioAdapter:
     def _spectrogram(self, wave: Tensor) -> Tensor:
         return self._power.to(device=wave.device, dtype=wave.dtype)(wave)
 
+    def _check_not_filterbank(self, name: str) -> None:
+        if self.model_input == "filterbank":
+            raise ValueError(
+                f"{name} switches windows of a waveform or spectrogram; filter-bank features "
+                "are masked by feature_mask (as explain() does) against baseline(x)"
+            )
+
     def _check_presence(self, present: Tensor, x: ModalityInput) -> Tensor:
         k = self.n_windows(x)
         if not isinstance(present, Tensor):
@@ -346,42 +400,6 @@ class AudioAdapter:
                 "window)"
             )
         return weights
-
-
-class _WindowForward(nn.Module):
-    """forward(presence (n, k), *args) -> model(input with absent windows at the baseline);
-    the input's and the baseline's STFT (or spectrogram) are computed once."""
-
-    def __init__(self, adapter: AudioAdapter, model: Any, x: ModalityInput, baseline: Any):
-        super().__init__()
-        self.model = model if isinstance(model, nn.Module) else None
-        self.call, self.adapter, self.x = model, adapter, x
-        self.cells = adapter.cell_ids(x)  # (F, frames)
-        if adapter.model_input == "waveform":
-            self.source = adapter._stft(x.meta["waveform"][None])
-            self.base = adapter.baseline_stft(x, baseline)
-            return
-        base = adapter.baseline(x) if baseline is None else baseline
-        if not isinstance(base, Tensor) or base.shape != x.tensor.shape:
-            raise ValueError(
-                f"baseline is {type(base).__name__}; a spectrogram model takes None or a "
-                f"spectrogram of shape {tuple(x.tensor.shape)}"
-            )
-        self.source = x.tensor.reshape((1,) + tuple(self.cells.shape))
-        self.base = base.reshape(self.source.shape)
-
-    def forward(self, presence: Tensor, *args: Any) -> Any:
-        weights = self.adapter._check_presence(presence, self.x)
-        mixed = _mix(self.source, self.base, weights, self.cells)
-        if self.adapter.model_input == "waveform":
-            mixed = self.adapter._istft(mixed, self.x.meta["waveform"].shape[-1])
-        return self.call(mixed.reshape((-1,) + tuple(self.x.tensor.shape[1:])), *args)
-
-
-def _mix(source: Tensor, base: Tensor, weights: Tensor, cells: Tensor) -> Tensor:
-    """``base + m ⊙ (source − base)`` with ``m`` each cell's window weight: (n, F, frames)."""
-    mask = weights.to(source.real.dtype)[:, cells.to(weights.device)]
-    return base + mask * (source - base)
 
 
 def _rms(wave: Tensor) -> Tensor:

@@ -83,5 +83,76 @@ def test_ast_filter_bank_features_equal_captum_without_an_adapter():
     assert result.contributions["leave_one_out"].values["audio"] == pytest.approx(
         float(drop), abs=1e-6
     )
-    with pytest.raises(ValueError, match="filter-bank features"):
-        AudioAdapter.from_processor(extractor)
+
+
+@pytest.fixture(scope="module")
+def ast():
+    from transformers import ASTFeatureExtractor
+
+    extractor = ASTFeatureExtractor(
+        feature_size=1, sampling_rate=16000, num_mel_bins=8, max_length=16, mean=-5.0, std=3.0
+    )
+    encoded = extractor(_models.clip_wave()[0].numpy(), sampling_rate=16000, return_tensors="pt")
+    return _models.ast(), extractor, encoded
+
+
+def test_ast_adapter_reads_the_extractor_and_its_silence_is_the_extractors(ast):
+    _, extractor, encoded = ast
+    adapter = AudioAdapter.from_processor(extractor, window_ms=40, n_bands=2)
+    assert (adapter.model_input, adapter.sample_rate, adapter.n_mels) == ("filterbank", 16000, 8)
+    assert (adapter.max_length, adapter.normalization) == (16, (-5.0, 3.0))
+    x = adapter.prepare(_models.clip_wave())  # a raw clip goes through the extractor
+    assert torch.equal(x.tensor, encoded["input_values"])
+    # 16 frames of 10 ms in windows of 4 frames, 8 mel bins in 2 bands: (frames, mel) ids
+    mask = adapter.feature_mask(x)[0]
+    assert mask.shape == (16, 8)
+    assert torch.equal(mask[:, 0], torch.arange(16) // 4)
+    assert torch.equal(mask[0], torch.tensor([0, 0, 0, 0, 4, 4, 4, 4]))
+    silent = extractor(torch.zeros(16000).numpy(), sampling_rate=16000, return_tensors="pt")
+    assert_close(adapter.baseline(x), silent["input_values"])
+    mean = AudioAdapter.from_processor(extractor, baseline="mean_spectrum").baseline(x)
+    assert torch.equal(mean[0, 5], x.tensor[0].mean(0))  # each mel bin's mean over frames
+    scores = adapter.window_scores(x.tensor, x)  # (bands, windows): the features' sums
+    assert float(scores[1, 2]) == pytest.approx(float(x.tensor[0, 8:12, 4:].sum()), abs=1e-5)
+
+
+def test_ast_processor_path_equals_captum_and_the_hand_built_adapter(ast):
+    model, extractor, encoded = ast
+    adapter = AudioAdapter.from_processor(extractor, window_ms=40, n_bands=2)
+    hand = AudioAdapter(
+        model_input="filterbank", n_mels=8, max_length=16, normalization=(-5.0, 3.0),
+        window_ms=40, n_bands=2,
+    )  # fmt: skip
+    x = hand.prepare(encoded["input_values"])
+    logits = lambda values: model(input_values=values).logits  # noqa: E731
+    for method in ("feature_ablation", "integrated_gradients"):
+        kwargs = {"n_steps": 8} if method == "integrated_gradients" else {}
+        result = explain(model, encoded, {"audio": adapter}, method=method, target=TARGET, **kwargs)
+        by_hand = explain(
+            model, {"input_values": x}, {"input_values": hand}, method=method, target=TARGET,
+            **kwargs,
+        )  # fmt: skip
+        assert_same(result, by_hand, {"audio": "input_values"})
+        mask = {} if kwargs else {"feature_mask": hand.feature_mask(x)}
+        expected = captum_by_name(
+            method, logits, x.tensor, baselines=hand.baseline(x), target=TARGET, **kwargs, **mask
+        )
+        assert_close(result.attributions["audio"], expected[0])
+    figure = adapter.render(result.attributions["audio"], adapter.annotate(x))
+    painted = figure.axes[1].images[1].get_array()
+    assert painted.shape == (8, 16)
+
+
+def test_ast_adapter_refuses_features_of_another_shape(ast):
+    model, extractor, encoded = ast
+    adapter = AudioAdapter.from_processor(extractor)
+    cut = {"input_values": encoded["input_values"][:, :, :4]}
+    shape = r"audio has shape \(1, 16, 4\); expected \(batch, 16, 8\)"
+    with pytest.raises(ValueError, match=shape):
+        explain(model, type(encoded)(cut), {"audio": adapter}, target=TARGET)
+    with pytest.raises(ValueError, match="filter-bank models take 'silence' or 'mean_spectrum'"):
+        AudioAdapter.from_processor(extractor, baseline="noise")
+    with pytest.raises(ValueError, match="kind"):
+        adapter.render(torch.zeros(1, 16, 8), adapter.prepare(encoded["input_values"]), "waveform")
+    with pytest.raises(ValueError, match="filter-bank features are masked by feature_mask"):
+        adapter.window_forward(model, adapter.prepare(encoded["input_values"]))
