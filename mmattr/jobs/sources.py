@@ -155,7 +155,21 @@ def _hugging_face(config: JobConfig) -> Any:
         import datasets
     except ImportError:
         raise JobError("dataset.path needs the 'datasets' package (pip install datasets)") from None
-    return datasets.load_from_disk(str(path)).with_format("torch")
+    return _SavedRows(datasets.load_from_disk(str(path)).with_format("torch"))
+
+
+class _SavedRows(torch.utils.data.Dataset):
+    """A ``datasets`` table saved with ``save_to_disk``, read row by row as a torch Dataset
+    (``datasets.Dataset`` is not one)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, index: int) -> Row:
+        return self.table[index]
 
 
 def shard_rows(
