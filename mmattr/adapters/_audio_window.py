@@ -36,7 +36,7 @@ class WindowForward(nn.Module):
         self.base = base.reshape(self.source.shape)
 
     def forward(self, presence: Tensor, *args: Any) -> Any:
-        weights = self.adapter._check_presence(presence, self.x)
+        weights = check_presence(presence, self.adapter.n_windows(self.x))
         mixed = mix(self.source, self.base, weights, self.cells)
         if self.adapter.model_input == "waveform":
             mixed = self.adapter._istft(mixed, self.x.meta["waveform"].shape[-1])
@@ -47,3 +47,16 @@ def mix(source: Tensor, base: Tensor, weights: Tensor, cells: Tensor) -> Tensor:
     """``base + m ⊙ (source − base)`` with ``m`` each cell's window weight: (n, F, frames)."""
     mask = weights.to(source.real.dtype)[:, cells.to(weights.device)]
     return base + mask * (source - base)
+
+
+def check_presence(present: Tensor, k: int) -> Tensor:
+    """``present`` as ``(n, k)`` window weights (a ``(k,)`` vector is one row)."""
+    if not isinstance(present, Tensor):
+        raise TypeError(f"present is {type(present).__name__}; expected a tensor (n, {k})")
+    weights = present[None] if present.dim() == 1 else present
+    if weights.dim() != 2 or weights.shape[1] != k:
+        raise ValueError(
+            f"present has shape {tuple(present.shape)}; expected (n, {k}) (one column per "
+            "window)"
+        )
+    return weights

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from mmattr.adapters._audio_fbank import annotate_fbank, fbank_baseline
 from mmattr.adapters._audio_grid import cell_ids, sample_window_ids, window_grid
 from mmattr.adapters._audio_inputs import check_waveform, extractor_settings, raw_clip
-from mmattr.adapters._audio_window import WindowForward, mix
+from mmattr.adapters._audio_window import WindowForward, check_presence, mix
 from mmattr.adapters.base import ModalityInput, check_choice
 
 MODEL_INPUTS = ("waveform", "spectrogram", "filterbank")
@@ -332,7 +332,7 @@ class AudioAdapter:
         ``istft(S_b + m ⊙ (S_x − S_b))``; ``present`` ``(n, k)`` bool, or float weights in
         [0, 1] (differentiable, for gradient methods over window presence)."""
         self._check_not_filterbank("perturb")
-        weights = self._check_presence(present, x)
+        weights = check_presence(present, self.n_windows(x))
         wave = x.meta["waveform"][None]
         source, base = self._stft(wave), self.baseline_stft(x, baseline)
         return self._istft(mix(source, base, weights, self.cell_ids(x)), wave.shape[-1])
@@ -388,18 +388,6 @@ class AudioAdapter:
                 f"{name} switches windows of a waveform or spectrogram; filter-bank features "
                 "are masked by feature_mask (as explain() does) against baseline(x)"
             )
-
-    def _check_presence(self, present: Tensor, x: ModalityInput) -> Tensor:
-        k = self.n_windows(x)
-        if not isinstance(present, Tensor):
-            raise TypeError(f"present is {type(present).__name__}; expected a tensor (n, {k})")
-        weights = present[None] if present.dim() == 1 else present
-        if weights.dim() != 2 or weights.shape[1] != k:
-            raise ValueError(
-                f"present has shape {tuple(present.shape)}; expected (n, {k}) (one column per "
-                "window)"
-            )
-        return weights
 
 
 def _rms(wave: Tensor) -> Tensor:

@@ -13,9 +13,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .errors import InputValueError
 
-class InterpretableEmbeddingError(ValueError, AssertionError):
-    """Bad use of the interpretable embedding helpers (Captum asserts: caught by both)."""
+#: bad use of the interpretable embedding helpers: the engine's error, also an AssertionError
+InterpretableEmbeddingError = InputValueError
 
 
 class InterpretableEmbeddingBase(nn.Module):

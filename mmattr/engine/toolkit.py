@@ -31,6 +31,7 @@ from ._inputs import (
     validate_target,
 )
 from ._outputs import OutputSelector, output_tensor
+from .errors import InputTypeError, InputValueError
 from .perturbation._perturb import (
     count_groups,
     format_feature_mask,
@@ -40,6 +41,8 @@ from .perturbation._perturb import (
 
 __all__ = [
     "Attribution",
+    "InputTypeError",
+    "InputValueError",
     "BaselinesType",
     "BatchSize",
     "OutputSelector",

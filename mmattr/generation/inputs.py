@@ -16,9 +16,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmattr.engine.toolkit import InputValueError
 
-class InputError(ValueError, AssertionError):
-    """Bad input to a generation class (a ``ValueError``; also caught where Captum asserts)."""
+#: bad input to a generation class: the engine's error (a ``ValueError``, also caught where
+#: Captum asserts)
+InputError = InputValueError
 
 
 class InterpretableInput(ABC):

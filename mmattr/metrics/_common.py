@@ -1,8 +1,8 @@
 """Shared machinery of the metrics: the engine's input checks and chunking, shape checks of
 attributions and ground-truth masks, chunked forward-only evaluation and ranks.
 
-The engine's private helpers the metrics reuse are imported here, once, so that the rest of
-``mmattr.metrics`` depends on the engine only through this module.
+The engine machinery the metrics reuse comes from its public toolkit, imported here once, so
+that the rest of ``mmattr.metrics`` depends on the engine only through this module.
 """
 
 from __future__ import annotations

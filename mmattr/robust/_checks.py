@@ -7,12 +7,11 @@ from typing import Any
 
 from torch import Tensor
 
-from mmattr.engine.toolkit import as_tuple
+from mmattr.engine.toolkit import InputValueError, as_tuple
 
-
-class RobustInputError(ValueError, AssertionError):
-    """Bad input to ``mmattr.robust``: a ``ValueError`` that ``except AssertionError`` (what
-    Captum raises for the same input) also catches."""
+#: bad input to ``mmattr.robust``: the engine's error, a ``ValueError`` that
+#: ``except AssertionError`` (what Captum raises for the same input) also catches
+RobustInputError = InputValueError
 
 
 def check_number(value: Any, name: str, positive: bool = False) -> float:

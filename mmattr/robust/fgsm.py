@@ -44,8 +44,6 @@ class FGSM(Perturbation):
         forward_func: the model (or any callable) to attack.
         loss_func: ``loss_func(outputs, target)`` -> loss per example (or its sum). Default
             None: ``-log(outputs)`` at ``target`` (outputs are taken as probabilities).
-        lower_bound / upper_bound: the inputs' value range, applied after the step.
-            Default ``-inf`` / ``inf``.
         lower_bound: lowest value an adversarial input may take (default ``-inf``).
         upper_bound: highest value an adversarial input may take (default ``inf``).
 
