@@ -14,7 +14,7 @@ from mmattr.adapters.base import Adapter, ModalityInput
 
 def _png(figure: Any) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")  # no empty margins
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
