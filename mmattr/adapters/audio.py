@@ -232,20 +232,25 @@ class AudioAdapter:
 
     def render(self, attribution: Tensor, x: ModalityInput, kind: str = "spectrogram", **kwargs):
         """The spectrogram with each window's score painted over its cells (``kind=
-        "spectrogram"``), or the waveform with the top windows shaded (``kind="waveform"``)."""
-        from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
+        "spectrogram"``: a figure; ``"html"``: the same overlay as one PNG with HTML axes, fast
+        enough for an interactive view), or the waveform with the top windows shaded
+        (``kind="waveform"``)."""
+        from mmattr.visualizers import audio as drawing
 
         waveform = () if self.model_input == "filterbank" else ("waveform",)
-        check_choice(kind, ("spectrogram", *waveform), "kind")
+        check_choice(kind, ("spectrogram", "html", *waveform), "kind")
         scores = self.window_scores(attribution, x)  # (bands or 1, windows)
         if kind == "waveform":
-            return visualize_waveform(
-                x.meta["waveform"].cpu().numpy(), scores.numpy(), self.sample_rate, **kwargs
-            )
+            wave = x.meta["waveform"].cpu().numpy()
+            return drawing.visualize_waveform(wave, scores.numpy(), self.sample_rate, **kwargs)
         grid = x.meta["window_grid"]
-        cells = self.cell_ids(x).cpu()
-        painted = scores.expand(grid["n_bands"], -1).reshape(-1)[cells]
-        return visualize_spectrogram(x.meta["spectrogram"].cpu().numpy(), painted.numpy(), **kwargs)
+        painted = scores.expand(grid["n_bands"], -1).reshape(-1)[self.cell_ids(x).cpu()]
+        if kind == "html":
+            kwargs.setdefault("duration", grid["time_edges_s"][-1])
+            linear = grid.get("scale") == "linear"
+            kwargs.setdefault("max_frequency", grid["band_edges_hz"][-1] if linear else None)
+        draw = drawing.spectrogram_html if kind == "html" else drawing.visualize_spectrogram
+        return draw(x.meta["spectrogram"].cpu().numpy(), painted.numpy(), **kwargs)
 
     # -- windows -----------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from torch import Tensor
 from mmattr.adapters.base import Adapter, ModalityInput
 
 
-def _png(figure: Any) -> str:
+def png_data(figure: Any) -> str:
+    """A matplotlib figure as a PNG data URL (80 dpi, tight: no empty margins)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")  # no empty margins
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -25,7 +26,7 @@ def warm_up() -> None:
     figure, _ = visualize_image_attr(
         torch.eye(4).numpy(), method="heat_map", sign="all", title="x", use_pyplot=False
     )
-    _png(figure)
+    png_data(figure)
 
 
 def modality_view(
@@ -38,12 +39,20 @@ def modality_view(
     """
     total = float(attribution.double().sum())
     if adapter is not None:
-        drawn = adapter.render(attribution, prepared)
+        drawn = adapter.render(attribution, prepared, **_render_options(adapter))
     else:
         drawn = _heat_map(attribution)
     if isinstance(drawn, str):
         return {"name": name, "kind": "html", "data": drawn, "total": total}
-    return {"name": name, "kind": "image", "data": _png(drawn), "total": total}
+    return {"name": name, "kind": "image", "data": png_data(drawn), "total": total}
+
+
+def _render_options(adapter: Adapter) -> dict[str, Any]:
+    """The audio adapter draws its spectrogram overlay as one PNG with HTML axes (a two-panel
+    figure takes ~1 s to draw; the page has to show a view within 1 s of the click)."""
+    from mmattr.adapters import AudioAdapter
+
+    return {"kind": "html"} if isinstance(adapter, AudioAdapter) else {}
 
 
 def _heat_map(attribution: Tensor) -> Any:

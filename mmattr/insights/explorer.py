@@ -165,7 +165,7 @@ class Explorer:
             dict(self.prepared(settings.example)),
             adapters=adapters,
             method=settings.method,
-            target=settings.target,
+            target=self._explained_target(settings),
             forward=_Counted(self.forward or self.model, job),
             **dict(settings.params),
         )
@@ -186,14 +186,27 @@ class Explorer:
         return {
             "settings": settings.to_dict(),
             "target": target,
-            "target_name": self._name(target) if isinstance(target, int) else str(target),
-            "modalities": modalities,
+            "target_name": self._target_name(settings, target),
+            "modalities": modalities + self._extra_views(settings, explanation),
             "contributions": {
                 k: {"values": c.values, "shares": c.shares}
                 for k, c in explanation.contributions.items()
             },
             "evaluations": job.calls,
         }
+
+    # what a subclass for another kind of output (question answering) changes
+
+    def _explained_target(self, settings: Settings) -> Any:
+        """``explain``'s ``target`` for the page's choice ("predicted" or a class index)."""
+        return settings.target
+
+    def _target_name(self, settings: Settings, target: Any) -> str:
+        return self._name(target) if isinstance(target, int) else str(target)
+
+    def _extra_views(self, settings: Settings, explanation: Any) -> list[dict[str, Any]]:
+        """Views beside the modalities' (none here; the QA explorer adds layers x tokens)."""
+        return []
 
     def export(self, settings: Settings) -> bytes:
         """A zip of ``Explanation.save`` (JSON + safetensors, no pickle) of a finished view."""

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from mmattr.visualizers._common import figure_base64
-from mmattr.visualizers.audio import visualize_spectrogram, visualize_waveform
+from mmattr.visualizers.audio import (
+    spectrogram_html,
+    spectrogram_image,
+    visualize_spectrogram,
+    visualize_waveform,
+)
 from mmattr.visualizers.generation import (
     visualize_generation_sequence,
     visualize_generation_tokens,
@@ -26,6 +31,8 @@ __all__ = [
     "normalize_attr",
     "overlay",
     "qa_html",
+    "spectrogram_html",
+    "spectrogram_image",
     "text_html",
     "visualize_contributions",
     "visualize_generation_sequence",

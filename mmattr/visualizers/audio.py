@@ -6,6 +6,9 @@ a 1-D grid means time windows only (each covers every frequency).
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 from typing import Any
 
 import numpy as np
@@ -87,6 +90,89 @@ def visualize_spectrogram(
     if title:
         figure.suptitle(title)
     return figure
+
+
+def spectrogram_image(spectrogram: Any, window_scores: Any, floor: float = 0.25) -> np.ndarray:
+    """Window attributions over the spectrogram as an RGB array (F, T, 3) uint8, frequency up:
+    ``diverging(score / max |score|) · (floor + (1 - floor) · lightness)`` per cell, where the
+    lightness is the log power scaled to [0, 1]: the hue says the sign and strength, the
+    brightness shows the signal, under strong colours too.
+
+    Args:
+        spectrogram: ``(freq, frames)`` power spectrogram (log power when it has negatives).
+        window_scores: ``(bands, windows)`` or ``(windows,)`` attributions, or one per cell.
+        floor: the brightness of the quietest cell (default ``0.25``).
+    """
+    power = as_array(spectrogram, "spectrogram", ndim=(2,))
+    painted = upsample_windows(window_scores, power.shape)
+    shown = np.log10(power + 1e-8) if power.min() >= 0 else power
+    low, high = float(shown.min()), float(shown.max())
+    lightness = (shown - low) / (high - low) if high > low else np.ones_like(shown)
+    scale = symmetric_scale(painted)
+    colours = DIVERGING((painted / scale + 1.0) / 2.0)[..., :3]  # (F, T, 3)
+    shaded = colours * (floor + (1.0 - floor) * lightness)[..., None]
+    return (np.flipud(shaded) * 255.0).round().astype(np.uint8)
+
+
+_SPEC_STYLE = (
+    "<style>.mm-spec{font-family:sans-serif;font-size:12px;margin:0;display:inline-block;}"
+    ".mm-spec-grid{display:grid;grid-template-columns:auto auto auto;gap:2px 4px;}"
+    ".mm-spec-ylabel{writing-mode:vertical-rl;transform:rotate(180deg);text-align:center;}"
+    ".mm-spec-yticks{display:flex;flex-direction:column;justify-content:space-between;"
+    "text-align:right;}"
+    ".mm-spec-xticks{display:flex;justify-content:space-between;grid-column:3;}"
+    ".mm-spec-xlabel{text-align:center;grid-column:3;}"
+    ".mm-spec img{display:block;image-rendering:pixelated;}"
+    ".mm-spec-legend{display:flex;align-items:center;gap:6px;margin-top:4px;}"
+    ".mm-spec-bar{width:160px;height:10px;border:1px solid #999;background:linear-gradient("
+    "to right,rgb(214,38,41),rgb(255,255,255),rgb(43,161,43));}</style>"
+)
+
+
+def spectrogram_html(
+    spectrogram: Any,
+    window_scores: Any,
+    duration: float | None = None,
+    max_frequency: float | None = None,
+    title: str | None = None,
+    zoom: tuple[int, int] = (2, 4),
+) -> str:
+    """HTML of :func:`spectrogram_image` (a PNG, no figure: ~50x faster to draw) with its time
+    and frequency axes and the colour scale as HTML around it.
+
+    Args:
+        spectrogram: ``(freq, frames)`` power spectrogram.
+        window_scores: ``(bands, windows)`` or ``(windows,)`` attributions, or one per cell.
+        duration: length in seconds for the time axis (``None``: frames; default ``None``).
+        max_frequency: the top frequency in Hz, for a linear frequency axis (``None``: bins;
+            default ``None``).
+        title: caption above the image (``None``: a description; default ``None``).
+        zoom: each cell drawn as (rows, columns) pixels (default ``(2, 4)``).
+    """
+    from PIL import Image
+
+    rgb = spectrogram_image(spectrogram, window_scores)
+    rows, frames = rgb.shape[:2]
+    image = Image.fromarray(rgb).resize((frames * zoom[1], rows * zoom[0]), Image.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    scale = symmetric_scale(upsample_windows(window_scores, (rows, frames)))
+    top, y_name = (max_frequency, "frequency (Hz)") if max_frequency else (rows - 1, "frequency bin")
+    end, x_name = (duration, "time (s)") if duration else (frames - 1, "time frame")
+    ticks = lambda values: "".join(f"<span>{v:g}</span>" for v in values)  # noqa: E731
+    caption = title or "window attribution (colour) over the spectrogram (brightness: log power)"
+    return (
+        f'{_SPEC_STYLE}<figure class="mm-spec"><figcaption>{html.escape(caption)}</figcaption>'
+        f'<div class="mm-spec-grid"><div class="mm-spec-ylabel">{y_name}</div>'
+        f'<div class="mm-spec-yticks">{ticks([top, top / 2, 0])}</div>'
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(caption)}" '
+        f'width="{frames * zoom[1]}" height="{rows * zoom[0]}">'
+        f'<div class="mm-spec-xticks">{ticks([0, end / 2, end])}</div>'
+        f'<div class="mm-spec-xlabel">{x_name}</div></div>'
+        f'<div class="mm-spec-legend">against <span>{-scale:+.3g}</span>'
+        f'<span class="mm-spec-bar"></span><span>{scale:+.3g}</span> for</div></figure>'
+    )
 
 
 def top_windows(window_scores: Any, top_k: int) -> np.ndarray:

@@ -50,12 +50,29 @@ def _serve(name: str):
 
 
 def _open(browser, server):
+    """The page, and the errors it met: exceptions, console errors (a CSP refusal is logged
+    there) and securitypolicyviolation events (the page breaks silently under a CSP)."""
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.expose_function("reportViolation", lambda text: errors.append(text))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => window.reportViolation("
+        "`CSP ${e.violatedDirective} refused ${e.blockedURI || 'inline'}`));"
+    )
     page.goto(server.url)
     page.wait_for_selector("tr.mi-example")
     return page, errors
+
+
+def _wait_for(page, expression: str, timeout: float = 30.0) -> None:
+    """Poll ``expression`` until true (playwright's wait_for_function evaluates a string in
+    the page, which the page's CSP refuses: no 'unsafe-eval')."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
 
 
 def _shown(page, pane: str = "A") -> dict:
@@ -64,8 +81,8 @@ def _shown(page, pane: str = "A") -> dict:
         f".mi-pane[data-pane='{pane}']",
         """pane => ({
           heading: pane.querySelector('h3').textContent,
-          images: [...pane.querySelectorAll('img.mi-image')].map(i => i.src),
-          totals: Object.fromEntries([...pane.querySelectorAll('.mi-modality')].map(
+          images: [...pane.querySelectorAll('.mi-modality img')].map(i => i.src),
+          totals: Object.fromEntries([...pane.querySelectorAll('.mi-modality:has(.mi-total)')].map(
             m => [m.dataset.modality,
                   [Number(m.dataset.total), m.querySelector('.mi-total').textContent]])),
           bars: [...pane.querySelectorAll('tr.mi-bar')].map(b => [
@@ -75,7 +92,7 @@ def _shown(page, pane: str = "A") -> dict:
     )
 
 
-def _explain(explorer, index: int, method: str, **params):
+def _explain(explorer, index: int, method: str, target="predicted", **params):
     raw = {name: explorer.dataset[index][name] for name in explorer.input_names}
     torch.manual_seed(0)
     return mmattr.explain(
@@ -83,7 +100,7 @@ def _explain(explorer, index: int, method: str, **params):
         raw,
         adapters=explorer.adapters,
         method=method,
-        target="predicted",
+        target=target,
         forward=explorer.forward,
         **params,
     )
@@ -118,7 +135,7 @@ def test_pick_example_change_method_numbers_are_explains(browser):
         assert first["heading"].startswith("integrated_gradients")
         _check_numbers(first, _explain(explorer, 2, "integrated_gradients", n_steps=32))
         page.select_option("select[name=method]", "saliency")
-        page.wait_for_function(
+        _wait_for(page, 
             'document.querySelector("'
             + DONE.format("A")
             + " h3\")?.textContent.startsWith('saliency')"
@@ -170,19 +187,98 @@ def test_filter_and_bad_parameter_message(browser):
         explorer.runner.close()
 
 
-@pytest.mark.parametrize(("name", "example"), [("shapes-cnn", 1), ("vqa", 0), ("keyword-audio", 3)])
-def test_each_modality_view_screenshot(browser, name, example):
+VIEWS = [  # zoo model, example, explain's target, images shown (modalities + layers x tokens)
+    ("shapes-cnn", 1, "predicted", 1),
+    ("vqa", 0, "predicted", 1),
+    ("keyword-audio", 3, "predicted", 1),
+    ("ba-shapes-gcn", 0, "predicted", 1),
+    ("qa-bert", 0, "start", 1),
+]
+
+
+@pytest.mark.parametrize(("name", "example", "target", "images"), VIEWS)
+def test_each_modality_view_screenshot(browser, name, example, target, images):
     explorer, server = _serve(name)
     try:
         page, errors = _open(browser, server)
         page.click(f"tr.mi-example[data-index='{example}']")
         page.wait_for_selector(DONE.format("A"))
         shown = _shown(page)
-        _check_numbers(shown, _explain(explorer, example, "integrated_gradients", n_steps=32))
-        assert len(shown["images"]) == 1 and shown["images"][0].startswith("data:image/png;base64,")
+        _check_numbers(shown, _explain(explorer, example, "integrated_gradients", target, n_steps=32))
+        assert len(shown["images"]) == images
+        assert all(i.startswith("data:image/png;base64,") for i in shown["images"])
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         assert errors == []
+    finally:
+        server.stop()
+        explorer.runner.close()
+
+
+def _styled(page, selector: str) -> list[str]:
+    """The computed background colours of the elements ``selector`` matches."""
+    return page.eval_on_selector_all(
+        selector, "els => els.map(e => getComputedStyle(e).backgroundColor)"
+    )
+
+
+def test_qa_view_tokens_layers_and_the_end_logit(browser):
+    """Question + context tokens highlighted (their inline colours applied under the CSP), the
+    layers x tokens map, and the target list switching to the answer's end logit."""
+    explorer, server = _serve("qa-bert")
+    try:
+        page, errors = _open(browser, server)
+        row = explorer.examples()[2]
+        assert row["correct"] and row["label_name"] == row["prediction_name"] == "pink"
+        page.click("tr.mi-example[data-index='2']")
+        page.wait_for_selector(DONE.format("A"))
+        start = _shown(page)
+        tokens = explorer.prepared(2)["text"].meta["tokens"]
+        assert page.locator(".mi-pane .mm-token[data-attr]").count() == len(tokens)
+        colours = _styled(page, ".mi-pane .mm-token[data-attr]")
+        assert len(set(colours)) > 5 and "rgba(0, 0, 0, 0)" not in colours
+        assert page.locator(".mi-modality[data-modality='layers x tokens'] img").count() == 1
+        assert "answer start at token 13 ('pink')" in start["heading"]
+        page.select_option("select[name=target]", "1")
+        _wait_for(page, 
+            'document.querySelector("' + DONE.format("A") + ' h3")?.textContent.includes("end")'
+        )
+        end = _shown(page)
+        _check_numbers(end, _explain(explorer, 2, "integrated_gradients", "end", n_steps=32))
+        assert end["images"] != start["images"]  # the layers map of the end logit
+        page.screenshot(path=str(SCREENSHOTS / "qa-bert-end.png"), full_page=True)
+        assert errors == []
+    finally:
+        server.stop()
+        explorer.runner.close()
+
+
+def test_the_page_runs_under_its_csp_and_the_checks_see_a_refusal(browser):
+    """An injected inline script does not run and an inline style is not applied; both are
+    reported, so the other tests' ``errors == []`` means no refusal happened there."""
+    explorer = tiny_explorer()
+    server = explorer.serve(port=0, block=False)
+    try:
+        page, errors = _open(browser, server)
+        assert errors == []
+        page.evaluate(
+            """() => {
+              const script = document.createElement('script');
+              script.textContent = 'window.injected = 1';
+              document.body.append(script);
+              const box = document.createElement('div');
+              box.id = 'styled';
+              box.setAttribute('style', 'color: rgb(255, 0, 0)');
+              document.body.append(box);
+            }"""
+        )
+        _wait_for(page, "document.getElementById('styled')")
+        time.sleep(0.3)  # the violation events are queued
+        assert page.evaluate("() => window.injected") is None
+        colour = page.evaluate("() => getComputedStyle(styled).color")
+        assert colour != "rgb(255, 0, 0)"
+        refused = [e for e in errors if e.startswith("CSP ")]
+        assert sorted(refused) == ["CSP script-src-elem refused inline", "CSP style-src-attr refused inline"]
     finally:
         server.stop()
         explorer.runner.close()
@@ -201,7 +297,7 @@ def test_page_stays_responsive_and_moving_on_cancels(browser):
         page.fill("input.mi-filter", "question 2")  # the page still answers
         assert page.eval_on_selector_all("tr.mi-example", "rows => rows.length") == 1
         page.click("tr.mi-example[data-index='2']")  # move on: the running view is cancelled
-        page.wait_for_function("document.querySelectorAll('.mi-pane').length === 1")
+        _wait_for(page, "document.querySelectorAll('.mi-pane').length === 1")
         first = next(job for job in explorer.runner.jobs.values() if job.settings.example == 1)
         deadline = time.monotonic() + 10  # the page posts the cancel without waiting
         while not first.cancel_event.is_set() and time.monotonic() < deadline:

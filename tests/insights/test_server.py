@@ -43,6 +43,34 @@ def test_every_route_needs_the_token(client):
     assert "export default" in client.get("/static/explorer.js", params={"token": TOKEN}).text
 
 
+def test_every_response_has_the_security_headers(client):
+    """CSP (scripts and styles from the server only, no inline script, data: images),
+    nosniff and no Referer, on pages, files, API answers and errors alike."""
+    responses = [
+        client.get("/", params={"token": TOKEN}),
+        client.get("/static/main.js", params={"token": TOKEN}),
+        client.get("/api/state", params={"token": TOKEN}),
+        client.get("/api/state"),  # 403
+        client.get("/static/nothing.js", params={"token": TOKEN}),  # 404
+        client.post("/api/run", json={"example": 99}, params={"token": TOKEN}),  # 400
+        client.get("/api/run", params={"token": TOKEN}),  # 405
+        client.get("/no/such/route"),  # 404 from the router
+    ]
+    assert [r.status_code for r in responses] == [200, 200, 200, 403, 404, 400, 405, 404]
+    for response in responses:
+        policy = response.headers["content-security-policy"]
+        directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+        assert directives["default-src"] == "'self'"
+        assert directives["img-src"] == "'self' data:"
+        assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    page = responses[0].text
+    assert "<script>" not in page and 'type="module">' not in page  # no inline script
+    assert f'src="static/main.js?token={TOKEN}"' in page
+
+
 @pytest.mark.parametrize(
     "path",
     ["/static/../server.py", "/static/%2e%2e/server.py", "/static/..%2f_settings.py",

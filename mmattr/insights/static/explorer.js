@@ -12,11 +12,39 @@ function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "class") el.className = value;
+    else if (key === "style") el.style.cssText = value; // CSSOM: allowed by the page's CSP
     else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else if (value !== undefined && value !== null) el.setAttribute(key, value);
   }
   for (const child of children) el.append(child);
   return el;
+}
+
+// The server's Content-Security-Policy has no 'unsafe-inline': the style attributes and
+// <style> elements of a view's HTML (token highlights, spectrogram axes) would be refused.
+// They are renamed before parsing (data-mm-style) and applied through the CSSOM, which the
+// policy does not govern. Scripts in the HTML never run (script-src 'self').
+const adopted = new Set();
+function fragment(markup) {
+  const template = document.createElement("template");
+  template.innerHTML = markup.replace(/(<[a-zA-Z][^>]*?\s)style=/g, "$1data-mm-style=");
+  const root = template.content;
+  for (const style of root.querySelectorAll("style")) {
+    const css = style.textContent;
+    style.remove();
+    if (adopted.has(css)) continue;
+    adopted.add(css);
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  }
+  const box = h("div", { class: "mi-html" });
+  box.append(root);
+  for (const el of box.querySelectorAll("[data-mm-style]")) {
+    el.style.cssText = el.dataset.mmStyle;
+    el.removeAttribute("data-mm-style");
+  }
+  return box;
 }
 
 const fmt = (x) => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toFixed(4));
@@ -208,10 +236,12 @@ class View {
     box.append(h("h3", {}, `${view.settings.method} → ${view.target_name}`),
       h("div", { class: "mi-evaluations" }, `${view.evaluations} model calls`));
     for (const m of view.modalities) {
+      const caption = m.total === null ? [m.name]
+        : [`${m.name}: Σ attribution = `, h("span", { class: "mi-total" }, fmt(m.total))];
       const card = h("div", { class: "mi-modality", "data-modality": m.name, "data-total": m.total },
-        h("div", { class: "mi-caption" }, `${m.name}: Σ attribution = `, h("span", { class: "mi-total" }, fmt(m.total))));
+        h("div", { class: "mi-caption" }, ...caption));
       if (m.kind === "image") card.append(h("img", { class: "mi-image", src: m.data, alt: `${m.name} attribution` }));
-      else { const html = h("div", { class: "mi-html" }); html.innerHTML = m.data; card.append(html); }
+      else card.append(fragment(m.data));
       box.append(card);
     }
     for (const [estimator, c] of Object.entries(view.contributions)) {
@@ -236,7 +266,7 @@ class View {
   }
 
   exportPng() {
-    const image = this.panes.querySelector("img.mi-image");
+    const image = this.panes.querySelector(".mi-modality img");
     if (image) this.download("attribution.png", image.src);
   }
 
@@ -246,7 +276,7 @@ class View {
   }
 
   exportHtml() {
-    const css = [...document.styleSheets].flatMap((s) => { try { return [...s.cssRules].map((r) => r.cssText); } catch { return []; } }).join("\n");
+    const css = [...document.styleSheets, ...document.adoptedStyleSheets].flatMap((s) => { try { return [...s.cssRules].map((r) => r.cssText); } catch { return []; } }).join("\n");
     const page = `<!doctype html><meta charset="utf-8"><style>${css}</style><div class="mmattr-insights">${this.panes.outerHTML}</div>`;
     this.download("attribution.html", URL.createObjectURL(new Blob([page], { type: "text/html" })));
   }
