@@ -37,11 +37,31 @@ class NodeGraphAdapter(GraphAdapter):
         }
         return ModalityInput(x.tensor, {**x.model_kwargs, "node": int(raw["node"])}, meta, raw)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._layouts: dict[bytes, Any] = {}
+
     def render(self, attribution: Tensor, x: ModalityInput, **kwargs: Any) -> Any:
-        """The adapter's drawing, with the explained node as a square and its house ringed."""
+        """The adapter's drawing, with the explained node as a square and its house ringed;
+        each graph's layout is computed once (the spring layout of a few hundred nodes takes
+        longer than the attribution)."""
         kwargs.setdefault("highlight_node", x.meta["node"])
         kwargs.setdefault("ground_truth_nodes", x.meta["house"] or None)
+        kwargs.setdefault("positions", self.layout(x))
         return super().render(attribution, x, **kwargs)
+
+    def layout(self, x: ModalityInput) -> Any:
+        """The spring layout (seed 0) of ``x``'s graph, kept for the next drawing."""
+        import networkx as nx
+
+        edge_index = x.meta["edge_index"].cpu()
+        key = edge_index.numpy().tobytes() + bytes(str(x.meta["node_ids"].numel()), "ascii")
+        if key not in self._layouts:
+            graph = nx.Graph()
+            graph.add_nodes_from(range(x.meta["node_ids"].numel()))
+            graph.add_edges_from(edge_index.T.tolist())
+            self._layouts[key] = nx.spring_layout(graph, seed=0)
+        return self._layouts[key]
 
 
 def neighbourhood(graph: dict[str, Tensor], node: int, hops: int = HOPS) -> dict[str, Any]:

@@ -4,8 +4,8 @@ An example is a (question, context) pair; the explained output is the start or t
 at the predicted answer position (``explain``'s ``target="start"``/``"end"``), chosen in the
 page's target list ("predicted" is the start). Beside the token highlights the view shows the
 layers x tokens map of text models: each encoder layer's conductance for each token toward that
-logit (``TextAdapter.layer_token_attributions`` drawn by ``visualize_layer_tokens``, as the
-demo's QA section draws it).
+logit (``TextAdapter.layer_token_attributions``, as in the demo's QA section), drawn as the
+HTML table ``layer_tokens_html`` (``visualize_layer_tokens``' figure takes ~1 s to draw).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 import torch
 
 from mmattr.adapters import TextAdapter
-from mmattr.insights._render import png_data
 from mmattr.insights._settings import Settings
 from mmattr.insights.explorer import Explorer
 
@@ -73,7 +72,7 @@ class QAExplorer(Explorer):
 
     def _extra_views(self, settings: Settings, explanation: Any) -> list[dict[str, Any]]:
         """The layers x tokens map toward the explained logit (cached per example and logit)."""
-        from mmattr.visualizers import visualize_layer_tokens
+        from mmattr.visualizers import layer_tokens_html
 
         key = (settings.example, self._explained_target(settings))
         if key not in self._layer_views:
@@ -81,18 +80,15 @@ class QAExplorer(Explorer):
             matrix = self.adapter.layer_token_attributions(
                 self.model, question, context, target=key[1]
             )  # (layers, tokens)
-            tokens = self.prepared(settings.example)["text"].meta["tokens"]
-            figure = visualize_layer_tokens(
-                matrix.numpy(),
-                tokens,
-                [f"layer {i}" for i in range(matrix.shape[0])],
-                title=f"layer conductance toward the predicted answer {key[1]} "
-                "(rows: encoder layers)",
-            )
             self._layer_views[key] = {
                 "name": LAYERS_VIEW,
-                "kind": "image",
-                "data": png_data(figure),
+                "kind": "html",
+                "data": layer_tokens_html(
+                    matrix.numpy(),
+                    self.prepared(settings.example)["text"].meta["tokens"],
+                    title=f"layer conductance toward the predicted answer {key[1]} "
+                    "(rows: encoder layers)",
+                ),
                 "total": None,  # a sum over layers means nothing: each layer sums to F(x) - F(x')
             }
         return [self._layer_views[key]]

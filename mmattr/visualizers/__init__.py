@@ -16,7 +16,7 @@ from mmattr.visualizers.generation import (
 from mmattr.visualizers.graph import visualize_graph
 from mmattr.visualizers.image import normalize_attr, overlay, visualize_segments
 from mmattr.visualizers.image_attr import visualize_image_attr, visualize_image_attr_multiple
-from mmattr.visualizers.layers import visualize_layer_tokens
+from mmattr.visualizers.layers import layer_tokens_html, visualize_layer_tokens
 from mmattr.visualizers.modality import visualize_contributions
 from mmattr.visualizers.report import Report
 from mmattr.visualizers.text import merge_word_pieces, qa_html, text_html
@@ -27,6 +27,7 @@ __all__ = [
     "Report",
     "VisualizationDataRecord",
     "figure_base64",
+    "layer_tokens_html",
     "merge_word_pieces",
     "normalize_attr",
     "overlay",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ def visualize_graph(
     highlight_node: int | None = None,
     seed: int = 0,
     title: str | None = None,
+    positions: Mapping[int, Any] | None = None,
 ) -> Figure:
     """Nodes coloured by attribution (diverging), edges as wide as their |attribution|.
 
@@ -57,6 +58,8 @@ def visualize_graph(
         highlight_node: the explained node, drawn larger (``None``: none; default ``None``).
         seed: seed of the spring layout (default ``0``).
         title: figure title (``None``: none; default ``None``).
+        positions: node -> (x, y), e.g. a layout kept from an earlier drawing of the same
+            graph (``None``: the spring layout of ``seed``; default ``None``).
     """
     import networkx as nx
 
@@ -80,7 +83,7 @@ def visualize_graph(
         widths = np.array(
             [0.5 + 4.5 * by_edge[(min(u, v), max(u, v))] / peak for u, v in graph.edges]
         )
-    layout = nx.spring_layout(graph, seed=seed)
+    layout = positions if positions is not None else nx.spring_layout(graph, seed=seed)
     figure = new_figure(6, 5)
     axis = figure.add_subplot()
     scale = symmetric_scale(scores)

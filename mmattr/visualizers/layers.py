@@ -6,6 +6,7 @@ the distribution of its attribution across layers.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,10 +16,13 @@ from matplotlib.figure import Figure
 from mmattr.visualizers._common import (
     DIVERGING,
     as_array,
+    css_colour,
     new_figure,
     sign_colours,
     symmetric_scale,
 )
+from mmattr.visualizers.text import _STYLE as TEXT_STYLE
+from mmattr.visualizers.text import legend_html
 
 
 def _check(matrix: Any, tokens: Sequence[str], layer_names: Sequence[str] | None) -> np.ndarray:
@@ -88,3 +92,52 @@ def visualize_layer_tokens(
     if title:
         figure.suptitle(title)
     return figure
+
+
+_TABLE_STYLE = (
+    "<style>.mm-layers{border-collapse:collapse;font-family:sans-serif;font-size:11px;}"
+    ".mm-layers th{font-weight:normal;padding:1px 3px;}"
+    ".mm-layers thead th{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;}"
+    ".mm-layers tbody th{text-align:right;white-space:nowrap;}"
+    ".mm-layers td{min-width:14px;height:14px;border:1px solid #fff;}"
+    ".mm-layers caption{text-align:left;font-size:12px;margin-bottom:2px;}</style>"
+)
+
+
+def layer_tokens_html(
+    attributions: Any,
+    tokens: Sequence[str],
+    layer_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> str:
+    """The heatmap of :func:`visualize_layer_tokens` as an HTML table (milliseconds to build,
+    where the figure takes about a second): one row per layer, one column per token, each
+    cell coloured by its value on the same diverging scale, the value in its tooltip.
+
+    >>> layer_tokens_html(np.ones((2, 3)), ["a", "b", "c"]).count("<td ")
+    6
+
+    Args:
+        attributions: ``(layers, tokens)`` attributions.
+        tokens: the token strings, one per position.
+        layer_names: one name per layer (``None``: "layer 0", "layer 1"...; default ``None``).
+        title: caption above the table (``None``: none; default ``None``).
+    """
+    values = _check(attributions, tokens, layer_names)
+    names = layer_names or [f"layer {i}" for i in range(len(values))]
+    scale = symmetric_scale(values)
+    header = "".join(f"<th>{html.escape(token)}</th>" for token in tokens)
+    rows = "".join(
+        f"<tr><th>{html.escape(str(name))}</th>"
+        + "".join(
+            f'<td data-attr="{value:.6g}" title="{html.escape(token)}: {value:+.4g}" '
+            f'style="background:{css_colour(float(value), scale)}"></td>'
+            for token, value in zip(tokens, row)
+        )
+        + "</tr>"
+        for name, row in zip(names, values)
+    )
+    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    table = f'<table class="mm-layers">{caption}<thead><tr><th></th>{header}</tr></thead>'
+    legend = legend_html(scale)  # its token swatches are styled by the text highlights' CSS
+    return f"{TEXT_STYLE}{_TABLE_STYLE}{table}<tbody>{rows}</tbody></table>{legend}"

@@ -64,7 +64,8 @@ def merge_word_pieces(
     return words, np.asarray(scores)
 
 
-def _legend(scale: float) -> str:
+def legend_html(scale: float) -> str:
+    """The colour key of the diverging scale, -scale (against) .. +scale (for), as HTML."""
     cells = "".join(
         f'<span class="mm-token" style="background:{css_colour(v * scale, scale)}">'
         f"{v * scale:+.3g}</span>"
@@ -112,7 +113,7 @@ def text_html(
     scale = symmetric_scale(values)
     heading = f"<h4>{html.escape(title)}</h4>" if title else ""
     body = f'<div class="mm-text">{_spans(tokens, values, scale)}</div>'
-    return _STYLE + heading + body + (_legend(scale) if legend else "")
+    return _STYLE + heading + body + (legend_html(scale) if legend else "")
 
 
 def qa_html(

@@ -203,6 +203,32 @@ def test_render_paints_each_window_score_over_its_cells():
     assert bars == pytest.approx([30.0, 34.0, 38.0, 42.0, 46.0])
 
 
+def test_render_html_is_the_figures_overlay_as_one_png():
+    """kind="html": the PNG holds spectrogram_image of the very cells the figure paints
+    (each cell zoom-fold), and the axes are the clip's seconds and Hz."""
+    import base64
+    import io
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    from mmattr.visualizers.audio import spectrogram_image
+
+    adapter = AudioAdapter(n_bands=4)
+    x = adapter.prepare(_clip())
+    scores = torch.arange(20, dtype=torch.float32) - 6.0
+    painted = adapter.render(scores, x).axes[1].images[1].get_array()
+    page = adapter.render(scores, x, kind="html")
+    data = re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1)
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+    assert shown.shape == (201 * 2, 51 * 4, 3)
+    expected = spectrogram_image(x.meta["spectrogram"].numpy(), np.asarray(painted))
+    np.testing.assert_array_equal(shown[::2, ::4], expected)
+    assert "<span>8000</span>" in page and "<span>0.5</span>" in page  # Hz top, seconds
+    assert "time (s)" in page and "frequency (Hz)" in page and "-13" in page and "+13" in page
+
+
 def test_bad_input_raises_clear_errors():
     adapter = AudioAdapter()
     with pytest.raises(ValueError, match=r"shape \(1, 1, 1, 8000\)"):

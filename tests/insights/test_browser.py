@@ -187,12 +187,12 @@ def test_filter_and_bad_parameter_message(browser):
         explorer.runner.close()
 
 
-VIEWS = [  # zoo model, example, explain's target, images shown (modalities + layers x tokens)
+VIEWS = [  # zoo model, example, explain's target, images shown
     ("shapes-cnn", 1, "predicted", 1),
     ("vqa", 0, "predicted", 1),
     ("keyword-audio", 3, "predicted", 1),
     ("ba-shapes-gcn", 0, "predicted", 1),
-    ("qa-bert", 0, "start", 1),
+    ("qa-bert", 0, "start", 0),  # token highlights and the layers x tokens table: HTML
 ]
 
 
@@ -237,7 +237,13 @@ def test_qa_view_tokens_layers_and_the_end_logit(browser):
         assert page.locator(".mi-pane .mm-token[data-attr]").count() == len(tokens)
         colours = _styled(page, ".mi-pane .mm-token[data-attr]")
         assert len(set(colours)) > 5 and "rgba(0, 0, 0, 0)" not in colours
-        assert page.locator(".mi-modality[data-modality='layers x tokens'] img").count() == 1
+        layers = explorer.adapter.layer_token_attributions(
+            explorer.model, *explorer.dataset[2]["text"], target="start"
+        )  # (12 layers, tokens)
+        cells = ".mi-modality[data-modality='layers x tokens'] td[data-attr]"
+        shown = page.eval_on_selector_all(cells, "cs => cs.map(c => Number(c.dataset.attr))")
+        assert shown == pytest.approx(layers.reshape(-1).tolist(), rel=1e-5, abs=1e-6)
+        assert len(set(_styled(page, cells))) > 20  # the cells' colours applied under the CSP
         assert "answer start at token 13 ('pink')" in start["heading"]
         page.select_option("select[name=target]", "1")
         _wait_for(page, 
@@ -245,7 +251,8 @@ def test_qa_view_tokens_layers_and_the_end_logit(browser):
         )
         end = _shown(page)
         _check_numbers(end, _explain(explorer, 2, "integrated_gradients", "end", n_steps=32))
-        assert end["images"] != start["images"]  # the layers map of the end logit
+        ends = page.eval_on_selector_all(cells, "cs => cs.map(c => Number(c.dataset.attr))")
+        assert ends != shown and len(ends) == len(shown)  # the layers map of the end logit
         page.screenshot(path=str(SCREENSHOTS / "qa-bert-end.png"), full_page=True)
         assert errors == []
     finally:

@@ -22,6 +22,28 @@ def test_window_scores_paint_the_cells_they_cover() -> None:
     np.testing.assert_allclose(figure.axes[1].images[1].get_array(), painted)
 
 
+def test_spectrogram_image_hue_is_the_score_and_brightness_the_power() -> None:
+    from mmattr.visualizers import spectrogram_html, spectrogram_image
+
+    power = np.array([[1.0, 1.0, 10.0, 10.0], [100.0, 100.0, 1000.0, 1000.0]])  # (F=2, T=4)
+    scores = np.array([-2.0, 0.0, 0.0, 1.0])  # one per time window
+    rgb = spectrogram_image(power, scores).astype(float) / 255
+    assert rgb.shape == (2, 4, 3)
+    low, high = rgb[1], rgb[0]  # frequency up: row 0 of the image is the top frequency bin
+    # zero score: gray, as bright as the log power (log10: 0 and 1 low, 2 and 3 high; floor
+    # 0.25 at the quietest)
+    np.testing.assert_allclose(low[1], [0.25] * 3, atol=2 / 255)
+    np.testing.assert_allclose(low[2], [0.25 + 0.75 / 3] * 3, atol=2 / 255)
+    np.testing.assert_allclose(high[2], [1.0] * 3, atol=2 / 255)
+    # the strongest negative window: the red end of the diverging map, at the floor brightness
+    np.testing.assert_allclose(low[0], np.array(to_rgba("#d62728")[:3]) * 0.25, atol=0.03)
+    assert high[3][1] > high[3][0] and high[3][1] > high[3][2]  # positive: green
+    page = spectrogram_html(power, scores, duration=2.0, max_frequency=800.0)
+    assert "<span>800</span><span>400</span><span>0</span>" in page  # frequency, top down
+    assert "<span>0</span><span>1</span><span>2</span>" in page  # seconds
+    assert "<span>-2</span>" in page and "<span>+2</span>" in page  # the colour scale
+
+
 def test_waveform_marks_the_top_windows() -> None:
     scores = np.array([0.1, 2.0, -1.0, 0.7])
     assert list(top_windows(scores, 2)) == [1, 3]
