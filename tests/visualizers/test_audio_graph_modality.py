@@ -65,6 +65,13 @@ def test_graph_colours_nodes_and_widens_edges_by_attribution() -> None:
     np.testing.assert_allclose(sorted(widths), [0.5, 2.75, 5.0])
 
 
+def test_graph_drawn_at_given_positions_keeps_them() -> None:
+    positions = {0: (0.0, 0.0), 1: (1.0, 0.0), 2: (1.0, 1.0)}
+    figure = visualize_graph([[0, 1], [1, 2]], [0.5, -0.2, 0.1], positions=positions)
+    nodes = figure.axes[0].collections[-1]
+    np.testing.assert_allclose(nodes.get_offsets(), [positions[n] for n in range(3)])
+
+
 def test_contribution_bars_carry_values_and_interaction() -> None:
     class Contribution:
         values = {"image": 0.6, "text": 0.25}

@@ -6,7 +6,13 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from mmattr.visualizers import merge_word_pieces, qa_html, text_html, visualize_layer_tokens
+from mmattr.visualizers import (
+    layer_tokens_html,
+    merge_word_pieces,
+    qa_html,
+    text_html,
+    visualize_layer_tokens,
+)
 
 TOKENS = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "##s", "[SEP]"]
 VALUES = np.array([0.0, 0.1, 0.9, -0.5, 0.05, -0.1, 0.3, 0.2, 0.0])
@@ -22,7 +28,7 @@ class _Spans(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         found = dict(attrs)
-        self._open = tag == "span" and "data-attr" in found
+        self._open = tag in ("span", "td") and "data-attr" in found
         if self._open:
             rgb = tuple(int(c) for c in re.findall(r"\d+", found["style"]))
             self.spans.append(["", float(found["data-attr"]), rgb])
@@ -98,3 +104,19 @@ def test_bad_text_and_layer_inputs() -> None:
         visualize_layer_tokens(np.ones((2, 4)), ["a", "b", "c"])
     with pytest.raises(ValueError, match="layer_names has 1 names"):
         visualize_layer_tokens(np.ones((2, 3)), ["a", "b", "c"], layer_names=["x"])
+
+
+def test_layer_tokens_table_is_the_heatmaps_values_and_colours() -> None:
+    matrix = np.array([[0.5, -1.0, 0.0], [2.0, 0.25, -0.5]])  # (layers, tokens)
+    page = layer_tokens_html(matrix, ["a", "b", "<c>"], title="toward the start")
+    cells = _spans(page)  # row by row
+    np.testing.assert_allclose([c[1] for c in cells], matrix.reshape(-1))
+    colours = {value: rgb for _, value, rgb in cells}
+    assert colours[0.0] == (255, 255, 255)
+    assert colours[2.0][1] > colours[2.0][0] and colours[-1.0][0] > colours[-1.0][1]
+    assert sum(colours[0.25]) > sum(colours[2.0])  # one scale for the whole table: max |2|
+    assert "<th>layer 0</th>" in page and "<th>layer 1</th>" in page
+    assert "<th>&lt;c&gt;</th>" in page and "<caption>toward the start</caption>" in page
+    assert "+2</span>" in page and "-2</span>" in page  # the legend spans the table's scale
+    with pytest.raises(ValueError, match=r"expected \(layers, 2\) to match tokens"):
+        layer_tokens_html(matrix, ["a", "b"])
