@@ -48,7 +48,9 @@ class NodeGraphAdapter(GraphAdapter):
         kwargs.setdefault("highlight_node", x.meta["node"])
         kwargs.setdefault("ground_truth_nodes", x.meta["house"] or None)
         kwargs.setdefault("positions", self.layout(x))
-        return super().render(attribution, x, **kwargs)
+        figure = super().render(attribution, x, **kwargs)
+        figure.set_layout_engine("none")  # one axis and its colour bar: the constrained
+        return figure  # layout's solve would cost a third of the drawing
 
     def layout(self, x: ModalityInput) -> Any:
         """The spring layout (seed 0) of ``x``'s graph, kept for the next drawing."""

@@ -223,13 +223,16 @@ class Explorer:
         return buffer.getvalue()
 
     def warm_up(self) -> None:
-        """Predict every example, run one cheap attribution (not cached) and load the plotting
-        code before the first click, so that the first view costs only its own work."""
+        """Predict every example, run and draw one cheap attribution (not cached) and load the
+        plotting code before the first click, so that the first view costs only its own work."""
         from mmattr.insights._render import warm_up
 
         self.examples()
         method = "saliency" if "saliency" in self.methods else self.methods[0]
-        self.explanation(self.settings({"example": 0, "method": method}))
+        explanation = self.explanation(self.settings({"example": 0, "method": method}))
+        prepared = self.prepared(0)
+        for name, attribution in explanation.attributions.items():  # each renderer's first call
+            modality_view(name, attribution, prepared[name], self.adapters.get(name))
         warm_up()
 
     def widget(self) -> Any:

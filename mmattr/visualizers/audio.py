@@ -158,7 +158,9 @@ def spectrogram_html(
     image.save(buffer, format="PNG", compress_level=1)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     scale = symmetric_scale(upsample_windows(window_scores, (rows, frames)))
-    top, y_name = (max_frequency, "frequency (Hz)") if max_frequency else (rows - 1, "frequency bin")
+    top, y_name = (
+        (max_frequency, "frequency (Hz)") if max_frequency else (rows - 1, "frequency bin")
+    )
     end, x_name = (duration, "time (s)") if duration else (frames - 1, "time frame")
     ticks = lambda values: "".join(f"<span>{v:g}</span>" for v in values)  # noqa: E731
     caption = title or "window attribution (colour) over the spectrogram (brightness: log power)"

@@ -135,10 +135,11 @@ def test_pick_example_change_method_numbers_are_explains(browser):
         assert first["heading"].startswith("integrated_gradients")
         _check_numbers(first, _explain(explorer, 2, "integrated_gradients", n_steps=32))
         page.select_option("select[name=method]", "saliency")
-        _wait_for(page, 
+        _wait_for(
+            page,
             'document.querySelector("'
             + DONE.format("A")
-            + " h3\")?.textContent.startsWith('saliency')"
+            + " h3\")?.textContent.startsWith('saliency')",
         )
         second = _shown(page)
         _check_numbers(second, _explain(explorer, 2, "saliency"))
@@ -204,7 +205,9 @@ def test_each_modality_view_screenshot(browser, name, example, target, images):
         page.click(f"tr.mi-example[data-index='{example}']")
         page.wait_for_selector(DONE.format("A"))
         shown = _shown(page)
-        _check_numbers(shown, _explain(explorer, example, "integrated_gradients", target, n_steps=32))
+        _check_numbers(
+            shown, _explain(explorer, example, "integrated_gradients", target, n_steps=32)
+        )
         assert len(shown["images"]) == images
         assert all(i.startswith("data:image/png;base64,") for i in shown["images"])
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -246,8 +249,9 @@ def test_qa_view_tokens_layers_and_the_end_logit(browser):
         assert len(set(_styled(page, cells))) > 20  # the cells' colours applied under the CSP
         assert "answer start at token 13 ('pink')" in start["heading"]
         page.select_option("select[name=target]", "1")
-        _wait_for(page, 
-            'document.querySelector("' + DONE.format("A") + ' h3")?.textContent.includes("end")'
+        _wait_for(
+            page,
+            'document.querySelector("' + DONE.format("A") + ' h3")?.textContent.includes("end")',
         )
         end = _shown(page)
         _check_numbers(end, _explain(explorer, 2, "integrated_gradients", "end", n_steps=32))
@@ -285,7 +289,10 @@ def test_the_page_runs_under_its_csp_and_the_checks_see_a_refusal(browser):
         colour = page.evaluate("() => getComputedStyle(styled).color")
         assert colour != "rgb(255, 0, 0)"
         refused = [e for e in errors if e.startswith("CSP ")]
-        assert sorted(refused) == ["CSP script-src-elem refused inline", "CSP style-src-attr refused inline"]
+        assert sorted(refused) == [
+            "CSP script-src-elem refused inline",
+            "CSP style-src-attr refused inline",
+        ]
     finally:
         server.stop()
         explorer.runner.close()

@@ -40,7 +40,9 @@ def test_a_nodes_neighbourhood_gives_the_models_output_on_the_whole_graph(graph_
     rows = graph_explorer.examples()
     first = ["house top", "house middle", "house middle", "house bottom", "house bottom"]
     assert [r["label_name"] for r in rows[:5]] == first  # the first house, in its node order
-    assert {r["label_name"] for r in rows} == set(bundle.classes) and all(r["correct"] for r in rows)
+    assert {r["label_name"] for r in rows} == set(bundle.classes) and all(
+        r["correct"] for r in rows
+    )
     for index, row in enumerate(rows):
         sub = graph_explorer.dataset[index]["graph"]
         with torch.no_grad():
