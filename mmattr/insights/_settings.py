@@ -7,6 +7,7 @@ naming the parameter, the value that came and what is allowed (the server answer
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,12 @@ METHODS: dict[str, dict[str, tuple[int, int, int]]] = {
 #: every floating modality (token ids keep their adapter's PAD baseline).
 BASELINES = ("adapter", "zero")
 _KEYS = {"example", "method", "target", "baseline", "n_steps", "n_samples"}
+
+
+def bounds(method: str, defaults: Mapping[str, int] | None = None) -> dict[str, tuple[int, ...]]:
+    """``method``'s parameters -> (lowest, highest, default), with this explorer's defaults."""
+    own = defaults or {}
+    return {k: (low, high, own.get(k, d)) for k, (low, high, d) in METHODS[method].items()}
 
 
 class InsightsError(ValueError):
@@ -62,7 +69,11 @@ def _integer(value: Any, name: str, low: int, high: int) -> int:
 
 
 def parse_settings(
-    request: Any, n_examples: int, n_classes: int | None, methods: tuple[str, ...]
+    request: Any,
+    n_examples: int,
+    n_classes: int | None,
+    methods: tuple[str, ...],
+    defaults: Mapping[str, int] | None = None,
 ) -> Settings:
     """Check a request (a JSON object) and return its :class:`Settings`.
 
@@ -72,6 +83,8 @@ def parse_settings(
         n_examples: the dataset's size; ``example`` must be in [0, n_examples).
         n_classes: the output's size for an integer ``target`` (None: not known).
         methods: the methods this explorer offers.
+        defaults: parameter name -> the default this explorer uses instead of ``METHODS``'
+            (default None).
     """
     if not isinstance(request, dict):
         raise InsightsError(f"request is {type(request).__name__}; expected a JSON object")
@@ -92,6 +105,6 @@ def parse_settings(
     if baseline not in BASELINES:
         raise InsightsError(f"baseline is {baseline!r}; expected one of {list(BASELINES)}")
     params = []
-    for name, (low, high, default) in METHODS[method].items():
+    for name, (low, high, default) in bounds(method, defaults).items():
         params.append((name, _integer(request.get(name, default), name, low, high)))
     return Settings(example, method, target, baseline, tuple(params))

@@ -10,7 +10,8 @@ HTML table ``layer_tokens_html`` (``visualize_layer_tokens``' figure takes ~1 s 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
 
@@ -31,6 +32,10 @@ class QAExplorer(Explorer):
             ``answer`` (the true answer text) and ``title``.
         tokenizer: the model's tokenizer.
     """
+
+    #: BERT's integrated gradients converge slowly: at 32 steps the zoo model's attributions
+    #: sum to 4x F(x) - F(baseline) and rank the wrong tokens; at 128 steps, 0.96-1.20x.
+    defaults: ClassVar[Mapping[str, int]] = {"n_steps": 128}
 
     def __init__(self, model: Any, dataset: list[dict[str, Any]], tokenizer: Any) -> None:
         self.adapter = TextAdapter.for_model(model, tokenizer)

@@ -13,7 +13,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -21,7 +21,14 @@ from torch import Tensor, nn
 from mmattr.adapters.base import Adapter, ModalityInput
 from mmattr.insights._jobs import Cancelled, Job, Runner
 from mmattr.insights._render import modality_view, zero_baseline
-from mmattr.insights._settings import BASELINES, METHODS, InsightsError, Settings, parse_settings
+from mmattr.insights._settings import (
+    BASELINES,
+    METHODS,
+    InsightsError,
+    Settings,
+    bounds,
+    parse_settings,
+)
 
 _NOT_INPUTS = ("label", "title")
 SAVED_EXPLANATIONS = 32  # the latest views' Explanation objects, for export
@@ -51,6 +58,9 @@ class Explorer:
         >>> sorted(view["contributions"])
         ['attribution_share', 'leave_one_out', 'modality_shapley']
     """
+
+    #: parameter name -> this explorer's default where ``METHODS``' does not suit its model
+    defaults: ClassVar[Mapping[str, int]] = {}
 
     def __init__(
         self,
@@ -84,7 +94,9 @@ class Explorer:
         """JSON: the examples (title, label, prediction, correct), methods, bounds, classes."""
         return {
             "examples": self.examples(),
-            "methods": {m: {k: list(v) for k, v in METHODS[m].items()} for m in self.methods},
+            "methods": {
+                m: {k: list(v) for k, v in bounds(m, self.defaults).items()} for m in self.methods
+            },
             "baselines": list(BASELINES),
             "classes": self.classes,
             "modalities": self.input_names,
@@ -137,7 +149,7 @@ class Explorer:
     def settings(self, request: Any) -> Settings:
         """Validate a request (see ``parse_settings``); raises :class:`InsightsError`."""
         n_classes = len(self.classes) if self.classes else None
-        return parse_settings(request, len(self.dataset), n_classes, self.methods)
+        return parse_settings(request, len(self.dataset), n_classes, self.methods, self.defaults)
 
     def submit(self, request: Any) -> Job:
         """Start (or find in the cache) the view for ``request``, off the caller's thread."""
