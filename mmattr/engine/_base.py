@@ -9,6 +9,7 @@ from typing import Any, Callable, ClassVar
 import torch
 from torch import Tensor
 
+from ._docs import document
 from ._hooks import preserve_model_state
 from ._inputs import (
     TargetType,
@@ -23,15 +24,12 @@ from ._inputs import (
 from .errors import InputTypeError, InputValueError
 
 
+@document
 class Attribution:
     """An attribution method bound to a forward function (a model or any callable).
 
     ``attribute`` of every subclass is wrapped once (``attribute.__wrapped__`` is the plain
     function, as Captum's usage-logging decorator leaves it).
-
-    Args:
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
     """
 
     #: ``attribute`` can return ``(attributions, delta)`` with ``return_convergence_delta``

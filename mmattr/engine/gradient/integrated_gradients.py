@@ -28,10 +28,6 @@ class IntegratedGradients(Attribution):
     The integral is a quadrature over ``n_steps`` points (``method``); the sum of the
     attributions approaches ``F(x) − F(b)`` (completeness), and the gap is the convergence delta.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        multiply_by_inputs: multiply by ``x − b`` (global attribution, default True) or not.
-
     Example::
 
         >>> import torch
@@ -64,17 +60,6 @@ class IntegratedGradients(Attribution):
 
         Args:
             inputs: tensor or tuple of tensors, batch first, floating point.
-            baselines: None (zeros), a number, a tensor of the input's shape (or with a leading
-                1, or the per-example shape), or a tuple of those, one per input.
-            target: output index per example: int, tuple, list of per-example ints/tuples, or
-                tensor; None when the model returns one number per example.
-            additional_forward_args: extra arguments after the inputs; tensors with a batch
-                dimension are repeated with the interpolation steps.
-            n_steps: quadrature points (default 50).
-            method: ``riemann_left|right|middle|trapezoid`` or ``gausslegendre`` (default).
-            internal_batch_size: rows per forward/backward: int, None (all ``n_steps × batch``
-                at once) or ``"auto"`` (from a memory budget).
-            return_convergence_delta: also return ``Σ attr − (F(x) − F(b))``, shape (batch,).
         """
         was_tuple, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args, gradient_of="IntegratedGradients"

@@ -9,21 +9,17 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._base import Attribution, _sum_rows
+from .._docs import document
 from .._inputs import TargetType
 from ._layer_pass import LayerSpec, ModuleOrList, layer_spec
 
 
+@document
 class LayerAttribution(Attribution):
     """An attribution to a layer's output (or input) instead of the model's inputs.
 
     Args:
-        forward_func: the model, or any callable returning a tensor.
         layer: a module of the model, or a list of modules.
-        device_ids: accepted for Captum compatibility (DataParallel scatter is not needed:
-            hooks read each layer's value on whatever device it runs).
-        layer_output_index: for layers whose output (or positional input) is a tuple, the
-            element attributed; None (default, Captum's): every tensor of the tuple, and the
-            layer's result is a tuple of attributions where it has several.
     """
 
     attributes_inputs: ClassVar[bool] = False

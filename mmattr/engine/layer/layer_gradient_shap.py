@@ -40,12 +40,6 @@ class LayerGradientShap(LayerAttribution):
     noise), so with ``torch.manual_seed`` and ``np.random.seed`` set alike the numbers are
     Captum's.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        layer: a module of the model, or a list of modules (results come back as a list).
-        device_ids: accepted for Captum compatibility.
-        multiply_by_inputs: multiply by ``a_l(x) − a_l(b)`` (default True).
-
     Example::
 
         >>> import torch
@@ -82,16 +76,12 @@ class LayerGradientShap(LayerAttribution):
         """Attributions per layer, the layer's shape (a list for a list of layers).
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
             baselines: a sample of reference inputs, a tensor per input (or a callable
                 returning them from the inputs); one example or more.
             n_samples: draws per example (default 5).
             stdevs: standard deviation of the noise added to each input (default 0.0).
-            target: output index per example (see IntegratedGradients).
-            additional_forward_args: extra forward arguments, not attributed.
             return_convergence_delta: also return the delta of each draw, shape
                 (batch × n_samples,) (a list of them, one per layer, for a list of layers).
-            attribute_to_layer_input: attribute to the layer's input instead of its output.
         """
         formatted = format_inputs(inputs)
         check_count(n_samples, "n_samples")

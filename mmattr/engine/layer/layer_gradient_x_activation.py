@@ -25,14 +25,6 @@ class LayerGradientXActivation(LayerAttribution):
     Args:
         multiply_by_inputs: multiply the gradient by the activation (default True), or return
             the layer gradient alone.
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
-        layer: the module whose input or output is attributed (a list of modules where the
-            class supports several).
-        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
-            (default ``None``).
-        layer_output_index: which element of a tuple-valued layer output to attribute
-            (``None``: the whole output; default ``0``).
     """
 
     def __init__(
@@ -54,22 +46,7 @@ class LayerGradientXActivation(LayerAttribution):
         attribute_to_layer_input: bool = False,
         grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor]:
-        """``a_l ⊙ ∂F_target/∂a_l`` per layer, the layer's shape; a list for a list of layers.
-
-        Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-            attribute_to_layer_input: attribute to the layer's input instead of its
-                output (default ``False``).
-            grad_kwargs: keyword arguments passed on to ``torch.autograd.grad`` (default
-                ``None``).
-        """
+        """``a_l ⊙ ∂F_target/∂a_l`` per layer, the layer's shape; a list for a list of layers."""
         _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():

@@ -55,10 +55,6 @@ class NeuronGuidedBackprop(_NeuronModifiedRelu):
     Args:
         model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
             the call.
-        layer: the module holding the neuron (its output, or its input with
-            ``attribute_to_neuron_input``).
-        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
-            (default ``None``).
 
     Example::
 
@@ -77,10 +73,6 @@ class NeuronDeconvolution(_NeuronModifiedRelu):
     Args:
         model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
             the call.
-        layer: the module holding the neuron (its output, or its input with
-            ``attribute_to_neuron_input``).
-        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
-            (default ``None``).
 
     Example::
 

@@ -49,9 +49,6 @@ class FeatureAblation(Attribution):
     The forward function may return one value per example, or one value for the whole batch
     ("aggregate" output, e.g. a loss): attributions then have first dimension 1.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-
     Example::
 
         >>> import torch
@@ -78,22 +75,10 @@ class FeatureAblation(Attribution):
         """Attributions the shape of ``inputs`` (first dimension 1 for an aggregate output).
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
-            baselines: value a feature takes when ablated: None (zeros), a number, a tensor of
-                the input's shape (or with a leading 1, or the per-example shape), or a tuple
-                of those, one per input.
-            target: output index per example: int, tuple, list of per-example ints/tuples, or
-                tensor; None when the model returns one number per example.
-            additional_forward_args: extra arguments after the inputs; tensors with a batch
-                dimension are repeated with the perturbations.
-            feature_mask: integer tensor (or tuple, one per input) of group ids 0..k-1, each
-                broadcastable to its input with first dimension 1 or the batch size; a group
-                may span several inputs. Default: every scalar element its own group.
             perturbations_per_eval: groups ablated per model call: a positive int, or
                 ``"auto"`` (default; Captum's default is 1) for as many as fit a memory
                 budget. Results are the same for every value; the number of calls is
                 ``1 + ceil(k / perturbations_per_eval)``.
-            show_progress: show a tqdm bar of model evaluations.
         """
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args, same_batch=False

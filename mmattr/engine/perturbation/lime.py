@@ -147,7 +147,6 @@ class Lime(Attribution):
     the numbers, equal Captum's. One surrogate per example.
 
     Args:
-        forward_func: the model, or any callable returning a tensor.
         interpretable_model: the surrogate: :class:`Lasso` / :class:`LinearRegression` from
             this package or any Captum ``Model`` (``fit(DataLoader)``, ``representation()``).
         similarity_func: ``π(original_inputs, perturbed_inputs, sample, **kwargs)`` -> weight.
@@ -195,17 +194,11 @@ class Lime(Attribution):
         """Surrogate coefficients of every group.
 
         Args:
-            inputs: a tensor ``(batch, ...)`` or a tuple of them.
-            baselines: the "absent" value of each feature (number, tensor or tuple). Default 0.
-            target: the output index explained (int, tuple, list or tensor per example).
-            additional_forward_args: extra arguments passed after the inputs.
             feature_mask: integer group ids ``0..k−1`` (the interpretable features) per
                 element; default: every scalar element its own group.
             n_samples: coalitions per example. Default 25.
-            perturbations_per_eval: coalitions per model call: an int or ``"auto"``.
             return_input_shape: spread the coefficients onto the inputs (default), or return
                 them as ``(batch, k)``.
-            show_progress: show a progress bar of model evaluations.
 
         Returns:
             Attributions shaped like the inputs, or ``(batch, k)``; a model that returns one

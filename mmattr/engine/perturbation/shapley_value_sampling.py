@@ -108,9 +108,6 @@ class ShapleyValueSampling(Attribution):
     The full coalition ``F(x)`` is shared by all permutations: ``n·(k−1) + 2`` evaluations
     (Captum: ``n·k + 1``).
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-
     Example::
 
         >>> import torch
@@ -139,15 +136,7 @@ class ShapleyValueSampling(Attribution):
         """Sampled Shapley values of every group, spread onto its input elements.
 
         Args:
-            inputs: a tensor ``(batch, ...)`` or a tuple of them.
-            baselines: the "absent" value of each feature (number, tensor or tuple). Default 0.
-            target: the output index explained (int, tuple, list or tensor per example).
-            additional_forward_args: extra arguments passed after the inputs.
-            feature_mask: integer group ids ``0..k−1`` per element (broadcastable to each
-                input); default: every scalar element its own group.
             n_samples: number of permutations. Default 25.
-            perturbations_per_eval: coalitions per model call: an int or ``"auto"``.
-            show_progress: show a progress bar of model evaluations.
             antithetic: pair each sampled permutation with its reverse. Default False
                 (Captum's estimator).
 

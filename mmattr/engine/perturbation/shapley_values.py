@@ -102,9 +102,6 @@ class ShapleyValues(Attribution):
     permutations (``k!·k`` evaluations; 128 instead of 35,280 at ``k = 7``). Practical up to
     ``k ≈ 14`` groups; more than ``MAX_EXACT_GROUPS`` (20) is refused.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-
     Example::
 
         >>> import torch
@@ -129,19 +126,6 @@ class ShapleyValues(Attribution):
         show_progress: bool = False,
     ) -> TensorOrTuple:
         """Shapley values of every group, spread onto its input elements.
-
-        Args:
-            inputs: a tensor ``(batch, ...)`` or a tuple of them.
-            baselines: the "absent" value of each feature: a number, a tensor shaped like the
-                input (or ``(1, ...)``), or a tuple of those. Default 0.
-            target: the output index explained (int, tuple, list or tensor per example).
-            additional_forward_args: extra arguments passed after the inputs.
-            feature_mask: integer group ids ``0..k−1`` per element (broadcastable to each
-                input, leading dim 1 or batch); a group may span several inputs. Default:
-                every scalar element its own group.
-            perturbations_per_eval: coalitions per model call: an int or ``"auto"`` (a memory
-                budget).
-            show_progress: show a progress bar of model evaluations.
 
         Returns:
             Attributions shaped like the inputs (``(1, ...)`` for a model that returns one value
