@@ -26,7 +26,8 @@ _IG_METHODS = (
 GLOSSARY: dict[str, str] = {
     "forward_func": "the model, or any callable returning a tensor whose first dimension is "
     "the batch.",
-    "inputs": "tensor or tuple of tensors, each ``(batch, ...)``; the first dimension is the batch.",
+    "inputs": "tensor or tuple of tensors, each ``(batch, ...)``; the first dimension is the "
+    "batch.",
     "baselines": "reference inputs: a number, a tensor of the input's shape (or with a leading "
     "1, or the per-example shape), or a tuple of those matching ``inputs``; ``None`` means "
     "zeros (default ``{default}``).",
