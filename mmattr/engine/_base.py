@@ -104,6 +104,15 @@ class Attribution:
         return attr_sum - (end_out - start_out)
 
 
+class AttributionByInputs(Attribution):
+    """A method with Captum's ``multiply_by_inputs`` switch: global attributions (multiplied by
+    the inputs' difference from the baselines) or local ones."""
+
+    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
+        super().__init__(forward_func)
+        self._multiply_by_inputs = multiply_by_inputs
+
+
 def _wrapped(attribute: Callable) -> Callable:
     """``attribute`` behind a thin wrapper whose ``__wrapped__`` is the plain function: Captum
     code reads the signature through ``attribute.__wrapped__``."""

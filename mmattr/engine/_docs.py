@@ -26,6 +26,8 @@ _IG_METHODS = (
 GLOSSARY: dict[str, str] = {
     "forward_func": "the model, or any callable returning a tensor whose first dimension is "
     "the batch.",
+    "model": "the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during the "
+    "call.",
     "inputs": "tensor or tuple of tensors, each ``(batch, ...)``; the first dimension is the "
     "batch.",
     "baselines": "reference inputs: a number, a tensor of the input's shape (or with a leading "

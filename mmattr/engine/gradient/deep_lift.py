@@ -130,10 +130,6 @@ class DeepLiftShap(DeepLift):
     r"""DeepLiftShap: DeepLift averaged over a distribution of baselines,
     ``φ_i = E_b[(x_i − b_i) · m_i(x, b)]``.
 
-    Args:
-        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
-            the call.
-
     Example::
 
         >>> import torch

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._base import Attribution
+from .._base import AttributionByInputs
 from .._gradients import gradients
 from .._inputs import (
     TargetType,
@@ -25,7 +25,7 @@ from .noise_tunnel import NoiseTunnel
 
 
 @register("gradient", convergence_delta=True)
-class GradientShap(Attribution):
+class GradientShap(AttributionByInputs):
     r"""GradientShap: ``φ_i ≈ E_{b, ε, α}[(x_i − b_i) · ∂F(b + α(x + ε − b))/∂x_i]`` with ``b``
     drawn from the baselines, ``ε ~ N(0, stdevs²)`` and ``α ~ U(0, 1)``; ``n_samples`` draws
     per example. Random draws follow Captum's order (numpy for b and α, torch for ε).
@@ -40,10 +40,6 @@ class GradientShap(Attribution):
     """
 
     _has_convergence_delta: ClassVar[bool] = True
-
-    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
-        super().__init__(forward_func)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,
@@ -92,14 +88,10 @@ def _as_distribution(baselines: Any, inputs: tuple[Tensor, ...]):
     return baselines
 
 
-class _InputBaselineXGradient(Attribution):
+class _InputBaselineXGradient(AttributionByInputs):
     """``(x − b) · ∂F(b + α(x − b))/∂x`` at one random ``α ~ U(0, 1)`` per example."""
 
     _has_convergence_delta: ClassVar[bool] = True
-
-    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
-        super().__init__(forward_func)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,

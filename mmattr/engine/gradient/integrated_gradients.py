@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from torch import Tensor
 
-from .._base import Attribution
+from .._base import AttributionByInputs
 from .._batching import BatchSize
 from .._gradients import gradients
 from .._inputs import (
@@ -22,7 +22,7 @@ from ..registry import register
 
 
 @register("gradient", convergence_delta=True)
-class IntegratedGradients(Attribution):
+class IntegratedGradients(AttributionByInputs):
     r"""Integrated gradients: ``IG_i(x) = (x_i − b_i) ∫₀¹ ∂F(b + α(x − b))/∂x_i dα``.
 
     The integral is a quadrature over ``n_steps`` points (``method``); the sum of the
@@ -40,10 +40,6 @@ class IntegratedGradients(Attribution):
     """
 
     _has_convergence_delta: ClassVar[bool] = True
-
-    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
-        super().__init__(forward_func)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,

@@ -49,6 +49,21 @@ class LayerAttribution(Attribution):
         return F.interpolate(layer_attribution, interpolate_dims, mode=interpolate_mode)
 
 
+class LayerAttributionByInputs(LayerAttribution):
+    """A layer method with Captum's ``multiply_by_inputs`` switch (global vs local)."""
+
+    def __init__(
+        self,
+        forward_func: Callable,
+        layer: ModuleOrList,
+        device_ids: list[int] | None = None,
+        multiply_by_inputs: bool = True,
+        layer_output_index: int | None = None,
+    ) -> None:
+        super().__init__(forward_func, layer, device_ids, layer_output_index)
+        self._multiply_by_inputs = multiply_by_inputs
+
+
 def per_layer_deltas(
     method: Attribution,
     spec: LayerSpec,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from torch import Tensor
@@ -13,12 +12,12 @@ from .._inputs import (
     format_call,
 )
 from ..registry import register
-from ._layer_base import LayerAttribution
-from ._layer_pass import ModuleOrList, layer_gradients
+from ._layer_base import LayerAttributionByInputs
+from ._layer_pass import layer_gradients
 
 
 @register("layer", layers="list")
-class LayerGradientXActivation(LayerAttribution):
+class LayerGradientXActivation(LayerAttributionByInputs):
     """Gradient of the target with respect to each layer, times the layer's value; every layer
     of a list from one forward/backward.
 
@@ -26,17 +25,6 @@ class LayerGradientXActivation(LayerAttribution):
         multiply_by_inputs: multiply the gradient by the activation (default True), or return
             the layer gradient alone.
     """
-
-    def __init__(
-        self,
-        forward_func: Callable,
-        layer: ModuleOrList,
-        device_ids: list[int] | None = None,
-        multiply_by_inputs: bool = True,
-        layer_output_index: int | None = None,
-    ) -> None:
-        super().__init__(forward_func, layer, device_ids, layer_output_index)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,

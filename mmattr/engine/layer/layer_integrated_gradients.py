@@ -7,7 +7,6 @@ value replaced along the straight line between its value at the baseline and at 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from torch import Tensor
@@ -23,12 +22,12 @@ from .._inputs import (
 from .._integration import quadrature
 from ..gradient.integrated_gradients import IntegratedGradients
 from ..registry import register
-from ._layer_base import LayerAttribution
-from ._layer_pass import LayerReplacedForward, ModuleOrList, layer_values
+from ._layer_base import LayerAttributionByInputs
+from ._layer_pass import LayerReplacedForward, layer_values
 
 
 @register("layer", layers="list", convergence_delta=True)
-class LayerIntegratedGradients(LayerAttribution):
+class LayerIntegratedGradients(LayerAttributionByInputs):
     """Integrated gradients of a layer (a list: all layers at once), from the model's inputs.
 
     The inputs may be anything the model takes (token ids included): only the layer's value is
@@ -46,17 +45,6 @@ class LayerIntegratedGradients(LayerAttribution):
     """
 
     _has_convergence_delta: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        forward_func: Callable,
-        layer: ModuleOrList,
-        device_ids: list[int] | None = None,
-        multiply_by_inputs: bool = True,
-        layer_output_index: int | None = None,
-    ) -> None:
-        super().__init__(forward_func, layer, device_ids, layer_output_index)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,
