@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
-from .._base import Attribution
 from .._inputs import (
     Baseline,
     BaselinesType,
@@ -18,7 +17,7 @@ from .._inputs import (
     is_tuple,
 )
 from ..registry import register
-from ._futures import attribute_future
+from ._futures import FutureAttribution
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     LeaveOneOut,
@@ -41,7 +40,7 @@ Build = Callable[[int, int], tuple[Tensor, ...]]
 
 
 @register("perturbation")
-class FeatureAblation(Attribution):
+class FeatureAblation(FutureAttribution):
     r"""Feature ablation: ``attr_e = F(x) − F(x with group g(e) set to the baseline)``.
 
     Every element of a feature group gets the group's output difference. Groups come from
@@ -58,9 +57,6 @@ class FeatureAblation(Attribution):
         >>> ablation.attribute(torch.randn(2, 4), target=1, feature_mask=mask).shape
         torch.Size([2, 4])
     """
-
-    needs_gradients: ClassVar[bool] = False
-    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -96,11 +92,6 @@ class FeatureAblation(Attribution):
                 show_progress,
             )
         return format_output(is_tuple(inputs), attributions)
-
-    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
-        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
-        same arguments; returns a Future of the attributions (Captum's)."""
-        return attribute_future(self, *args, **kwargs)
 
     def _ablate(
         self,

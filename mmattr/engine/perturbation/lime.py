@@ -14,7 +14,7 @@ from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple, format_output
 from ..errors import InputValueError
 from ..registry import register
-from ._coalition_setup import CoalitionSetup, setup_coalitions
+from ._coalition_setup import CoalitionSetup, attribute_coalitions
 from ._linear_models import Lasso
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
@@ -230,24 +230,14 @@ class Lime(Attribution):
     ) -> TensorOrTuple:
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InputValueError(f"n_samples={n_samples!r}; expected a positive int")
-        with self._model_guard():
-            setup = setup_coalitions(
-                self.forward_func,
-                inputs,
-                baselines,
-                target,
-                additional_forward_args,
-                feature_mask,
-                perturbations_per_eval,
-            )
-            if setup.batch == 0:
-                return setup.empty()
-            coefficients = self._coefficients(
-                setup, n_samples, perturbations_per_eval, show_progress
-            )  # (n_outputs, k)
-            if return_input_shape:
-                return setup.to_inputs(coefficients)
-            return coefficients
+        call = (inputs, baselines, target, additional_forward_args, feature_mask)
+
+        def estimate(setup: CoalitionSetup) -> Tensor:  # (n_outputs, k)
+            return self._coefficients(setup, n_samples, perturbations_per_eval, show_progress)
+
+        return attribute_coalitions(
+            self, call, perturbations_per_eval, estimate, spread=return_input_shape
+        )
 
     def _coefficients(
         self,
