@@ -13,6 +13,8 @@ from typing import Any
 
 import griffe
 
+_KEPT = ("lineno", "endlineno", "parser", "parser_options")
+
 
 class RuntimeDocstrings(griffe.Extension):
     """Swap in the runtime ``__doc__`` of mmattr classes and functions."""
@@ -28,12 +30,6 @@ class RuntimeDocstrings(griffe.Extension):
             return
         doc = inspect.getdoc(runtime) if callable(runtime) else None
         if doc and doc != obj.docstring.value:
-            static = obj.docstring
-            obj.docstring = griffe.Docstring(
-                doc,
-                lineno=static.lineno,
-                endlineno=static.endlineno,
-                parent=obj,
-                parser=static.parser,
-                parser_options=static.parser_options,
-            )
+            # the same place and parser (mkdocstrings set them on the static docstring)
+            kept = {k: getattr(obj.docstring, k) for k in _KEPT}
+            obj.docstring = griffe.Docstring(doc, parent=obj, **kept)
