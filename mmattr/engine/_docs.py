@@ -3,9 +3,10 @@
 
 A docstring describes what is its own (the formula, its own parameters, a parameter whose
 meaning differs there); ``document`` adds the glossary's entry for every other parameter, in
-signature order, at import time, with the default read from the signature. ``register`` applies
-it to every attribution class. A parameter described neither in the docstring nor in the
-glossary, or a described name the signature lacks, raises a TypeError at import.
+signature order, at import time, with the default read from the signature (a constructor
+inherited from a base takes the base's own entries first). ``register`` applies it to every
+attribution class. A parameter described neither in the docstring nor in the glossary, or a
+described name the signature lacks, raises a TypeError at import.
 """
 
 from __future__ import annotations
@@ -89,10 +90,6 @@ BY_KIND: dict[str, dict[str, str]] = {
         "return_convergence_delta": "also return the completeness error ``Σ attributions − "
         "(F(x) − F(b))`` per example; for a list of layers, a list of them, one per layer "
         "(default ``{default}``).",
-    },
-    "neuron": {
-        "layer": "the module of the model whose output (or input, with "
-        "``attribute_to_neuron_input``) holds the neuron.",
     },
 }
 _SECTION = re.compile(r"^(\s*)Args:\s*$")
