@@ -74,9 +74,18 @@ class AudioAdapter:
     modality: ClassVar[str] = "audio"
 
     def __init__(
-        self, sample_rate: int = 16000, model_input: str = "waveform", window_ms: float = 100.0,
-        n_bands: int = 8, n_fft: int = 400, hop_length: int = 160, mel: bool = False,
-        n_mels: int = 64, baseline: str = "silence", seed: int = 0, resample: bool = False,
+        self,
+        sample_rate: int = 16000,
+        model_input: str = "waveform",
+        window_ms: float = 100.0,
+        n_bands: int = 8,
+        n_fft: int = 400,
+        hop_length: int = 160,
+        mel: bool = False,
+        n_mels: int = 64,
+        baseline: str = "silence",
+        seed: int = 0,
+        resample: bool = False,
         max_length: int | None = None,
         normalization: tuple[float, float] | None = AST_NORMALIZATION,
     ) -> None:

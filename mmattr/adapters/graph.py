@@ -169,8 +169,12 @@ class GraphForward(nn.Module):
         self.bound = dict(x.model_kwargs) if x is not None else {}
 
     def forward(
-        self, inputs: Tensor | None = None, edge_index: Tensor | None = None,
-        edge_weight: Tensor | None = None, x: Tensor | None = None, **named: Tensor,
+        self,
+        inputs: Tensor | None = None,
+        edge_index: Tensor | None = None,
+        edge_weight: Tensor | None = None,
+        x: Tensor | None = None,
+        **named: Tensor,
     ) -> Tensor:
         if inputs is None:
             if len(named) != 1:

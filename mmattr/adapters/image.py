@@ -66,9 +66,13 @@ class ImageAdapter:
     modality: ClassVar[str] = "image"
 
     def __init__(
-        self, segmentation: str | Any = "slic", n_segments: int = 64,
-        baseline: str | float = "zero", mean: Sequence[float] | None = None,
-        std: Sequence[float] | None = None, blur_sigma: float = 5.0,
+        self,
+        segmentation: str | Any = "slic",
+        n_segments: int = 64,
+        baseline: str | float = "zero",
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        blur_sigma: float = 5.0,
         segmentation_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(segmentation, str) and segmentation not in SEGMENTATIONS:
@@ -204,8 +208,12 @@ class ImageAdapter:
         return None
 
     def ablate_segments(
-        self, model: Callable[..., Tensor], image: Any, target: Any = None,
-        baseline: str | float | Tensor | None = None, perturbations_per_eval: int | str = "auto",
+        self,
+        model: Callable[..., Tensor],
+        image: Any,
+        target: Any = None,
+        baseline: str | float | Tensor | None = None,
+        perturbations_per_eval: int | str = "auto",
     ) -> SegmentAblation:
         """Drop of the ``target`` output when each superpixel alone is set to the baseline:
         s_j = f(x) - f(x with segment j := baseline), by :class:`mmattr.FeatureAblation`.

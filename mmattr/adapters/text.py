@@ -55,8 +55,12 @@ class TextAdapter:
     modality: ClassVar[str] = "text"
 
     def __init__(
-        self, tokenizer: Any, embedding: nn.Embedding, baseline: str = "pad",
-        mask_by: str = "token", max_length: int | None = None,
+        self,
+        tokenizer: Any,
+        embedding: nn.Embedding,
+        baseline: str = "pad",
+        mask_by: str = "token",
+        max_length: int | None = None,
     ) -> None:
         if not isinstance(embedding, nn.Embedding):
             raise TypeError(
@@ -227,8 +231,13 @@ class TextAdapter:
         return text_html(tokens, values.double().cpu().numpy(), **kwargs)
 
     def layer_token_attributions(
-        self, model: nn.Module, question: str, context: str, target: str = "start",
-        n_steps: int = 50, layers: Sequence[nn.Module] | None = None,
+        self,
+        model: nn.Module,
+        question: str,
+        context: str,
+        target: str = "start",
+        n_steps: int = 50,
+        layers: Sequence[nn.Module] | None = None,
         internal_batch_size: int | None = None,
     ) -> Tensor:
         """(layers, tokens) conductance of each encoder layer for each token, summed over hidden

@@ -83,8 +83,11 @@ class Attribution:
         raise NotImplementedError(f"attribute_future is not implemented for {type(self).__name__}")
 
     def compute_convergence_delta(
-        self, attributions: Tensor | tuple[Tensor, ...], start_point: Any,
-        end_point: Tensor | tuple[Tensor, ...], target: TargetType = None,
+        self,
+        attributions: Tensor | tuple[Tensor, ...],
+        start_point: Any,
+        end_point: Tensor | tuple[Tensor, ...],
+        target: TargetType = None,
         additional_forward_args: Any = None,
     ) -> Tensor:
         """``Σ attributions − (F(end_point) − F(start_point))`` per example, shape (batch,)."""

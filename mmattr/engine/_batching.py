@@ -85,8 +85,12 @@ def activation_bytes_per_example(
 
 
 def resolve_batch_size(
-    batch_size: BatchSize, forward_func: Callable, inputs: tuple[Tensor, ...],
-    additional_forward_args: tuple | None, total: int, name: str = "internal_batch_size",
+    batch_size: BatchSize,
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    additional_forward_args: tuple | None,
+    total: int,
+    name: str = "internal_batch_size",
     with_gradients: bool = True,
 ) -> int:
     """Number of rows (expanded examples) per model call.

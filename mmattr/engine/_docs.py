@@ -135,7 +135,9 @@ def _inherited(cls: type) -> dict[str, list[str]]:
 
 
 def complete_args(
-    doc: str | None, function: Callable, glossary: Mapping[str, str] = GLOSSARY,
+    doc: str | None,
+    function: Callable,
+    glossary: Mapping[str, str] = GLOSSARY,
     inherited: Mapping[str, list[str]] | None = None,
 ) -> str:
     """``doc`` (cleaned) with an ``Args:`` entry for every parameter of ``function``: its own

@@ -69,8 +69,11 @@ def grad_of_outputs(
 
 
 def gradients(
-    forward_func: Callable, inputs: tuple[Tensor, ...], target: TargetType = None,
-    additional_forward_args: tuple | None = None, grad_kwargs: dict | None = None,
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    target: TargetType = None,
+    additional_forward_args: tuple | None = None,
+    grad_kwargs: dict | None = None,
 ) -> tuple[Tensor, ...]:
     """``d F_target / d inputs`` for every row of the batch.
 

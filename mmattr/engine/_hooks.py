@@ -197,7 +197,9 @@ class LayerRecord:
 
 @contextlib.contextmanager
 def capture_layers(
-    layers: Sequence[nn.Module], attribute_to_input: bool = False, output_index: int | None = 0,
+    layers: Sequence[nn.Module],
+    attribute_to_input: bool = False,
+    output_index: int | None = 0,
     require_grad: bool = False,
 ) -> Iterator[list[LayerRecord]]:
     """Record each layer's output (or positional inputs) on every forward call: element
@@ -256,7 +258,9 @@ def _hook_on(to_input: bool, handle: Callable[[Any], Any]) -> Callable[..., Any]
 
 @contextlib.contextmanager
 def replace_layer(
-    layer: nn.Module, make_value: Callable[[Tensor], Tensor], attribute_to_input: bool = False,
+    layer: nn.Module,
+    make_value: Callable[[Tensor], Tensor],
+    attribute_to_input: bool = False,
     output_index: int = 0,
 ) -> Iterator[None]:
     """Replace the layer's output (or input) by ``make_value(original)`` on each call.
@@ -279,7 +283,9 @@ def replace_layer(
 
 @contextlib.contextmanager
 def substitute_layer(
-    layer: nn.Module, tensors: Sequence[Tensor], attribute_to_input: bool = False,
+    layer: nn.Module,
+    tensors: Sequence[Tensor],
+    attribute_to_input: bool = False,
     output_index: int | None = 0,
 ) -> Iterator[None]:
     """The layer's attributed tensors (as :func:`capture_layers` picks them) replaced by

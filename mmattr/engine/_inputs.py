@@ -199,8 +199,12 @@ class FormattedCall(NamedTuple):
 
 
 def format_call(
-    inputs: Any, baselines: BaselinesType = None, target: TargetType = None,
-    additional_forward_args: Any = None, gradient_of: str | None = None, same_batch: bool = True,
+    inputs: Any,
+    baselines: BaselinesType = None,
+    target: TargetType = None,
+    additional_forward_args: Any = None,
+    gradient_of: str | None = None,
+    same_batch: bool = True,
 ) -> FormattedCall:
     """The preamble every ``attribute`` shares: inputs as a tuple, baselines matching them,
     ``target`` checked against the batch, extra arguments as a tuple. With ``gradient_of``
@@ -399,7 +403,9 @@ def check_finite(values: Tensor, what: str) -> Tensor:
 
 
 def run_forward(
-    forward_func: Callable, inputs: tuple[Tensor, ...], target: TargetType = None,
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    target: TargetType = None,
     additional_forward_args: tuple | None = None,
 ) -> Tensor:
     """``forward_func(*inputs, *additional_forward_args)`` with the target selected; a

@@ -61,8 +61,12 @@ def interpolate(inputs: Tensor, baseline: Baseline, alphas: list[float]) -> Tens
 
 
 def path_chunks(
-    forward_func: Callable, inputs: tuple[Tensor, ...], baselines: tuple[Baseline, ...],
-    target: Any, additional_forward_args: tuple | None, alphas: list[float],
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Baseline, ...],
+    target: Any,
+    additional_forward_args: tuple | None,
+    alphas: list[float],
     internal_batch_size: BatchSize,
 ) -> Iterator[tuple[range, tuple[Tensor, ...], Any, tuple | None]]:
     """The path ``b + α_k (x − b)`` in chunks of at most ``internal_batch_size`` rows:
@@ -86,7 +90,8 @@ def path_chunks(
 
 
 def integrate_path(
-    path: Iterator[tuple[range, tuple[Tensor, ...], Any, tuple | None]], inputs: tuple[Tensor, ...],
+    path: Iterator[tuple[range, tuple[Tensor, ...], Any, tuple | None]],
+    inputs: tuple[Tensor, ...],
     step_sizes: list[float],
     integrand: Callable[[tuple[Tensor, ...], Any, tuple | None], tuple[Tensor, ...]],
 ) -> tuple[Tensor, ...]:

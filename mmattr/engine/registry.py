@@ -89,8 +89,13 @@ def snake_case(class_name: str) -> str:
 
 
 def register(
-    kind: Kind, *, layers: Literal["one", "list"] | None = None, convergence_delta: bool = False,
-    captum: str | None = _SAME_NAME, wraps: bool = False, name: str | None = None,
+    kind: Kind,
+    *,
+    layers: Literal["one", "list"] | None = None,
+    convergence_delta: bool = False,
+    captum: str | None = _SAME_NAME,
+    wraps: bool = False,
+    name: str | None = None,
 ) -> Callable[[T], T]:
     """Class decorator: register an attribution class with its facts, and complete its
     docstrings' ``Args:`` sections from the engine's glossary (``engine/_docs.py``).
@@ -148,8 +153,10 @@ def methods(
 
 
 def method_info(
-    method: str | type, where: Callable[[MethodInfo], bool] | None = None,
-    purpose: str = "a registered attribution method", argument: str = "method",
+    method: str | type,
+    where: Callable[[MethodInfo], bool] | None = None,
+    purpose: str = "a registered attribution method",
+    argument: str = "method",
 ) -> MethodInfo:
     """The registration of ``method`` (a snake_case name, a class name or a class). An
     unregistered subclass takes its nearest registered base's facts, a Captum class its

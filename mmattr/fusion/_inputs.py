@@ -22,7 +22,10 @@ _DEFAULT_ADAPTERS = {
 
 
 def build_bundle(
-    model: Callable, inputs: Any, adapters: Mapping[str, Adapter] | None, forward: Callable | None,
+    model: Callable,
+    inputs: Any,
+    adapters: Mapping[str, Adapter] | None,
+    forward: Callable | None,
     output: OutputSelector = None,
 ) -> Bundle:
     positional = isinstance(inputs, Tensor)

@@ -63,8 +63,13 @@ def _emap(call, inputs, labels, batch_size, bar) -> float:
 
 
 def dataset_contributions(
-    model: Callable, dataset: tuple[Mapping[str, Tensor], Tensor], forward: Callable | None = None,
-    batch_size: int = 256, n_permutations: int = 5, seed: int = 0, show_progress: bool = True,
+    model: Callable,
+    dataset: tuple[Mapping[str, Tensor], Tensor],
+    forward: Callable | None = None,
+    batch_size: int = 256,
+    n_permutations: int = 5,
+    seed: int = 0,
+    show_progress: bool = True,
 ) -> dict[str, Any]:
     """Perceptual score per modality and the EMAP gap over a labelled dataset.
 

@@ -28,10 +28,15 @@ QA_TARGETS = ("start", "end")
 
 
 def explain(
-    model: Callable, inputs: Tensor | Mapping[str, Any],
-    adapters: Mapping[str, Adapter] | None = None, method: str | type = "integrated_gradients",
-    target: Any = None, forward: Callable | None = None, contributions: Sequence[str] | None = None,
-    output: OutputSelector = None, **method_kwargs: Any,
+    model: Callable,
+    inputs: Tensor | Mapping[str, Any],
+    adapters: Mapping[str, Adapter] | None = None,
+    method: str | type = "integrated_gradients",
+    target: Any = None,
+    forward: Callable | None = None,
+    contributions: Sequence[str] | None = None,
+    output: OutputSelector = None,
+    **method_kwargs: Any,
 ) -> Explanation:
     """Attribute ``model``'s output to each modality and estimate each modality's contribution.
 

@@ -107,8 +107,14 @@ def rows_per_chunk(
 
 
 def evaluate_rows(
-    forward_func: Callable, build: Callable[[int, int], tuple[Tensor, ...]], total: int, batch: int,
-    per_call: int, target: TargetType, args: tuple | None, show_progress: bool = False,
+    forward_func: Callable,
+    build: Callable[[int, int], tuple[Tensor, ...]],
+    total: int,
+    batch: int,
+    per_call: int,
+    target: TargetType,
+    args: tuple | None,
+    show_progress: bool = False,
     desc: str = "metric",
 ) -> Tensor:
     """Target scores of ``total`` perturbations of a batch of ``batch`` examples, laid out

@@ -36,7 +36,9 @@ def group_scores(
 
 
 def switched_rows(
-    inputs: tuple[Tensor, ...], baselines: tuple[Tensor, ...], masks: tuple[Tensor, ...],
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Tensor, ...],
+    masks: tuple[Tensor, ...],
     from_baseline: Tensor,
 ) -> tuple[Tensor, ...]:
     """Rows ``(n * batch, ...)``, perturbation-major: feature ``j`` of example ``b`` in
@@ -77,8 +79,12 @@ class GroupedCall(NamedTuple):
 
 
 def format_grouped_call(
-    inputs: Any, attributions: Any, baselines: Any, target: TargetType,
-    additional_forward_args: Any, feature_mask: Any,
+    inputs: Any,
+    attributions: Any,
+    baselines: Any,
+    target: TargetType,
+    additional_forward_args: Any,
+    feature_mask: Any,
 ) -> GroupedCall:
     """The preamble of the metrics that switch feature groups to a baseline."""
     formatted = format_inputs(inputs)

@@ -59,9 +59,16 @@ class Curve:
 
 @document
 def deletion_curve(
-    forward_func: Callable[..., Tensor], inputs: Any, attributions: Any, baselines: Any = None,
-    target: TargetType = None, additional_forward_args: Any = None, feature_mask: Any = None,
-    n_steps: int | None = None, order: str = "most", max_examples_per_batch: MaxExamples = "auto",
+    forward_func: Callable[..., Tensor],
+    inputs: Any,
+    attributions: Any,
+    baselines: Any = None,
+    target: TargetType = None,
+    additional_forward_args: Any = None,
+    feature_mask: Any = None,
+    n_steps: int | None = None,
+    order: str = "most",
+    max_examples_per_batch: MaxExamples = "auto",
     show_progress: bool = False,
 ) -> Curve:
     """The deletion curve: groups set to the baseline in the order of their summed attribution.
@@ -96,9 +103,16 @@ def deletion_curve(
 
 @document
 def insertion_curve(
-    forward_func: Callable[..., Tensor], inputs: Any, attributions: Any, baselines: Any = None,
-    target: TargetType = None, additional_forward_args: Any = None, feature_mask: Any = None,
-    n_steps: int | None = None, order: str = "most", max_examples_per_batch: MaxExamples = "auto",
+    forward_func: Callable[..., Tensor],
+    inputs: Any,
+    attributions: Any,
+    baselines: Any = None,
+    target: TargetType = None,
+    additional_forward_args: Any = None,
+    feature_mask: Any = None,
+    n_steps: int | None = None,
+    order: str = "most",
+    max_examples_per_batch: MaxExamples = "auto",
     show_progress: bool = False,
 ) -> Curve:
     """The insertion curve: from the baseline, groups take their input values in the order

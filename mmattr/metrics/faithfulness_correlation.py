@@ -28,10 +28,18 @@ __all__ = ["faithfulness_correlation"]
 
 @document
 def faithfulness_correlation(
-    forward_func: Callable[..., Tensor], inputs: Any, attributions: Any, baselines: Any = None,
-    target: TargetType = None, additional_forward_args: Any = None, feature_mask: Any = None,
-    n_samples: int = 50, subset_size: int | None = None, seed: int = 0,
-    max_examples_per_batch: MaxExamples = "auto", show_progress: bool = False,
+    forward_func: Callable[..., Tensor],
+    inputs: Any,
+    attributions: Any,
+    baselines: Any = None,
+    target: TargetType = None,
+    additional_forward_args: Any = None,
+    feature_mask: Any = None,
+    n_samples: int = 50,
+    subset_size: int | None = None,
+    seed: int = 0,
+    max_examples_per_batch: MaxExamples = "auto",
+    show_progress: bool = False,
 ) -> Tensor:
     """Pearson correlation per example between attribution sums and output drops.
 

@@ -64,10 +64,17 @@ def infidelity_perturb_func_decorator(multiply_by_inputs: bool = True) -> Callab
 
 @document
 def infidelity(
-    forward_func: Callable[..., Tensor], perturb_func: Callable, inputs: Any, attributions: Any,
-    baselines: Any = None, additional_forward_args: Any = None, target: TargetType = None,
-    n_perturb_samples: int = 10, max_examples_per_batch: MaxExamples = None,
-    normalize: bool = False, show_progress: bool = False,
+    forward_func: Callable[..., Tensor],
+    perturb_func: Callable,
+    inputs: Any,
+    attributions: Any,
+    baselines: Any = None,
+    additional_forward_args: Any = None,
+    target: TargetType = None,
+    n_perturb_samples: int = 10,
+    max_examples_per_batch: MaxExamples = None,
+    normalize: bool = False,
+    show_progress: bool = False,
 ) -> Tensor:
     """Infidelity of ``attributions`` per example, Captum's signature and numbers.
 

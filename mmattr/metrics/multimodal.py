@@ -20,8 +20,10 @@ __all__ = ["modality_curves", "per_modality"]
 
 
 def per_modality(
-    explanation: Explanation, metric: Callable[..., Tensor],
-    modalities: Sequence[str] | None = None, **kwargs: Any,
+    explanation: Explanation,
+    metric: Callable[..., Tensor],
+    modalities: Sequence[str] | None = None,
+    **kwargs: Any,
 ) -> dict[str, Tensor]:
     """``metric(explanation.attributions[m], **kwargs_m)`` for each modality ``m``; a keyword
     given as a mapping modality -> value (ground-truth ``masks``) is read per modality.
@@ -62,10 +64,16 @@ def per_modality(
 
 
 def modality_curves(
-    model: Callable[..., Tensor], inputs: Mapping[str, Tensor | ModalityInput],
-    explanation: Explanation, adapters: Mapping[str, Adapter | None] | None = None,
-    modalities: Sequence[str] | None = None, kind: str = "deletion", n_steps: int | None = 20,
-    order: str = "most", max_examples_per_batch: MaxExamples = "auto", show_progress: bool = False,
+    model: Callable[..., Tensor],
+    inputs: Mapping[str, Tensor | ModalityInput],
+    explanation: Explanation,
+    adapters: Mapping[str, Adapter | None] | None = None,
+    modalities: Sequence[str] | None = None,
+    kind: str = "deletion",
+    n_steps: int | None = 20,
+    order: str = "most",
+    max_examples_per_batch: MaxExamples = "auto",
+    show_progress: bool = False,
 ) -> dict[str, Curve]:
     """Deletion (or insertion) curve of each modality, the others held at their inputs.
 

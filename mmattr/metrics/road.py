@@ -35,10 +35,17 @@ _NEIGHBOURS = [(dy, dx, 1 / 6 if dy == 0 or dx == 0 else 1 / 12)
 
 @document
 def road(
-    forward_func: Callable[..., Tensor], inputs: Tensor, attributions: Tensor,
-    target: TargetType = None, additional_forward_args: Any = None,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS, order: str = "most", noise_std: float = 0.01,
-    seed: int = 0, max_examples_per_batch: MaxExamples = "auto", show_progress: bool = False,
+    forward_func: Callable[..., Tensor],
+    inputs: Tensor,
+    attributions: Tensor,
+    target: TargetType = None,
+    additional_forward_args: Any = None,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    order: str = "most",
+    noise_std: float = 0.01,
+    seed: int = 0,
+    max_examples_per_batch: MaxExamples = "auto",
+    show_progress: bool = False,
 ) -> Curve:
     """ROAD curve of images: pixels (all channels) removed by attribution order, imputed.
 

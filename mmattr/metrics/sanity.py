@@ -91,9 +91,15 @@ def _unit_range(maps: Tensor) -> Any:
 
 
 def model_parameter_randomisation(
-    model: nn.Module, explain: Callable[[nn.Module, Any, Any], Tensor], inputs: Any,
-    target: Any = None, mode: str = "cascading", similarity: str = "spearman",
-    threshold: float = 0.5, absolute: bool = True, seed: int = 0,
+    model: nn.Module,
+    explain: Callable[[nn.Module, Any, Any], Tensor],
+    inputs: Any,
+    target: Any = None,
+    mode: str = "cascading",
+    similarity: str = "spearman",
+    threshold: float = 0.5,
+    absolute: bool = True,
+    seed: int = 0,
 ) -> RandomisationResult:
     """Randomise ``model``'s parameterised layers from the top down and compare the maps.
 

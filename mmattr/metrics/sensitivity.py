@@ -37,10 +37,15 @@ def default_perturb_func(inputs: Any, perturb_radius: float = 0.02) -> tuple[Ten
 
 
 def sensitivity_max(
-    explanation_func: Callable[..., Any], inputs: Any,
-    perturb_func: Callable[..., Any] = default_perturb_func, perturb_radius: float = 0.02,
-    n_perturb_samples: int = 10, norm_ord: str = "fro", max_examples_per_batch: MaxExamples = None,
-    show_progress: bool = False, **kwargs: Any,
+    explanation_func: Callable[..., Any],
+    inputs: Any,
+    perturb_func: Callable[..., Any] = default_perturb_func,
+    perturb_radius: float = 0.02,
+    n_perturb_samples: int = 10,
+    norm_ord: str = "fro",
+    max_examples_per_batch: MaxExamples = None,
+    show_progress: bool = False,
+    **kwargs: Any,
 ) -> Tensor:
     """Max-sensitivity of ``explanation_func`` per example, Captum's signature and numbers.
 

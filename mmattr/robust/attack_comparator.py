@@ -80,8 +80,12 @@ class AttackComparator(Generic[MetricResultType]):
         self.out_format: Callable | None = None
 
     def add_attack(
-        self, attack: Callable, name: str | None = None, num_attempts: int = 1,
-        apply_before_preproc: bool = True, attack_kwargs: dict[str, Any] | None = None,
+        self,
+        attack: Callable,
+        name: str | None = None,
+        num_attempts: int = 1,
+        apply_before_preproc: bool = True,
+        attack_kwargs: dict[str, Any] | None = None,
         additional_attack_arg_names: list[str] | None = None,
     ) -> None:
         """Register ``attack(inputs, **attack_kwargs)`` under ``name`` (default: its class
@@ -105,8 +109,11 @@ class AttackComparator(Generic[MetricResultType]):
         )
 
     def evaluate(
-        self, inputs: Any, additional_forward_args: Any = None,
-        perturbations_per_eval: int | str | None = DEFAULT_PER_EVAL, **kwargs: Any,
+        self,
+        inputs: Any,
+        additional_forward_args: Any = None,
+        perturbations_per_eval: int | str | None = DEFAULT_PER_EVAL,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         """The metric on ``inputs`` and on each attack's output, and the summary updated.
 

@@ -59,8 +59,11 @@ class FGSM(Perturbation):
     """
 
     def __init__(
-        self, forward_func: Callable, loss_func: Callable | None = None,
-        lower_bound: float = float("-inf"), upper_bound: float = float("inf"),
+        self,
+        forward_func: Callable,
+        loss_func: Callable | None = None,
+        lower_bound: float = float("-inf"),
+        upper_bound: float = float("inf"),
     ) -> None:
         if not callable(forward_func):
             raise TypeError(
@@ -82,8 +85,12 @@ class FGSM(Perturbation):
         self.zero_thresh = ZERO_THRESHOLD
 
     def perturb(
-        self, inputs: TensorOrTuple, epsilon: float, target: Any,
-        additional_forward_args: Any = None, targeted: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        epsilon: float,
+        target: Any,
+        additional_forward_args: Any = None,
+        targeted: bool = False,
         mask: TensorOrTuple | None = None,
     ) -> TensorOrTuple:
         """One signed-gradient step of size ``epsilon`` on every input.
@@ -105,8 +112,12 @@ class FGSM(Perturbation):
         return sweep(epsilon)
 
     def epsilon_sweep(
-        self, inputs: TensorOrTuple, target: Any, additional_forward_args: Any = None,
-        targeted: bool = False, mask: TensorOrTuple | None = None,
+        self,
+        inputs: TensorOrTuple,
+        target: Any,
+        additional_forward_args: Any = None,
+        targeted: bool = False,
+        mask: TensorOrTuple | None = None,
     ) -> Callable[[float], TensorOrTuple]:
         """``epsilon -> perturb(inputs, epsilon, ...)`` with the gradient computed once, on the
         first call: a search over ``epsilon`` costs one forward and one backward in all."""
@@ -144,7 +155,10 @@ class FGSM(Perturbation):
             return grad_of_outputs(loss, leaves)
 
     def step(
-        self, inputs: tuple[Tensor, ...], grads: tuple[Tensor, ...], signed_epsilon: float,
+        self,
+        inputs: tuple[Tensor, ...],
+        grads: tuple[Tensor, ...],
+        signed_epsilon: float,
         masks: tuple[Tensor | int, ...],
     ) -> tuple[Tensor, ...]:
         """``bound(x + signed_epsilon · sign(g) · mask)`` where ``|g| > zero_thresh``, else x."""

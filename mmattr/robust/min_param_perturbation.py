@@ -79,9 +79,17 @@ class MinParamPerturbation:
     """
 
     def __init__(
-        self, forward_func: Callable, attack: Callable, arg_name: str, arg_min: int | float,
-        arg_max: int | float, arg_step: int | float, mode: str = "linear", num_attempts: int = 1,
-        preproc_fn: Callable | None = None, apply_before_preproc: bool = False,
+        self,
+        forward_func: Callable,
+        attack: Callable,
+        arg_name: str,
+        arg_min: int | float,
+        arg_max: int | float,
+        arg_step: int | float,
+        mode: str = "linear",
+        num_attempts: int = 1,
+        preproc_fn: Callable | None = None,
+        apply_before_preproc: bool = False,
         correct_fn: Callable | None = None,
     ) -> None:
         for name, value in (("forward_func", forward_func), ("attack", attack)):
@@ -112,7 +120,10 @@ class MinParamPerturbation:
         self.mode = MinParamPerturbationMode[mode.upper()]
 
     def evaluate(
-        self, inputs: Any, additional_forward_args: Any = None, target: TargetType = None,
+        self,
+        inputs: Any,
+        additional_forward_args: Any = None,
+        target: TargetType = None,
         perturbations_per_eval: int | str | None = DEFAULT_PER_EVAL,
         attack_kwargs: dict[str, Any] | None = None,
         correct_fn_kwargs: dict[str, Any] | None = None,

@@ -47,8 +47,11 @@ class PGD(Perturbation):
     """
 
     def __init__(
-        self, forward_func: Callable, loss_func: Callable | None = None,
-        lower_bound: float = float("-inf"), upper_bound: float = float("inf"),
+        self,
+        forward_func: Callable,
+        loss_func: Callable | None = None,
+        lower_bound: float = float("-inf"),
+        upper_bound: float = float("inf"),
     ) -> None:
         bounded = FGSM(forward_func, loss_func, lower_bound, upper_bound)  # checks the arguments
         self.forward_func = forward_func
@@ -56,9 +59,17 @@ class PGD(Perturbation):
         self.bound: Callable[[Tensor], Tensor] = bounded.bound
 
     def perturb(
-        self, inputs: TensorOrTuple, radius: float, step_size: float, step_num: int, target: Any,
-        additional_forward_args: Any = None, targeted: bool = False, random_start: bool = False,
-        norm: str = "Linf", mask: TensorOrTuple | None = None,
+        self,
+        inputs: TensorOrTuple,
+        radius: float,
+        step_size: float,
+        step_num: int,
+        target: Any,
+        additional_forward_args: Any = None,
+        targeted: bool = False,
+        random_start: bool = False,
+        norm: str = "Linf",
+        mask: TensorOrTuple | None = None,
     ) -> TensorOrTuple:
         """``step_num`` projected signed-gradient steps from ``inputs`` (or a random point of
         the ball with ``random_start``).

@@ -31,7 +31,9 @@ def _labels(tokens: Sequence[str]) -> list[str]:
 
 
 def visualize_generation_tokens(
-    token_attr: Any, input_tokens: Sequence[str], output_tokens: Sequence[str],
+    token_attr: Any,
+    input_tokens: Sequence[str],
+    output_tokens: Sequence[str],
     annotate: bool = True,
 ) -> Figure:
     """Heatmap of ``token_attr`` ``(n_output, n_input)``, symmetric colour scale around 0.
@@ -102,7 +104,10 @@ def visualize_generation_sequence(seq_attr: Any, input_tokens: Sequence[str]) ->
 
 
 def visualize_generation_image(
-    image: Any, pixel_attr: Any, segments: Sequence[Any] = (), labels: Sequence[str] = (),
+    image: Any,
+    pixel_attr: Any,
+    segments: Sequence[Any] = (),
+    labels: Sequence[str] = (),
     border_width: float = 2.0,
 ) -> Figure:
     """The image in grey with the per-pixel attribution over it (symmetric scale around 0).

@@ -30,9 +30,13 @@ def _edges(edge_index: Any, num_nodes: int) -> np.ndarray:
 
 
 def visualize_graph(
-    edge_index: Any, node_scores: Any, edge_scores: Any = None,
-    ground_truth_nodes: Sequence[int] | None = None, highlight_node: int | None = None,
-    seed: int = 0, title: str | None = None,
+    edge_index: Any,
+    node_scores: Any,
+    edge_scores: Any = None,
+    ground_truth_nodes: Sequence[int] | None = None,
+    highlight_node: int | None = None,
+    seed: int = 0,
+    title: str | None = None,
 ) -> Figure:
     """Nodes coloured by attribution (diverging), edges as wide as their |attribution|.
 

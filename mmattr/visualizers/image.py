@@ -116,8 +116,13 @@ def _cmap(sign: str, cmap: str | Colormap | None) -> tuple[Colormap, float, floa
 
 
 def overlay(
-    attr: Any, original_image: Any = None, method: str = "heat_map", sign: str = "absolute_value",
-    outlier_perc: float = 2, alpha_overlay: float = 0.5, cmap: str | Colormap | None = None,
+    attr: Any,
+    original_image: Any = None,
+    method: str = "heat_map",
+    sign: str = "absolute_value",
+    outlier_perc: float = 2,
+    alpha_overlay: float = 0.5,
+    cmap: str | Colormap | None = None,
 ) -> np.ndarray:
     """One (H, W, 3) RGB picture in [0, 1] of what :func:`visualize_image_attr` draws in layers
     (for HTML and reports, where one image is wanted).
@@ -202,7 +207,11 @@ def top_segments_image(
 
 
 def visualize_segments(
-    image: Any, segments: Any, segment_scores: Any, top_k: int = 3, ground_truth: Any = None,
+    image: Any,
+    segments: Any,
+    segment_scores: Any,
+    top_k: int = 3,
+    ground_truth: Any = None,
     title: str | None = None,
 ) -> Figure:
     """Image with superpixel boundaries, the per-segment score map, and top-k kept and removed.

@@ -53,8 +53,13 @@ def captum_image(original_image: Any) -> np.ndarray:
 
 
 def _draw(
-    axis: Axes, method: str, sign: str, norm: np.ndarray, image: np.ndarray | None,
-    cmap: str | Colormap | None, alpha_overlay: float,
+    axis: Axes,
+    method: str,
+    sign: str,
+    norm: np.ndarray,
+    image: np.ndarray | None,
+    cmap: str | Colormap | None,
+    alpha_overlay: float,
 ) -> AxesImage | None:
     """One view on ``axis``; returns the heat map layer (for a colour bar) where there is one."""
     colour_map, vmin, vmax = _cmap(sign, cmap)
@@ -73,10 +78,19 @@ def _draw(
 
 
 def visualize_image_attr(
-    attr: Any, original_image: Any = None, method: str = "heat_map", sign: str = "absolute_value",
-    plt_fig_axis: tuple[Figure, Axes] | None = None, outlier_perc: float = 2,
-    cmap: str | Colormap | None = None, alpha_overlay: float = 0.5, show_colorbar: bool = False,
-    title: str | None = None, fig_size: tuple[float, float] = (6, 6), use_pyplot: bool = True, *,
+    attr: Any,
+    original_image: Any = None,
+    method: str = "heat_map",
+    sign: str = "absolute_value",
+    plt_fig_axis: tuple[Figure, Axes] | None = None,
+    outlier_perc: float = 2,
+    cmap: str | Colormap | None = None,
+    alpha_overlay: float = 0.5,
+    show_colorbar: bool = False,
+    title: str | None = None,
+    fig_size: tuple[float, float] = (6, 6),
+    use_pyplot: bool = True,
+    *,
     ground_truth: Any = None,
 ) -> tuple[Figure, Axes]:
     """Draw an image attribution as Captum does; returns ``(figure, axis)``.
@@ -132,9 +146,14 @@ def visualize_image_attr(
 
 
 def visualize_image_attr_multiple(
-    attr: Any, original_image: Any, methods: list[str], signs: list[str],
-    titles: list[str] | None = None, fig_size: tuple[float, float] = (8, 6),
-    use_pyplot: bool = True, **kwargs: Any,
+    attr: Any,
+    original_image: Any,
+    methods: list[str],
+    signs: list[str],
+    titles: list[str] | None = None,
+    fig_size: tuple[float, float] = (8, 6),
+    use_pyplot: bool = True,
+    **kwargs: Any,
 ) -> tuple[Figure, Axes | list[Axes]]:
     """Several views side by side, as Captum's: panel ``i`` draws ``methods[i]`` with
     ``signs[i]``; ``kwargs`` (outlier_perc, cmap, alpha_overlay, show_colorbar, ground_truth)

@@ -39,8 +39,11 @@ def _check(matrix: Any, tokens: Sequence[str], layer_names: Sequence[str] | None
 
 
 def visualize_layer_tokens(
-    attributions: Any, tokens: Sequence[str], layer_names: Sequence[str] | None = None,
-    token_index: int | None = None, title: str | None = None,
+    attributions: Any,
+    tokens: Sequence[str],
+    layer_names: Sequence[str] | None = None,
+    token_index: int | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Heatmap of (layers, tokens) attributions, plus one token's values across layers.
 

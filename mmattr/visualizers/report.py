@@ -52,8 +52,12 @@ class Report:
         self.sections: list[Section] = []
 
     def add_section(
-        self, title: str, text: str | None = None, facts: dict[str, object] | None = None,
-        fragments: list[str] | None = None, figures: list[tuple[str, Figure]] | None = None,
+        self,
+        title: str,
+        text: str | None = None,
+        facts: dict[str, object] | None = None,
+        fragments: list[str] | None = None,
+        figures: list[tuple[str, Figure]] | None = None,
     ) -> Section:
         """Append a section; ``figures`` are (caption, Figure), ``fragments`` trusted HTML."""
         for caption, figure in figures or []:

@@ -116,8 +116,11 @@ def text_html(
 
 
 def qa_html(
-    tokens: Sequence[str], start_attributions: Any, end_attributions: Any,
-    answer: str | None = None, merge_pieces: bool = False,
+    tokens: Sequence[str],
+    start_attributions: Any,
+    end_attributions: Any,
+    answer: str | None = None,
+    merge_pieces: bool = False,
 ) -> str:
     """Start- and end-position attributions of a QA model side by side (HTML).
 

@@ -36,8 +36,15 @@ class VisualizationDataRecord:
     ]
 
     def __init__(
-        self, word_attributions: Any, pred_prob: float, pred_class: Any, true_class: Any,
-        attr_class: Any, attr_score: float, raw_input_ids: list[str], convergence_score: float,
+        self,
+        word_attributions: Any,
+        pred_prob: float,
+        pred_class: Any,
+        true_class: Any,
+        attr_class: Any,
+        attr_score: float,
+        raw_input_ids: list[str],
+        convergence_score: float,
     ) -> None:
         self.word_attributions = word_attributions
         self.pred_prob = pred_prob

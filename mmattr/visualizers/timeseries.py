@@ -99,12 +99,22 @@ def _check(attr: Any, data: Any, x_values: Any, method: str, sign: str, channels
 
 
 def visualize_timeseries_attr(
-    attr: Any, data: Any, x_values: Any = None, method: str = "overlay_individual",
-    sign: str = "absolute_value", channel_labels: list[str] | None = None,
-    channels_last: bool = True, plt_fig_axis: tuple[Figure, Any] | None = None,
-    outlier_perc: float = 2, cmap: str | Colormap | None = None, alpha_overlay: float = 0.7,
-    show_colorbar: bool = False, title: str | None = None, fig_size: tuple[float, float] = (6, 6),
-    use_pyplot: bool = True, **pyplot_kwargs: Any,
+    attr: Any,
+    data: Any,
+    x_values: Any = None,
+    method: str = "overlay_individual",
+    sign: str = "absolute_value",
+    channel_labels: list[str] | None = None,
+    channels_last: bool = True,
+    plt_fig_axis: tuple[Figure, Any] | None = None,
+    outlier_perc: float = 2,
+    cmap: str | Colormap | None = None,
+    alpha_overlay: float = 0.7,
+    show_colorbar: bool = False,
+    title: str | None = None,
+    fig_size: tuple[float, float] = (6, 6),
+    use_pyplot: bool = True,
+    **pyplot_kwargs: Any,
 ) -> tuple[Figure, Any]:
     """Draw a time series' attributions as Captum does; returns ``(figure, axes)``.
 

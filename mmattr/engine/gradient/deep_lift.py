@@ -63,8 +63,12 @@ class DeepLift(Attribution):
         self.eps = eps
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, return_convergence_delta: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
         custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
         """DeepLift attributions, the shape of ``inputs``."""
@@ -139,8 +143,11 @@ class DeepLiftShap(DeepLift):
         super().__init__(model, multiply_by_inputs=multiply_by_inputs)
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: TensorOrTuple | Callable[..., TensorOrTuple],
-        target: TargetType = None, additional_forward_args: Any = None,
+        self,
+        inputs: TensorOrTuple,
+        baselines: TensorOrTuple | Callable[..., TensorOrTuple],
+        target: TargetType = None,
+        additional_forward_args: Any = None,
         return_convergence_delta: bool = False,
         custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:

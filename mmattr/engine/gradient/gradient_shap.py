@@ -42,9 +42,14 @@ class GradientShap(AttributionByInputs):
     _has_convergence_delta: ClassVar[bool] = True
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: TensorOrTuple | Callable[..., TensorOrTuple],
-        n_samples: int = 5, stdevs: float | tuple[float, ...] = 0.0, target: TargetType = None,
-        additional_forward_args: Any = None, return_convergence_delta: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        baselines: TensorOrTuple | Callable[..., TensorOrTuple],
+        n_samples: int = 5,
+        stdevs: float | tuple[float, ...] = 0.0,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
         """Attributions the shape of ``inputs``; ``baselines`` is a sample of reference inputs
         (a tensor per input, or a callable returning them). The delta has one entry per draw.
@@ -89,7 +94,11 @@ class _InputBaselineXGradient(AttributionByInputs):
     _has_convergence_delta: ClassVar[bool] = True
 
     def attribute(
-        self, inputs, baselines=None, target=None, additional_forward_args=None,
+        self,
+        inputs,
+        baselines=None,
+        target=None,
+        additional_forward_args=None,
         return_convergence_delta=False,
     ):
         was_tuple, formatted, _, args = format_call(

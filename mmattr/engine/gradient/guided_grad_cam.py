@@ -57,8 +57,12 @@ class GuidedGradCam(Attribution):
         self.guided_backprop = GuidedBackprop(model)
 
     def attribute(
-        self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None,
-        interpolate_mode: str = "nearest", attribute_to_layer_input: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        interpolate_mode: str = "nearest",
+        attribute_to_layer_input: bool = False,
     ) -> TensorOrTuple | list[TensorOrTuple]:
         """Attributions the shape of ``inputs`` (a list of them for a list of layers).
 

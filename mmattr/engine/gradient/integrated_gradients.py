@@ -42,9 +42,15 @@ class IntegratedGradients(AttributionByInputs):
     _has_convergence_delta: ClassVar[bool] = True
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, n_steps: int = 50, method: str = "gausslegendre",
-        internal_batch_size: BatchSize = None, return_convergence_delta: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        n_steps: int = 50,
+        method: str = "gausslegendre",
+        internal_batch_size: BatchSize = None,
+        return_convergence_delta: bool = False,
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
         """Attributions of ``F_target`` to each input element, the shape of ``inputs``.
 

@@ -63,9 +63,14 @@ class NoiseTunnel(Attribution):
         return self.is_delta_supported
 
     def attribute(
-        self, inputs: TensorOrTuple, nt_type: str = "smoothgrad", nt_samples: int = 5,
-        nt_samples_batch_size: int | None = None, stdevs: float | tuple[float, ...] = 1.0,
-        draw_baseline_from_distrib: bool = False, **kwargs: Any,
+        self,
+        inputs: TensorOrTuple,
+        nt_type: str = "smoothgrad",
+        nt_samples: int = 5,
+        nt_samples_batch_size: int | None = None,
+        stdevs: float | tuple[float, ...] = 1.0,
+        draw_baseline_from_distrib: bool = False,
+        **kwargs: Any,
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
         """Smoothed attributions, the shape of ``inputs``; ``kwargs`` go to the wrapped method
         (target, baselines, additional_forward_args, ...). Noise is drawn in Captum's order, so
@@ -142,8 +147,11 @@ def _format_stdevs(stdevs: Any, n_inputs: int) -> tuple[float, ...]:
 
 
 def _check_at_user_sizes(
-    kwargs: dict, inputs: tuple[Tensor, ...], stdevs: tuple[float, ...],
-    nt_samples_batch_size: int | None, from_distribution: bool,
+    kwargs: dict,
+    inputs: tuple[Tensor, ...],
+    stdevs: tuple[float, ...],
+    nt_samples_batch_size: int | None,
+    from_distribution: bool,
 ) -> None:
     """Target and baselines checked against the user's batch before the noisy copies
     multiply it (an error then would quote the expanded sizes); counts as given."""

@@ -29,7 +29,10 @@ class Saliency(Attribution):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, target: TargetType = None, abs: bool = True,
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        abs: bool = True,
         additional_forward_args: Any = None,
     ) -> TensorOrTuple:
         """Gradient (absolute by default) of ``F_target`` at ``inputs``, the shape of ``inputs``.

@@ -25,7 +25,10 @@ class LayerAttribution(Attribution):
     attributes_inputs: ClassVar[bool] = False
 
     def __init__(
-        self, forward_func: Callable, layer: ModuleOrList, device_ids: list[int] | None = None,
+        self,
+        forward_func: Callable,
+        layer: ModuleOrList,
+        device_ids: list[int] | None = None,
         layer_output_index: int | None = None,
     ) -> None:
         super().__init__(forward_func)
@@ -38,7 +41,8 @@ class LayerAttribution(Attribution):
 
     @staticmethod
     def interpolate(
-        layer_attribution: Tensor, interpolate_dims: int | tuple[int, ...],
+        layer_attribution: Tensor,
+        interpolate_dims: int | tuple[int, ...],
         interpolate_mode: str = "nearest",
     ) -> Tensor:
         """Upsample a layer attribution to ``interpolate_dims`` (Captum's helper)."""
@@ -49,16 +53,25 @@ class LayerAttributionByInputs(LayerAttribution):
     """A layer method with Captum's ``multiply_by_inputs`` switch (global vs local)."""
 
     def __init__(
-        self, forward_func: Callable, layer: ModuleOrList, device_ids: list[int] | None = None,
-        multiply_by_inputs: bool = True, layer_output_index: int | None = None,
+        self,
+        forward_func: Callable,
+        layer: ModuleOrList,
+        device_ids: list[int] | None = None,
+        multiply_by_inputs: bool = True,
+        layer_output_index: int | None = None,
     ) -> None:
         super().__init__(forward_func, layer, device_ids, layer_output_index)
         self._multiply_by_inputs = multiply_by_inputs
 
 
 def per_layer_deltas(
-    method: Attribution, spec: LayerSpec, attributions: list[Tensor], baselines: tuple,
-    inputs: tuple[Tensor, ...], target: TargetType, args: tuple | None,
+    method: Attribution,
+    spec: LayerSpec,
+    attributions: list[Tensor],
+    baselines: tuple,
+    inputs: tuple[Tensor, ...],
+    target: TargetType,
+    args: tuple | None,
 ) -> list[Tensor]:
     """``Σ attr_l − (F(x) − F(b))`` for each layer ``l`` (its tensors summed; ``attributions``
     flat as ``spec`` captured them), the model run once for all layers:

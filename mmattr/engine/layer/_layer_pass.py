@@ -113,7 +113,9 @@ def _capture(spec: LayerSpec, require_grad: bool) -> Iterator[list[LayerRecord]]
 
 
 def layer_values(
-    forward_func: Callable, spec: LayerSpec, inputs: tuple[Tensor, ...],
+    forward_func: Callable,
+    spec: LayerSpec,
+    inputs: tuple[Tensor, ...],
     additional_forward_args: tuple | None = None,
 ) -> list[Tensor]:
     """Every layer's activation for ``inputs``, one forward without gradients."""
@@ -123,8 +125,12 @@ def layer_values(
 
 
 def layer_gradients(
-    forward_func: Callable, spec: LayerSpec, inputs: tuple[Tensor, ...], target: TargetType = None,
-    additional_forward_args: tuple | None = None, grad_kwargs: dict | None = None,
+    forward_func: Callable,
+    spec: LayerSpec,
+    inputs: tuple[Tensor, ...],
+    target: TargetType = None,
+    additional_forward_args: tuple | None = None,
+    grad_kwargs: dict | None = None,
 ) -> tuple[list[Tensor], list[Tensor]]:
     """``(∂F_target/∂a_l, a_l)`` for every layer ``l``: one forward and one backward."""
     with torch.enable_grad():
@@ -149,9 +155,15 @@ def replaced_layers(spec: LayerSpec, values: Sequence[Tensor]) -> Iterator[None]
 
 
 def interpolated_layer_gradients(
-    forward_func: Callable, spec: LayerSpec, inputs: tuple[Tensor, ...], baselines: tuple,
-    target: TargetType, additional_forward_args: tuple | None, alphas: Sequence[float],
-    internal_batch_size: BatchSize, grad_kwargs: dict | None = None,
+    forward_func: Callable,
+    spec: LayerSpec,
+    inputs: tuple[Tensor, ...],
+    baselines: tuple,
+    target: TargetType,
+    additional_forward_args: tuple | None,
+    alphas: Sequence[float],
+    internal_batch_size: BatchSize,
+    grad_kwargs: dict | None = None,
 ) -> Iterator[tuple[range, list[Tensor], list[Tensor]]]:
     """``(steps, ∂F/∂a_l, a_l)`` along the path ``b + α_k (x − b)``, chunk by chunk.
 

@@ -42,9 +42,14 @@ class LayerGradCam(LayerAttribution):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None,
-        attribute_to_layer_input: bool = False, relu_attributions: bool = False,
-        attr_dim_summation: bool = True, grad_kwargs: dict[str, Any] | None = None,
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        attribute_to_layer_input: bool = False,
+        relu_attributions: bool = False,
+        attr_dim_summation: bool = True,
+        grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor]:
         """Grad-CAM per layer: the layer's shape with dimension 1 of size 1 (or the channels
         kept with ``attr_dim_summation=False``); a list for a list of layers.

@@ -24,9 +24,15 @@ class InternalInfluence(LayerAttribution):
     """The layer gradient integrated along the input path; a list of layers in one pass."""
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, n_steps: int = 50, method: str = "gausslegendre",
-        internal_batch_size: BatchSize = None, attribute_to_layer_input: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        n_steps: int = 50,
+        method: str = "gausslegendre",
+        internal_batch_size: BatchSize = None,
+        attribute_to_layer_input: bool = False,
         grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor]:
         """``Σ_k w_k ∂F_target/∂a_l(x_k)`` per layer unit (a list for a list of layers)."""

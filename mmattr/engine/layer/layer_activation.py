@@ -28,7 +28,9 @@ class LayerActivation(LayerAttribution):
     _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
-        self, inputs: TensorOrTuple, additional_forward_args: Any = None,
+        self,
+        inputs: TensorOrTuple,
+        additional_forward_args: Any = None,
         attribute_to_layer_input: bool = False,
     ) -> Tensor | list[Tensor]:
         """Each layer's activation for ``inputs``: a tensor, or a list when ``layer`` is a list."""

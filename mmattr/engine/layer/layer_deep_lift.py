@@ -64,8 +64,12 @@ class LayerDeepLift(LayerAttribution):
         self.eps = 1e-10
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, return_convergence_delta: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
         attribute_to_layer_input: bool = False,
         custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
         grad_kwargs: dict[str, Any] | None = None,
@@ -148,9 +152,13 @@ class LayerDeepLiftShap(LayerDeepLift):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: TensorOrTuple | Callable[..., TensorOrTuple],
-        target: TargetType = None, additional_forward_args: Any = None,
-        return_convergence_delta: bool = False, attribute_to_layer_input: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        baselines: TensorOrTuple | Callable[..., TensorOrTuple],
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
+        attribute_to_layer_input: bool = False,
         custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
     ) -> LayerResult | tuple[LayerResult, LayerResult]:
         """Attributions averaged over the ``baselines`` examples (at least two); the delta has

@@ -32,8 +32,11 @@ class LayerFeatureAblation(LayerAttribution):
     _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
-        self, inputs: TensorOrTuple, layer_baselines: BaselinesType = None,
-        target: TargetType = None, additional_forward_args: Any = None,
+        self,
+        inputs: TensorOrTuple,
+        layer_baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
         layer_mask: Tensor | tuple[Tensor, ...] | None = None,
         attribute_to_layer_input: bool = False,
         perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
@@ -66,8 +69,12 @@ class LayerFeatureAblation(LayerAttribution):
 
 
 def perturb_layer(
-    method: LayerAttribution, attributor: type[FeatureAblation], inputs: TensorOrTuple,
-    target: TargetType, additional_forward_args: Any, attribute_to_layer_input: bool,
+    method: LayerAttribution,
+    attributor: type[FeatureAblation],
+    inputs: TensorOrTuple,
+    target: TargetType,
+    additional_forward_args: Any,
+    attribute_to_layer_input: bool,
     **attribute_kwargs: Any,
 ) -> Tensor | list[Tensor]:
     """A perturbation method (FeatureAblation or a subclass) run on the layer's value: the

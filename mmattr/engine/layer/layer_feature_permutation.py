@@ -32,7 +32,10 @@ class LayerFeaturePermutation(LayerAttribution):
     needs_gradients: ClassVar[bool] = False
 
     def attribute(
-        self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None,
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
         layer_mask: Tensor | tuple[Tensor, ...] | None = None,
         perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
     ) -> Tensor | list[Tensor]:

@@ -53,16 +53,24 @@ class LayerGradientShap(LayerAttribution):
     _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(
-        self, forward_func: Callable, layer: ModuleOrList, device_ids: list[int] | None = None,
+        self,
+        forward_func: Callable,
+        layer: ModuleOrList,
+        device_ids: list[int] | None = None,
         multiply_by_inputs: bool = True,
     ) -> None:
         super().__init__(forward_func, layer, device_ids)
         self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: TensorOrTuple | Callable[..., TensorOrTuple],
-        n_samples: int = 5, stdevs: float | tuple[float, ...] = 0.0, target: TargetType = None,
-        additional_forward_args: Any = None, return_convergence_delta: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        baselines: TensorOrTuple | Callable[..., TensorOrTuple],
+        n_samples: int = 5,
+        stdevs: float | tuple[float, ...] = 0.0,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
         attribute_to_layer_input: bool = False,
     ) -> LayerResult | tuple[LayerResult, LayerResult]:
         """Attributions per layer, the layer's shape (a list for a list of layers).
@@ -115,8 +123,12 @@ class _LayerInputBaselineXGradient:
         return True
 
     def attribute(
-        self, inputs: tuple[Tensor, ...], baselines: tuple[Tensor, ...], target: TargetType = None,
-        additional_forward_args: Any = None, return_convergence_delta: bool = False,
+        self,
+        inputs: tuple[Tensor, ...],
+        baselines: tuple[Tensor, ...],
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        return_convergence_delta: bool = False,
     ) -> tuple[Tensor, ...] | tuple[tuple[Tensor, ...], Tensor]:
         _, formatted, _, args = format_call(
             inputs, None, target, additional_forward_args, gradient_of="LayerGradientShap"

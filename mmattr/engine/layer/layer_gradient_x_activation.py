@@ -27,8 +27,12 @@ class LayerGradientXActivation(LayerAttributionByInputs):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None,
-        attribute_to_layer_input: bool = False, grad_kwargs: dict[str, Any] | None = None,
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        attribute_to_layer_input: bool = False,
+        grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor]:
         """``a_l ⊙ ∂F_target/∂a_l`` per layer, the layer's shape; a list for a list of layers."""
         _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)

@@ -47,10 +47,17 @@ class LayerIntegratedGradients(LayerAttributionByInputs):
     _has_convergence_delta: ClassVar[bool] = True
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, n_steps: int = 50, method: str = "gausslegendre",
-        internal_batch_size: BatchSize = None, return_convergence_delta: bool = False,
-        attribute_to_layer_input: bool = False, grad_kwargs: dict[str, Any] | None = None,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        n_steps: int = 50,
+        method: str = "gausslegendre",
+        internal_batch_size: BatchSize = None,
+        return_convergence_delta: bool = False,
+        attribute_to_layer_input: bool = False,
+        grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor] | tuple[Tensor | list[Tensor], Tensor]:
         """Attributions of the layer's value (a list for a list of layers); Captum's semantics.
 

@@ -160,7 +160,10 @@ class NeuronForward(nn.Module):
     """
 
     def __init__(
-        self, forward_func: Callable, layer: nn.Module, neuron_selector: NeuronSelector,
+        self,
+        forward_func: Callable,
+        layer: nn.Module,
+        neuron_selector: NeuronSelector,
         to_input: bool = False,
     ) -> None:
         super().__init__()
@@ -220,7 +223,10 @@ class NeuronAttributionByInputs(NeuronAttribution):
     """A neuron method with Captum's ``multiply_by_inputs`` switch (global vs local)."""
 
     def __init__(
-        self, forward_func: Callable, layer: nn.Module, device_ids: list[int] | None = None,
+        self,
+        forward_func: Callable,
+        layer: nn.Module,
+        device_ids: list[int] | None = None,
         multiply_by_inputs: bool = True,
     ) -> None:
         super().__init__(forward_func, layer, device_ids)

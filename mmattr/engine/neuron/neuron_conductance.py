@@ -47,10 +47,16 @@ class NeuronConductance(NeuronAttributionByInputs):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, neuron_selector: NeuronSelector,
-        baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, n_steps: int = 50, method: str = "riemann_trapezoid",
-        internal_batch_size: BatchSize = None, attribute_to_neuron_input: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        n_steps: int = 50,
+        method: str = "riemann_trapezoid",
+        internal_batch_size: BatchSize = None,
+        attribute_to_neuron_input: bool = False,
         grad_kwargs: dict[str, Any] | None = None,
     ) -> TensorOrTuple:
         """Conductance of each input element through the selected neuron, the inputs' shape.

@@ -35,8 +35,11 @@ class NeuronDeepLift(NeuronAttributionByInputs):
         self.model = model
 
     def attribute(
-        self, inputs: TensorOrTuple, neuron_selector: NeuronSelector,
-        baselines: BaselinesType = None, additional_forward_args: Any = None,
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        baselines: BaselinesType = None,
+        additional_forward_args: Any = None,
         attribute_to_neuron_input: bool = False,
         custom_attribution_func: CustomAttributionFunc | None = None,
     ) -> TensorOrTuple:
@@ -65,9 +68,12 @@ class NeuronDeepLiftShap(NeuronDeepLift):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, neuron_selector: NeuronSelector,
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
         baselines: TensorOrTuple | Callable[..., TensorOrTuple],
-        additional_forward_args: Any = None, attribute_to_neuron_input: bool = False,
+        additional_forward_args: Any = None,
+        attribute_to_neuron_input: bool = False,
         custom_attribution_func: CustomAttributionFunc | None = None,
     ) -> TensorOrTuple:
         """Attributions averaged over the ``baselines`` examples (at least two), the shape of

@@ -30,9 +30,13 @@ class NeuronFeatureAblation(NeuronAttribution):
     _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
-        self, inputs: TensorOrTuple, neuron_selector: NeuronSelector,
-        baselines: BaselinesType = None, additional_forward_args: Any = None,
-        feature_mask: TensorOrTuple | None = None, attribute_to_neuron_input: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        baselines: BaselinesType = None,
+        additional_forward_args: Any = None,
+        feature_mask: TensorOrTuple | None = None,
+        attribute_to_neuron_input: bool = False,
         perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
     ) -> TensorOrTuple:
         """Ablation attributions of the selected neuron, the shape of ``inputs``.

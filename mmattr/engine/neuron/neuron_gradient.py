@@ -23,8 +23,11 @@ class NeuronGradient(NeuronAttribution):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, neuron_selector: NeuronSelector,
-        additional_forward_args: Any = None, attribute_to_neuron_input: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        additional_forward_args: Any = None,
+        attribute_to_neuron_input: bool = False,
     ) -> TensorOrTuple:
         """Gradient of the selected neuron, the shape of ``inputs``.
 

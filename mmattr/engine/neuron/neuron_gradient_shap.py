@@ -25,9 +25,13 @@ class NeuronGradientShap(NeuronAttributionByInputs):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, neuron_selector: NeuronSelector,
-        baselines: TensorOrTuple | Callable[..., TensorOrTuple], n_samples: int = 5,
-        stdevs: float = 0.0, additional_forward_args: Any = None,
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        baselines: TensorOrTuple | Callable[..., TensorOrTuple],
+        n_samples: int = 5,
+        stdevs: float = 0.0,
+        additional_forward_args: Any = None,
         attribute_to_neuron_input: bool = False,
     ) -> TensorOrTuple:
         """GradientShap of the selected neuron, the shape of ``inputs``.

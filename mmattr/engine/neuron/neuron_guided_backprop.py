@@ -24,8 +24,11 @@ class _NeuronModifiedRelu(NeuronAttribution):
         self.model = model
 
     def attribute(
-        self, inputs: TensorOrTuple, neuron_selector: NeuronSelector,
-        additional_forward_args: Any = None, attribute_to_neuron_input: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        additional_forward_args: Any = None,
+        attribute_to_neuron_input: bool = False,
     ) -> TensorOrTuple:
         """The modified gradient of the selected neuron, the shape of ``inputs``.
 

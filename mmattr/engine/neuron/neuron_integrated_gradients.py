@@ -26,9 +26,14 @@ class NeuronIntegratedGradients(NeuronAttributionByInputs):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, neuron_selector: NeuronSelector,
-        baselines: BaselinesType = None, additional_forward_args: Any = None, n_steps: int = 50,
-        method: str = "gausslegendre", internal_batch_size: BatchSize = None,
+        self,
+        inputs: TensorOrTuple,
+        neuron_selector: NeuronSelector,
+        baselines: BaselinesType = None,
+        additional_forward_args: Any = None,
+        n_steps: int = 50,
+        method: str = "gausslegendre",
+        internal_batch_size: BatchSize = None,
         attribute_to_neuron_input: bool = False,
     ) -> TensorOrTuple:
         """Integrated gradients of the selected neuron, the shape of ``inputs``."""

@@ -105,8 +105,13 @@ class CoalitionSetup:
 
 
 def setup_coalitions(
-    forward_func: Callable, inputs: Any, baselines: BaselinesType, target: TargetType,
-    additional_forward_args: Any, feature_mask: Any, perturbations_per_eval: PerturbationsPerEval,
+    forward_func: Callable,
+    inputs: Any,
+    baselines: BaselinesType,
+    target: TargetType,
+    additional_forward_args: Any,
+    feature_mask: Any,
+    perturbations_per_eval: PerturbationsPerEval,
 ) -> CoalitionSetup:
     """Validate everything at the boundary, then run ``F(x)`` once (measuring one row's memory
     when ``perturbations_per_eval="auto"``)."""
@@ -134,8 +139,11 @@ def setup_coalitions(
 
 
 def attribute_coalitions(
-    method: Any, call: tuple, perturbations_per_eval: PerturbationsPerEval,
-    estimate: Callable[[CoalitionSetup], Tensor], spread: bool = True,
+    method: Any,
+    call: tuple,
+    perturbations_per_eval: PerturbationsPerEval,
+    estimate: Callable[[CoalitionSetup], Tensor],
+    spread: bool = True,
 ) -> Tensor | tuple[Tensor, ...]:
     """Under ``method``'s model guard: the set-up of ``call`` (inputs, baselines, target,
     additional forward arguments and feature mask as ``attribute`` got them), then

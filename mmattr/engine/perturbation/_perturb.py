@@ -194,7 +194,9 @@ class LeaveOneOut:
 
 
 def perturbed_inputs(
-    inputs: tuple[Tensor, ...], baselines: tuple[Baseline, ...], masks: tuple[Tensor, ...],
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Baseline, ...],
+    masks: tuple[Tensor, ...],
     present: Tensor,
 ) -> tuple[Tensor, ...]:
     """``x̃[c] = where(present[c, mask], x, b)`` for each coalition row ``c`` of ``present``
@@ -229,7 +231,9 @@ def check_mask_rows(
 
 
 def spread_groups(
-    values: Tensor, masks: tuple[Tensor, ...], inputs: tuple[Tensor, ...],
+    values: Tensor,
+    masks: tuple[Tensor, ...],
+    inputs: tuple[Tensor, ...],
     name: str = "feature_mask",
 ) -> tuple[Tensor, ...]:
     """Attribution of each element = its group's value: ``attr_i[o, e] = values[o, mask_i[e]]``.
@@ -278,7 +282,10 @@ def progress_bar(total: int, show: bool, desc: str, done: int = 0) -> Iterator[t
 
 
 def initial_forward(
-    forward_func: Callable, inputs: tuple[Tensor, ...], target: TargetType, args: tuple | None,
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    target: TargetType,
+    args: tuple | None,
     measure: bool = False,
 ) -> tuple[Tensor, int | None]:
     """``F(x)`` with the target selected, and (with ``measure``) the bytes one row of a
@@ -303,8 +310,12 @@ def check_perturbations_per_eval(value: Any, name: str = "perturbations_per_eval
 
 
 def resolve_perturbations_per_eval(
-    value: PerturbationsPerEval, inputs: tuple[Tensor, ...], n_perturbations: int,
-    bytes_per_row: int | None, aggregate: bool = False, name: str = "perturbations_per_eval",
+    value: PerturbationsPerEval,
+    inputs: tuple[Tensor, ...],
+    n_perturbations: int,
+    bytes_per_row: int | None,
+    aggregate: bool = False,
+    name: str = "perturbations_per_eval",
 ) -> int:
     """Perturbations per model call: a positive int, or ``"auto"``: as many as a memory budget
     holds at ``bytes_per_row`` (measured by :func:`initial_forward` with ``measure=True``;
@@ -333,8 +344,14 @@ def is_aggregate(output: Tensor, batch: int) -> bool:
 
 
 def forward_perturbations(
-    forward_func: Callable, build: Callable[[int, int], tuple[Tensor, ...]], n_perturbations: int,
-    per_eval: int, target: TargetType, args: tuple | None, batch: int, n_outputs: int | None = None,
+    forward_func: Callable,
+    build: Callable[[int, int], tuple[Tensor, ...]],
+    n_perturbations: int,
+    per_eval: int,
+    target: TargetType,
+    args: tuple | None,
+    batch: int,
+    n_outputs: int | None = None,
     bar: Any = None,
 ) -> Tensor:
     """Outputs ``(n_perturbations, n_outputs)`` of perturbations ``build(start, stop)`` (inputs
@@ -399,10 +416,18 @@ def _one_by_one(forward_func, build, total, start, rows, target, args, n_outputs
 
 
 def evaluate_coalitions(
-    forward_func: Callable, inputs: tuple[Tensor, ...], baselines: tuple[Baseline, ...],
-    masks: tuple[Tensor, ...], present: Tensor | CoalitionRows, target: TargetType,
-    args: tuple | None, coalitions_per_eval: int, show_progress: bool = False, desc: str = "",
-    n_outputs: int | None = None, done_before: int = 0,
+    forward_func: Callable,
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Baseline, ...],
+    masks: tuple[Tensor, ...],
+    present: Tensor | CoalitionRows,
+    target: TargetType,
+    args: tuple | None,
+    coalitions_per_eval: int,
+    show_progress: bool = False,
+    desc: str = "",
+    n_outputs: int | None = None,
+    done_before: int = 0,
 ) -> Tensor:
     """``F_target`` of every coalition row, ``(n, batch)`` or ``(n, 1)`` for a model that
     returns one value for the batch (in general ``(n, n_outputs)``), forward-only, in chunks

@@ -63,11 +63,16 @@ class DataLoaderAttribution(Attribution):
         self.attr_method = attr_method
 
     def attribute(
-        self, dataloader: Iterable, input_roles: tuple[int, ...] | None = None,
-        baselines: BaselinesType = None, feature_mask: Tensor | tuple[Tensor, ...] | None = None,
+        self,
+        dataloader: Iterable,
+        input_roles: tuple[int, ...] | None = None,
+        baselines: BaselinesType = None,
+        feature_mask: Tensor | tuple[Tensor, ...] | None = None,
         reduce: Callable[[Any, Tensor, tuple], Any] | None = None,
-        to_metric: Callable[[Any], Tensor] | None = None, perturbations_per_pass: int = 1,
-        show_progress: bool = False, return_input_shape: bool = True,
+        to_metric: Callable[[Any], Tensor] | None = None,
+        perturbations_per_pass: int = 1,
+        show_progress: bool = False,
+        return_input_shape: bool = True,
     ) -> Tensor | tuple[Tensor, ...]:
         """Attribution of every group to the metric.
 

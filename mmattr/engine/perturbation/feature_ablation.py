@@ -59,7 +59,10 @@ class FeatureAblation(FutureAttribution):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
         additional_forward_args: Any = None,
         feature_mask: Tensor | tuple[Tensor, ...] | None = None,
         perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
@@ -91,9 +94,14 @@ class FeatureAblation(FutureAttribution):
         return format_output(is_tuple(inputs), attributions)
 
     def _ablate(
-        self, inputs: tuple[Tensor, ...], baselines: tuple[Baseline, ...],
-        masks: tuple[Tensor, ...], target: TargetType, args: tuple | None,
-        per_eval_value: PerturbationsPerEval, show_progress: bool,
+        self,
+        inputs: tuple[Tensor, ...],
+        baselines: tuple[Baseline, ...],
+        masks: tuple[Tensor, ...],
+        target: TargetType,
+        args: tuple | None,
+        per_eval_value: PerturbationsPerEval,
+        show_progress: bool,
     ) -> tuple[Tensor, ...]:
         """``F(x)`` once, then ``F`` of every perturbation; group values spread over masks.
         Groups that cannot be perturbed (:meth:`_skipped_groups`) get 0 without a call."""
@@ -115,8 +123,14 @@ class FeatureAblation(FutureAttribution):
         return groups_of_inputs(masks, [tensor.numel() == 0 for tensor in inputs], every=True)
 
     def _output_drops(
-        self, inputs: tuple[Tensor, ...], target: TargetType, args: tuple | None, build: Build,
-        n_perturbations: int, per_eval_value: PerturbationsPerEval, show_progress: bool,
+        self,
+        inputs: tuple[Tensor, ...],
+        target: TargetType,
+        args: tuple | None,
+        build: Build,
+        n_perturbations: int,
+        per_eval_value: PerturbationsPerEval,
+        show_progress: bool,
         masks: tuple[Tensor, ...] | None = None,
     ) -> Tensor:
         """``F(x) − F(build(j))`` for every perturbation ``j``, ``(n_perturbations, n_outputs)``:
@@ -151,8 +165,11 @@ class FeatureAblation(FutureAttribution):
         return list(range(k))
 
     def _builder(
-        self, inputs: tuple[Tensor, ...], baselines: tuple[Baseline, ...],
-        masks: tuple[Tensor, ...], order: list[int],
+        self,
+        inputs: tuple[Tensor, ...],
+        baselines: tuple[Baseline, ...],
+        masks: tuple[Tensor, ...],
+        order: list[int],
     ) -> Build:
         """Perturbed inputs of groups ``order[start:stop]``, one batch per group."""
         coalitions = LeaveOneOut(count_groups(masks), inputs[0].device, order)

@@ -129,8 +129,11 @@ class FeaturePermutation(FeatureAblation):
         return group_order(masks)
 
     def _builder(
-        self, inputs: tuple[Tensor, ...], baselines: tuple[Baseline, ...],
-        masks: tuple[Tensor, ...], order: list[int],
+        self,
+        inputs: tuple[Tensor, ...],
+        baselines: tuple[Baseline, ...],
+        masks: tuple[Tensor, ...],
+        order: list[int],
     ) -> Build:
         """Groups ``order[start:stop]`` permuted one per batch copy; ``perm_func`` is called
         for every group of the chunk on each input one of them touches (Captum's calls)."""

@@ -117,7 +117,10 @@ class KernelShap(Lime):
         )
 
     def _coefficients(
-        self, setup: CoalitionSetup, n_samples: int, perturbations_per_eval: PerturbationsPerEval,
+        self,
+        setup: CoalitionSetup,
+        n_samples: int,
+        perturbations_per_eval: PerturbationsPerEval,
         show_progress: bool,
     ) -> Tensor:
         k = setup.n_groups

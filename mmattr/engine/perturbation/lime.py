@@ -166,8 +166,11 @@ class Lime(Attribution):
     needs_gradients: ClassVar[bool] = False
 
     def __init__(
-        self, forward_func: Callable, interpretable_model: Any = None,
-        similarity_func: Callable | None = None, perturb_func: Callable | None = None,
+        self,
+        forward_func: Callable,
+        interpretable_model: Any = None,
+        similarity_func: Callable | None = None,
+        perturb_func: Callable | None = None,
     ) -> None:
         super().__init__(forward_func)
         self.interpretable_model = (
@@ -177,11 +180,16 @@ class Lime(Attribution):
         self.perturb_func = perturb_func or default_perturb_func
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, feature_mask: TensorOrTuple | None = None,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        feature_mask: TensorOrTuple | None = None,
         n_samples: int = DEFAULT_N_SAMPLES,
         perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
-        return_input_shape: bool = True, show_progress: bool = False,
+        return_input_shape: bool = True,
+        show_progress: bool = False,
     ) -> TensorOrTuple:
         """Surrogate coefficients of every group.
 
@@ -209,9 +217,16 @@ class Lime(Attribution):
         )
 
     def _attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType, target: TargetType,
-        additional_forward_args: Any, feature_mask: Any, n_samples: int,
-        perturbations_per_eval: PerturbationsPerEval, return_input_shape: bool, show_progress: bool,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType,
+        target: TargetType,
+        additional_forward_args: Any,
+        feature_mask: Any,
+        n_samples: int,
+        perturbations_per_eval: PerturbationsPerEval,
+        return_input_shape: bool,
+        show_progress: bool,
     ) -> TensorOrTuple:
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InputValueError(f"n_samples={n_samples!r}; expected a positive int")
@@ -225,7 +240,10 @@ class Lime(Attribution):
         )
 
     def _coefficients(
-        self, setup: CoalitionSetup, n_samples: int, perturbations_per_eval: PerturbationsPerEval,
+        self,
+        setup: CoalitionSetup,
+        n_samples: int,
+        perturbations_per_eval: PerturbationsPerEval,
         show_progress: bool,
     ) -> Tensor:
         """One surrogate per example (one for the batch for an aggregate model)."""
@@ -242,7 +260,10 @@ class Lime(Attribution):
         return torch.stack(rows).to(setup.output.dtype)
 
     def _fit_one(
-        self, unit: CoalitionSetup, n_samples: int, perturbations_per_eval: PerturbationsPerEval,
+        self,
+        unit: CoalitionSetup,
+        n_samples: int,
+        perturbations_per_eval: PerturbationsPerEval,
         show_progress: bool,
     ) -> Tensor:
         kwargs = self._perturb_kwargs(unit)
@@ -254,7 +275,10 @@ class Lime(Attribution):
         )
 
     def _sample_outputs(
-        self, unit: CoalitionSetup, present: Tensor, perturbations_per_eval: PerturbationsPerEval,
+        self,
+        unit: CoalitionSetup,
+        present: Tensor,
+        perturbations_per_eval: PerturbationsPerEval,
         show_progress: bool,
     ) -> Tensor:
         """``F`` of every coalition, ``(n, n_outputs)``; a full coalition reuses the setup's

@@ -48,8 +48,11 @@ class LimeBase(Attribution):
     needs_gradients: ClassVar[bool] = False
 
     def __init__(
-        self, forward_func: Callable, interpretable_model: Any,
-        similarity_func: Callable[..., float | Tensor], perturb_func: Callable[..., Any],
+        self,
+        forward_func: Callable,
+        interpretable_model: Any,
+        similarity_func: Callable[..., float | Tensor],
+        perturb_func: Callable[..., Any],
         perturb_interpretable_space: bool,
         from_interp_rep_transform: Callable[..., TensorOrTuple] | None,
         to_interp_rep_transform: Callable[..., Tensor] | None,
@@ -74,8 +77,13 @@ class LimeBase(Attribution):
 
     @torch.no_grad()
     def attribute(
-        self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None,
-        n_samples: int = 50, perturbations_per_eval: int = 1, show_progress: bool = False,
+        self,
+        inputs: TensorOrTuple,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        n_samples: int = 50,
+        perturbations_per_eval: int = 1,
+        show_progress: bool = False,
         **kwargs: Any,
     ) -> Tensor:
         """The surrogate's ``representation()`` after fitting on ``n_samples`` samples.

@@ -173,7 +173,9 @@ class Occlusion(FeatureAblation):
 
 
 def _occluded_builder(
-    inputs: tuple[Tensor, ...], baselines: tuple[Baseline, ...], grids: list[WindowGrid],
+    inputs: tuple[Tensor, ...],
+    baselines: tuple[Baseline, ...],
+    grids: list[WindowGrid],
     covers: list[list[Tensor]],
 ):
     """Inputs for windows ``start..stop-1`` (ids over all inputs, input 0's first)."""

@@ -54,8 +54,11 @@ class PermutationPrefixes:
 
 
 def sampled_shapley(
-    setup: CoalitionSetup, permutations: Tensor, perturbations_per_eval: PerturbationsPerEval,
-    show_progress: bool, desc: str,
+    setup: CoalitionSetup,
+    permutations: Tensor,
+    perturbations_per_eval: PerturbationsPerEval,
+    show_progress: bool,
+    desc: str,
 ) -> Tensor:
     """Mean marginal contributions ``(n_outputs, k)`` over ``permutations`` ``(n, k)``:
     ``φ_j = mean_p F(x_{pre_p(j) ∪ {j}}) − F(x_{pre_p(j)})``; ``1 + n·(k−1)`` evaluations
@@ -115,11 +118,16 @@ class ShapleyValueSampling(FutureAttribution):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, feature_mask: TensorOrTuple | None = None,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        feature_mask: TensorOrTuple | None = None,
         n_samples: int = DEFAULT_N_SAMPLES,
         perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
-        show_progress: bool = False, antithetic: bool = False,
+        show_progress: bool = False,
+        antithetic: bool = False,
     ) -> TensorOrTuple:
         """Sampled Shapley values of every group, spread onto its input elements.
 

@@ -57,7 +57,9 @@ def combine_all_coalitions(values: Tensor, n_groups: int) -> Tensor:
 
 
 def exact_shapley(
-    setup: CoalitionSetup, perturbations_per_eval: PerturbationsPerEval, show_progress: bool,
+    setup: CoalitionSetup,
+    perturbations_per_eval: PerturbationsPerEval,
+    show_progress: bool,
     desc: str,
 ) -> Tensor:
     """Shapley values ``(n_outputs, k)`` from ``2^k`` evaluations: the ``2^k − 1`` coalitions
@@ -110,8 +112,12 @@ class ShapleyValues(FutureAttribution):
     """
 
     def attribute(
-        self, inputs: TensorOrTuple, baselines: BaselinesType = None, target: TargetType = None,
-        additional_forward_args: Any = None, feature_mask: TensorOrTuple | None = None,
+        self,
+        inputs: TensorOrTuple,
+        baselines: BaselinesType = None,
+        target: TargetType = None,
+        additional_forward_args: Any = None,
+        feature_mask: TensorOrTuple | None = None,
         perturbations_per_eval: PerturbationsPerEval = DEFAULT_PERTURBATIONS_PER_EVAL,
         show_progress: bool = False,
     ) -> TensorOrTuple:

@@ -43,9 +43,12 @@ def check_names(models: Sequence[str] | None, methods: Sequence[str] | None,
 
 
 def benchmark(
-    models: Sequence[str] | None = None, methods: Sequence[str] | None = None,
-    metrics: Sequence[str] | None = None, out: str | Path | None = None,
-    n_examples: int | None = None, show_progress: bool = True,
+    models: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    n_examples: int | None = None,
+    show_progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Score methods on zoo models; one record per (model, method).
 
