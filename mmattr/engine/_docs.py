@@ -235,4 +235,3 @@ def _glossary_entry(name: str, parameter: inspect.Parameter, text: str) -> list[
     shown = f'"{default}"' if isinstance(default, str) else repr(default)
     entry = f"{name}: " + text.format(default=shown)
     return textwrap.wrap(entry, _WIDTH, initial_indent="    ", subsequent_indent="        ")
-
