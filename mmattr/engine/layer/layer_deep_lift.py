@@ -25,14 +25,14 @@ from .._inputs import (
 )
 from ..gradient.deep_lift import baseline_pairs, call_custom_attribution_func, mean_over_baselines
 from ..registry import register
-from ._layer_base import LayerAttribution, per_layer_deltas
+from ._layer_base import LayerAttributionByInputs, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients
 
 LayerResult = Tensor | list[Tensor]
 
 
 @register("layer", layers="list", convergence_delta=True)
-class LayerDeepLift(LayerAttribution):
+class LayerDeepLift(LayerAttributionByInputs):
     """DeepLift attributions of a layer's units (or of every layer of a list, one pass).
 
     The inputs and baselines run as one batch ``[x; b]`` with every nonlinearity call (module,
@@ -58,9 +58,8 @@ class LayerDeepLift(LayerAttribution):
     _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, model: Callable, layer: ModuleOrList, multiply_by_inputs: bool = True):
-        super().__init__(model, layer)
+        super().__init__(model, layer, multiply_by_inputs=multiply_by_inputs)
         self.model = model
-        self._multiply_by_inputs = multiply_by_inputs
         self.eps = 1e-10
 
     def attribute(

@@ -26,14 +26,14 @@ from .._inputs import (
 from ..gradient.gradient_shap import _as_distribution, _scale
 from ..gradient.noise_tunnel import NoiseTunnel
 from ..registry import register
-from ._layer_base import LayerAttribution, per_layer_deltas
+from ._layer_base import LayerAttributionByInputs, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients, layer_values
 
 LayerResult = Tensor | list[Tensor]
 
 
 @register("layer", layers="list", convergence_delta=True)
-class LayerGradientShap(LayerAttribution):
+class LayerGradientShap(LayerAttributionByInputs):
     """GradientShap of a layer's units (or of every layer of a list from the same draws).
 
     Random draws follow Captum's order (numpy for the baseline picks and ``α``, torch for the
@@ -59,8 +59,8 @@ class LayerGradientShap(LayerAttribution):
         device_ids: list[int] | None = None,
         multiply_by_inputs: bool = True,
     ) -> None:
-        super().__init__(forward_func, layer, device_ids)
-        self._multiply_by_inputs = multiply_by_inputs
+        # Captum's LayerGradientShap takes no layer_output_index
+        super().__init__(forward_func, layer, device_ids, multiply_by_inputs)
 
     def attribute(
         self,
