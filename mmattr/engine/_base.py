@@ -9,6 +9,7 @@ from typing import Any, Callable, ClassVar
 import torch
 from torch import Tensor
 
+from ._docs import document
 from ._hooks import preserve_model_state
 from ._inputs import (
     TargetType,
@@ -23,15 +24,12 @@ from ._inputs import (
 from .errors import InputTypeError, InputValueError
 
 
+@document
 class Attribution:
     """An attribution method bound to a forward function (a model or any callable).
 
     ``attribute`` of every subclass is wrapped once (``attribute.__wrapped__`` is the plain
     function, as Captum's usage-logging decorator leaves it).
-
-    Args:
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
     """
 
     #: ``attribute`` can return ``(attributions, delta)`` with ``return_convergence_delta``
@@ -104,6 +102,15 @@ class Attribution:
             end_out = _sum_rows(run_forward(self.forward_func, end, target, args))
             attr_sum = sum(_sum_rows(a) for a in attributions)
         return attr_sum - (end_out - start_out)
+
+
+class AttributionByInputs(Attribution):
+    """A method with Captum's ``multiply_by_inputs`` switch: global attributions (multiplied by
+    the inputs' difference from the baselines) or local ones."""
+
+    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
+        super().__init__(forward_func)
+        self._multiply_by_inputs = multiply_by_inputs
 
 
 def _wrapped(attribute: Callable) -> Callable:

@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
+from ._docs import document
 from ._inputs import TargetType, run_forward
 from .errors import InputValueError
 
@@ -68,6 +69,7 @@ def grad_of_outputs(
     return tuple(torch.zeros_like(w) if g is None else g for g, w in zip(grads, wrt))
 
 
+@document
 def gradients(
     forward_func: Callable,
     inputs: tuple[Tensor, ...],
@@ -78,12 +80,7 @@ def gradients(
     """``d F_target / d inputs`` for every row of the batch.
 
     Args:
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
         inputs: formatted inputs.
-        target: output index per example: an int, a tuple for multi-dimensional outputs, a
-            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
-            (default ``None``).
         additional_forward_args: formatted additional forward arguments (default ``None``).
         grad_kwargs: keyword arguments for ``torch.autograd.grad`` (default ``None``).
     """

@@ -12,6 +12,7 @@ from typing import Any, Callable, NamedTuple, Sequence, Union
 import torch
 from torch import Tensor
 
+from ._docs import document
 from ._outputs import output_tensor
 from .errors import InputTypeError, InputValueError
 
@@ -402,6 +403,7 @@ def check_finite(values: Tensor, what: str) -> Tensor:
     return values
 
 
+@document
 def run_forward(
     forward_func: Callable,
     inputs: tuple[Tensor, ...],
@@ -412,12 +414,7 @@ def run_forward(
     ``ModelOutput`` or dict gives its ``logits`` (see :func:`output_tensor`).
 
     Args:
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
         inputs: formatted inputs.
-        target: output index per example: an int, a tuple for multi-dimensional outputs, a
-            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
-            (default ``None``).
         additional_forward_args: formatted additional forward arguments (default ``None``).
     """
     extra = additional_forward_args or ()

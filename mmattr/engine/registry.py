@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from ._docs import document
+
 Kind = Literal["gradient", "perturbation", "layer", "neuron"]
 KINDS: tuple[str, ...] = ("gradient", "perturbation", "layer", "neuron")
 LAYERS: tuple[str | None, ...] = (None, "one", "list")
@@ -95,7 +97,8 @@ def register(
     wraps: bool = False,
     name: str | None = None,
 ) -> Callable[[T], T]:
-    """Class decorator: register an attribution class with its facts.
+    """Class decorator: register an attribution class with its facts, and complete its
+    docstrings' ``Args:`` sections from the engine's glossary (``engine/_docs.py``).
 
     Args:
         kind: ``"gradient"``, ``"perturbation"``, ``"layer"`` or ``"neuron"``.
@@ -129,7 +132,7 @@ def register(
                 f"{previous.cls.__qualname__}; pass name= to register {cls.__qualname__}"
             )
         _METHODS[info.name] = info
-        return cls
+        return document(cls, kind)
 
     return decorate
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._base import Attribution
 from ._batching import BatchSize, chunk_bounds, memory_budget_bytes, resolve_batch_size
+from ._docs import document
 from ._gradients import as_leaves, check_scalar_per_example, grad_of_outputs, gradients
 from ._hooks import capture_layers, count_activation_bytes, preserve_model_state, replace_layer
 from ._inputs import (
@@ -56,6 +57,7 @@ __all__ = [
     "chunk_bounds",
     "count_activation_bytes",
     "count_groups",
+    "document",
     "expand_additional_args",
     "expand_target",
     "format_additional_args",

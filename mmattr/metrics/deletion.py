@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from mmattr.metrics._common import MaxExamples, TargetType, evaluate_rows
+from mmattr.metrics._common import MaxExamples, TargetType, document, evaluate_rows
 from mmattr.metrics._groups import (
     format_grouped_call,
     group_scores,
@@ -57,6 +57,7 @@ class Curve:
         return (change if self.kind == "deletion" else -change).mean(-1)
 
 
+@document
 def deletion_curve(
     forward_func: Callable[..., Tensor],
     inputs: Any,
@@ -73,13 +74,9 @@ def deletion_curve(
     """The deletion curve: groups set to the baseline in the order of their summed attribution.
 
     Args:
-        forward_func: the model or any function of the inputs.
-        inputs: tensor or tuple of tensors, batch first.
         attributions: of the inputs' shapes.
         baselines: what a removed feature becomes (as in the engine; an adapter's
             ``baseline(x)``). Default 0.
-        target: output index per example, as in the engine.
-        additional_forward_args: extra model arguments, repeated with the rows.
         feature_mask: group ids as in ``FeatureAblation`` (an adapter's ``feature_mask(x)``);
             default every element its own group.
         n_steps: points after the first; None: one per group (every group, exact).
@@ -104,6 +101,7 @@ def deletion_curve(
                   max_examples_per_batch, show_progress)
 
 
+@document
 def insertion_curve(
     forward_func: Callable[..., Tensor],
     inputs: Any,
@@ -121,20 +119,10 @@ def insertion_curve(
     of their summed attribution. The mirror of :func:`deletion_curve`.
 
     Args:
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
-        inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first dimension is
-            the batch.
         attributions: attributions with the shape of ``inputs`` (a tensor or a tuple
             matching them).
         baselines: the start image from which features are inserted (``None``: zeros;
             default ``None``).
-        target: output index per example: an int, a tuple for multi-dimensional outputs, a
-            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
-            (default ``None``).
-        additional_forward_args: extra arguments passed to ``forward_func`` after the
-            inputs, unchanged (tensors of batch size are expanded with the inputs; default
-            ``None``).
         feature_mask: integer mask per input, broadcastable to it, grouping elements into
             features that are perturbed together (``None``: each element alone; default
             ``None``).

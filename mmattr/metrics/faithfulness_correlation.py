@@ -9,7 +9,13 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from mmattr.metrics._common import MaxExamples, TargetType, evaluate_rows, run_forward
+from mmattr.metrics._common import (
+    MaxExamples,
+    TargetType,
+    document,
+    evaluate_rows,
+    run_forward,
+)
 from mmattr.metrics._groups import (
     format_grouped_call,
     group_scores,
@@ -20,6 +26,7 @@ from mmattr.metrics._groups import (
 __all__ = ["faithfulness_correlation"]
 
 
+@document
 def faithfulness_correlation(
     forward_func: Callable[..., Tensor],
     inputs: Any,
@@ -37,25 +44,13 @@ def faithfulness_correlation(
     """Pearson correlation per example between attribution sums and output drops.
 
     Args:
-        forward_func, inputs, attributions, baselines, target, additional_forward_args,
-            feature_mask: as :func:`mmattr.metrics.deletion_curve`.
         n_samples: random subsets per example. Default 50.
         subset_size: groups per subset; None: a quarter of the groups (at least 1).
         seed: seed of the subsets' generator. Default 0.
         max_examples_per_batch: rows per model call, None or "auto".
         show_progress: a tqdm bar over subsets.
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
-        inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first dimension is
-            the batch.
         attributions: attributions of ``inputs`` (tensor or tuple matching them).
         baselines: values replacing the removed features (``None``: zeros; default
-            ``None``).
-        target: output index per example: an int, a tuple for multi-dimensional outputs, a
-            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
-            (default ``None``).
-        additional_forward_args: extra arguments passed to ``forward_func`` after the
-            inputs, unchanged (tensors of batch size are expanded with the inputs; default
             ``None``).
         feature_mask: integer mask per input, broadcastable to it, grouping elements into
             features that are perturbed together (``None``: each element alone; default

@@ -17,6 +17,7 @@ from mmattr.metrics._common import (
     TargetType,
     check_attributions,
     check_max_examples,
+    document,
     expand_additional_args,
     expand_target,
     format_additional_args,
@@ -61,6 +62,7 @@ def infidelity_perturb_func_decorator(multiply_by_inputs: bool = True) -> Callab
     return decorate
 
 
+@document
 def infidelity(
     forward_func: Callable[..., Tensor],
     perturb_func: Callable,
@@ -82,13 +84,9 @@ def infidelity(
     With ``normalize`` the attributions are first scaled by the ``β`` that minimises the error.
 
     Args:
-        forward_func: the model or any function of the inputs.
         perturb_func: as above; it receives tuples when ``inputs`` is a tuple.
-        inputs: tensor or tuple of tensors, batch first.
         attributions: of the inputs' shapes.
         baselines: passed to ``perturb_func``; default None.
-        additional_forward_args: extra model arguments, repeated with the rows.
-        target: output index per example, as in the engine.
         n_perturb_samples: perturbations per example. Default 10.
         max_examples_per_batch: rows per model call (``max // batch`` perturbations of the
             whole batch, as Captum), None (all at once) or ``"auto"`` (a memory budget).

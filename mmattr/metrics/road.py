@@ -16,6 +16,7 @@ from mmattr.metrics._common import (
     MaxExamples,
     TargetType,
     check_attributions,
+    document,
     evaluate_rows,
     format_additional_args,
     format_inputs,
@@ -32,6 +33,7 @@ _NEIGHBOURS = [(dy, dx, 1 / 6 if dy == 0 or dx == 0 else 1 / 12)
                for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
 
+@document
 def road(
     forward_func: Callable[..., Tensor],
     inputs: Tensor,
@@ -51,19 +53,12 @@ def road(
         forward_func: the model.
         inputs: (batch, channels, height, width) images.
         attributions: of the inputs' shape, or (batch, height, width); channels are summed.
-        target, additional_forward_args: as in the engine.
         fractions: removed fractions of the pixels, each in (0, 1). Default 0.1..0.9.
         order: "most" (MoRF: a faithful map drops fast) or "least" (LeRF). Default "most".
         noise_std: standard deviation of the imputation noise. Default 0.01.
         seed: seed of the noise. Default 0.
         max_examples_per_batch: rows per model call, None or "auto".
         show_progress: a tqdm bar over fractions.
-        target: output index per example: an int, a tuple for multi-dimensional outputs, a
-            list or tensor of ``batch`` indices, or ``None`` for a scalar-per-example output
-            (default ``None``).
-        additional_forward_args: extra arguments passed to ``forward_func`` after the
-            inputs, unchanged (tensors of batch size are expanded with the inputs; default
-            ``None``).
 
     Returns:
         :class:`Curve` ``kind="deletion"`` with ``fractions`` [0, *fractions].

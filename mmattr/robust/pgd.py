@@ -33,7 +33,6 @@ class PGD(Perturbation):
         forward_func: the model (or any callable) to attack.
         loss_func: ``loss_func(outputs, target)`` -> loss per example. Default None:
             ``-log(outputs)`` at ``target``.
-        lower_bound / upper_bound: the inputs' value range. Default ``-inf`` / ``inf``.
         lower_bound: lowest value an adversarial input may take (default ``-inf``).
         upper_bound: highest value an adversarial input may take (default ``inf``).
 

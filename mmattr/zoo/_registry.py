@@ -72,8 +72,9 @@ def rows(data: Data) -> list[dict[str, Any]]:
 class ZooSpec:
     """One zoo model: its data generator with ground truth, architecture and training recipe.
 
-    Subclasses set the training constants and implement ``generate``, ``build``, ``logits`` and
-    ``labels``; ``loss`` and ``accuracy`` follow from those.
+    Subclasses set the training constants and implement ``generate``, ``build`` and ``logits``
+    (and ``labels`` where the classes are not the ``label`` column); ``loss`` and ``accuracy``
+    follow from those.
     """
 
     name: str = ""
@@ -92,7 +93,8 @@ class ZooSpec:
         raise NotImplementedError
 
     def labels(self, batch: Data) -> torch.Tensor:
-        raise NotImplementedError
+        """The class of each example: the ``label`` column unless a model says otherwise."""
+        return batch["label"]
 
     def extras(self) -> dict[str, Any]:
         """Whatever the adapters need beside the model (tokenizer, vocabulary, sample rate)."""

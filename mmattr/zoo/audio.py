@@ -113,8 +113,5 @@ class KeywordAudioSpec(ZooSpec):
     def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
         return model(batch["waveform"])
 
-    def labels(self, batch: Data) -> torch.Tensor:
-        return batch["label"]
-
     def extras(self) -> dict:
         return {"sample_rate": SAMPLE_RATE, "classes": list(EVENTS)}

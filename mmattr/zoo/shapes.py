@@ -106,8 +106,5 @@ class ShapesSpec(ZooSpec):
     def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
         return model(batch["image"])
 
-    def labels(self, batch: Data) -> torch.Tensor:
-        return batch["label"]
-
     def extras(self) -> dict:
         return {"classes": list(SHAPES)}

@@ -115,9 +115,6 @@ class StoryLMSpec(ZooSpec):
         logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
         return logits[torch.arange(ids.shape[0]), batch["length"] - 1]
 
-    def labels(self, batch: Data) -> torch.Tensor:
-        return batch["label"]
-
     def config(self) -> dict[str, Any]:
         return CONFIG
 

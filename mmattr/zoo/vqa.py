@@ -213,9 +213,6 @@ class VQASpec(ZooSpec):
     def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
         return model(image=batch["image"], question=batch["question_ids"])
 
-    def labels(self, batch: Data) -> torch.Tensor:
-        return batch["label"]
-
     def loss(self, model: nn.Module, batch: Data) -> torch.Tensor:
         """Cross-entropy against ``target`` (one-hot, or the shape prior where the image of a
         shape question was removed)."""

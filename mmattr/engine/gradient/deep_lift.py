@@ -43,7 +43,6 @@ class DeepLift(Attribution):
 
     Args:
         model: the model (any callable whose nonlinearities are torch calls).
-        multiply_by_inputs: multiply the multipliers by ``x − b`` (default True).
         eps: ``|Δin|`` below which the plain gradient is used (default 1e-10).
 
     Example::
@@ -72,17 +71,7 @@ class DeepLift(Attribution):
         return_convergence_delta: bool = False,
         custom_attribution_func: Callable[..., tuple[Tensor, ...]] | None = None,
     ) -> TensorOrTuple | tuple[TensorOrTuple, Tensor]:
-        """DeepLift attributions, the shape of ``inputs``.
-
-        Args:
-            inputs: tensor or tuple of tensors, batch first.
-            baselines: None (zeros), numbers, or tensors of the input's shape (or leading 1).
-            target: output index per example (see IntegratedGradients).
-            additional_forward_args: extra forward arguments.
-            return_convergence_delta: also return ``Σ attr − (F(x) − F(b))``, shape (batch,).
-            custom_attribution_func: ``f(multipliers[, inputs[, baselines]])`` -> tuple of
-                tensors, replacing ``(x − b) · m``.
-        """
+        """DeepLift attributions, the shape of ``inputs``."""
         was_tuple, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args, gradient_of=type(self).__name__
         )
@@ -141,12 +130,6 @@ class DeepLiftShap(DeepLift):
     r"""DeepLiftShap: DeepLift averaged over a distribution of baselines,
     ``φ_i = E_b[(x_i − b_i) · m_i(x, b)]``.
 
-    Args:
-        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
-            the call.
-        multiply_by_inputs: multiply the gradients by ``inputs - baselines`` (global
-            attribution) or not (local; default ``True``).
-
     Example::
 
         >>> import torch
@@ -172,20 +155,8 @@ class DeepLiftShap(DeepLift):
         one entry per (input, baseline) pair, shape (batch × n_baselines,).
 
         Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
             baselines: distribution of baselines, each ``(n_baselines, ...)`` with
                 ``n_baselines > 1``; attributions are averaged over them.
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-            return_convergence_delta: also return the completeness error ``Σ
-                attributions − (F(x) − F(b))`` per example (default ``False``).
-            custom_attribution_func: optional ``f(multipliers, inputs, baselines)`` that
-                replaces ``multipliers * (inputs - baselines)`` (default ``None``).
         """
         pairs, n_baselines = baseline_pairs(inputs, baselines, target, additional_forward_args)
         expanded = DeepLift.attribute(

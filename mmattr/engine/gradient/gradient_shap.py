@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._base import Attribution
+from .._base import AttributionByInputs
 from .._gradients import gradients
 from .._inputs import (
     TargetType,
@@ -25,16 +25,10 @@ from .noise_tunnel import NoiseTunnel
 
 
 @register("gradient", convergence_delta=True)
-class GradientShap(Attribution):
+class GradientShap(AttributionByInputs):
     r"""GradientShap: ``φ_i ≈ E_{b, ε, α}[(x_i − b_i) · ∂F(b + α(x + ε − b))/∂x_i]`` with ``b``
     drawn from the baselines, ``ε ~ N(0, stdevs²)`` and ``α ~ U(0, 1)``; ``n_samples`` draws
     per example. Random draws follow Captum's order (numpy for b and α, torch for ε).
-
-    Args:
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
-        multiply_by_inputs: multiply the gradients by ``inputs - baselines`` (global
-            attribution) or not (local; default ``True``).
 
     Example::
 
@@ -46,10 +40,6 @@ class GradientShap(Attribution):
     """
 
     _has_convergence_delta: ClassVar[bool] = True
-
-    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
-        super().__init__(forward_func)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,
@@ -65,21 +55,11 @@ class GradientShap(Attribution):
         (a tensor per input, or a callable returning them). The delta has one entry per draw.
 
         Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
             baselines: distribution of baselines, each ``(n_baselines, ...)``; one is
                 drawn per sample.
             n_samples: number of random baselines drawn per example (default ``5``).
             stdevs: standard deviation of the Gaussian noise added to each input (a
                 float or one per input; default ``0.0``).
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-            return_convergence_delta: also return the completeness error ``Σ
-                attributions − (F(x) − F(b))`` per example (default ``False``).
         """
         formatted = format_inputs(inputs)
         check_count(n_samples, "n_samples")
@@ -108,14 +88,10 @@ def _as_distribution(baselines: Any, inputs: tuple[Tensor, ...]):
     return baselines
 
 
-class _InputBaselineXGradient(Attribution):
+class _InputBaselineXGradient(AttributionByInputs):
     """``(x − b) · ∂F(b + α(x − b))/∂x`` at one random ``α ~ U(0, 1)`` per example."""
 
     _has_convergence_delta: ClassVar[bool] = True
-
-    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
-        super().__init__(forward_func)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,

@@ -54,10 +54,6 @@ class GuidedBackprop(_ModifiedReluGradient):
     positive gradients through active units. Every ReLU call counts: modules, reused modules,
     in-place modules and ``F.relu``.
 
-    Args:
-        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
-            the call.
-
     Example::
 
         >>> import torch
@@ -71,10 +67,6 @@ class GuidedBackprop(_ModifiedReluGradient):
 class Deconvolution(_ModifiedReluGradient):
     r"""Deconvolution: the gradient where each ReLU passes back ``relu(g)``, whatever the sign
     of its forward input.
-
-    Args:
-        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
-            the call.
 
     Example::
 

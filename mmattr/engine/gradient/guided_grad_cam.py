@@ -38,7 +38,6 @@ class GuidedGradCam(Attribution):
     Args:
         model: the model.
         layer: a module (usually the last convolution) or a list of modules.
-        device_ids: accepted for Captum compatibility.
 
     Example::
 
@@ -69,8 +68,6 @@ class GuidedGradCam(Attribution):
 
         Args:
             inputs: tensor or tuple of tensors, batch first, spatial dimensions after dim 1.
-            target: output index per example (see IntegratedGradients).
-            additional_forward_args: extra forward arguments, not attributed.
             interpolate_mode: ``F.interpolate`` mode for upsampling Grad-CAM (default
                 "nearest").
             attribute_to_layer_input: Grad-CAM of the layer's input instead of its output.

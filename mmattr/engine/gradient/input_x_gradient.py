@@ -19,10 +19,6 @@ from ..registry import register
 class InputXGradient(Attribution):
     r"""Input × gradient: ``A_i(x) = x_i · ∂F(x)/∂x_i``.
 
-    Args:
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
-
     Example::
 
         >>> import torch
@@ -36,18 +32,7 @@ class InputXGradient(Attribution):
     def attribute(
         self, inputs: TensorOrTuple, target: TargetType = None, additional_forward_args: Any = None
     ) -> TensorOrTuple:
-        """``x · ∂F_target/∂x``, the shape of ``inputs``.
-
-        Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-        """
+        """``x · ∂F_target/∂x``, the shape of ``inputs``."""
         was_tuple, formatted, _, args = format_call(
             inputs, None, target, additional_forward_args, gradient_of="InputXGradient"
         )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from torch import Tensor
 
-from .._base import Attribution
+from .._base import AttributionByInputs
 from .._batching import BatchSize
 from .._gradients import gradients
 from .._inputs import (
@@ -22,15 +22,11 @@ from ..registry import register
 
 
 @register("gradient", convergence_delta=True)
-class IntegratedGradients(Attribution):
+class IntegratedGradients(AttributionByInputs):
     r"""Integrated gradients: ``IG_i(x) = (x_i − b_i) ∫₀¹ ∂F(b + α(x − b))/∂x_i dα``.
 
     The integral is a quadrature over ``n_steps`` points (``method``); the sum of the
     attributions approaches ``F(x) − F(b)`` (completeness), and the gap is the convergence delta.
-
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        multiply_by_inputs: multiply by ``x − b`` (global attribution, default True) or not.
 
     Example::
 
@@ -44,10 +40,6 @@ class IntegratedGradients(Attribution):
     """
 
     _has_convergence_delta: ClassVar[bool] = True
-
-    def __init__(self, forward_func: Callable, multiply_by_inputs: bool = True) -> None:
-        super().__init__(forward_func)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,
@@ -64,17 +56,6 @@ class IntegratedGradients(Attribution):
 
         Args:
             inputs: tensor or tuple of tensors, batch first, floating point.
-            baselines: None (zeros), a number, a tensor of the input's shape (or with a leading
-                1, or the per-example shape), or a tuple of those, one per input.
-            target: output index per example: int, tuple, list of per-example ints/tuples, or
-                tensor; None when the model returns one number per example.
-            additional_forward_args: extra arguments after the inputs; tensors with a batch
-                dimension are repeated with the interpolation steps.
-            n_steps: quadrature points (default 50).
-            method: ``riemann_left|right|middle|trapezoid`` or ``gausslegendre`` (default).
-            internal_batch_size: rows per forward/backward: int, None (all ``n_steps × batch``
-                at once) or ``"auto"`` (from a memory budget).
-            return_convergence_delta: also return ``Σ attr − (F(x) − F(b))``, shape (batch,).
         """
         was_tuple, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args, gradient_of="IntegratedGradients"

@@ -56,10 +56,6 @@ class LRP(Attribution):
         ``F_target(x)`` per example.
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
-            target: output index per example: int, tuple, list or tensor; None for a model
-                with one output per example (default None).
-            additional_forward_args: extra forward arguments, not attributed (default None).
             return_convergence_delta: also return ``F(x) − Σ R``, shape (batch,) (default
                 False).
             verbose: print the rule applied to each layer (default False).

@@ -19,10 +19,6 @@ from ..registry import register
 class Saliency(Attribution):
     r"""Saliency: ``S_i(x) = |∂F(x)/∂x_i|`` (or the signed gradient with ``abs=False``).
 
-    Args:
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
-
     Example::
 
         >>> import torch
@@ -42,15 +38,7 @@ class Saliency(Attribution):
         """Gradient (absolute by default) of ``F_target`` at ``inputs``, the shape of ``inputs``.
 
         Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
             abs: return the absolute value of the gradient (default ``True``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
         """
         was_tuple, formatted, _, args = format_call(
             inputs, None, target, additional_forward_args, gradient_of="Saliency"

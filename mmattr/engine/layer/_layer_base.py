@@ -9,21 +9,17 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._base import Attribution, _sum_rows
+from .._docs import document
 from .._inputs import TargetType
 from ._layer_pass import LayerSpec, ModuleOrList, layer_spec
 
 
+@document
 class LayerAttribution(Attribution):
     """An attribution to a layer's output (or input) instead of the model's inputs.
 
     Args:
-        forward_func: the model, or any callable returning a tensor.
         layer: a module of the model, or a list of modules.
-        device_ids: accepted for Captum compatibility (DataParallel scatter is not needed:
-            hooks read each layer's value on whatever device it runs).
-        layer_output_index: for layers whose output (or positional input) is a tuple, the
-            element attributed; None (default, Captum's): every tensor of the tuple, and the
-            layer's result is a tuple of attributions where it has several.
     """
 
     attributes_inputs: ClassVar[bool] = False
@@ -51,6 +47,21 @@ class LayerAttribution(Attribution):
     ) -> Tensor:
         """Upsample a layer attribution to ``interpolate_dims`` (Captum's helper)."""
         return F.interpolate(layer_attribution, interpolate_dims, mode=interpolate_mode)
+
+
+class LayerAttributionByInputs(LayerAttribution):
+    """A layer method with Captum's ``multiply_by_inputs`` switch (global vs local)."""
+
+    def __init__(
+        self,
+        forward_func: Callable,
+        layer: ModuleOrList,
+        device_ids: list[int] | None = None,
+        multiply_by_inputs: bool = True,
+        layer_output_index: int | None = None,
+    ) -> None:
+        super().__init__(forward_func, layer, device_ids, layer_output_index)
+        self._multiply_by_inputs = multiply_by_inputs
 
 
 def per_layer_deltas(

@@ -31,13 +31,6 @@ class LayerGradCam(LayerAttribution):
     is ``Σ_j a_j ∂F/∂a_j``. Like Captum, no ReLU is applied unless ``relu_attributions=True``
     (the paper's Grad-CAM). Upsample with ``LayerGradCam.interpolate(attr, image.shape[2:])``.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        layer: a module of the model, or a list of modules (one result per layer).
-        device_ids: accepted for Captum compatibility.
-        layer_output_index: the element attributed for a tuple-valued layer output (None,
-            default: every tensor, a tuple of results).
-
     Example::
 
         >>> import torch
@@ -62,13 +55,8 @@ class LayerGradCam(LayerAttribution):
         kept with ``attr_dim_summation=False``); a list for a list of layers.
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
-            target: output index per example (see IntegratedGradients).
-            additional_forward_args: extra forward arguments, not attributed.
-            attribute_to_layer_input: use the layer's input instead of its output.
             relu_attributions: keep only positive attributions (default False).
             attr_dim_summation: sum over dimension 1 (default True).
-            grad_kwargs: keyword arguments for ``torch.autograd.grad``.
         """
         _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)
         spec = self._layers(attribute_to_layer_input)

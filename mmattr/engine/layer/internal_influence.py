@@ -35,32 +35,7 @@ class InternalInfluence(LayerAttribution):
         attribute_to_layer_input: bool = False,
         grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor]:
-        """``Σ_k w_k ∂F_target/∂a_l(x_k)`` per layer unit (a list for a list of layers).
-
-        Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            baselines: reference inputs: scalar, tensor broadcastable to each input, or
-                a tuple matching ``inputs``; ``None`` means zeros (default ``None``).
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-            n_steps: number of integration steps (Riemann or Gauss-Legendre points;
-                default ``50``).
-            method: integral approximation: ``"gausslegendre"`` or one of
-                ``"riemann_left"``, ``"riemann_right"``, ``"riemann_middle"``,
-                ``"riemann_trapezoid"`` (default ``"gausslegendre"``).
-            internal_batch_size: evaluate the scaled inputs in chunks of this many
-                examples (``None``: all at once, or split to fit memory; default
-                ``None``).
-            attribute_to_layer_input: attribute to the layer's input instead of its
-                output (default ``False``).
-            grad_kwargs: keyword arguments passed on to ``torch.autograd.grad`` (default
-                ``None``).
-        """
+        """``Σ_k w_k ∂F_target/∂a_l(x_k)`` per layer unit (a list for a list of layers)."""
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args, gradient_of="InternalInfluence"
         )

@@ -33,17 +33,7 @@ class LayerActivation(LayerAttribution):
         additional_forward_args: Any = None,
         attribute_to_layer_input: bool = False,
     ) -> Tensor | list[Tensor]:
-        """Each layer's activation for ``inputs``: a tensor, or a list when ``layer`` is a list.
-
-        Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-            attribute_to_layer_input: attribute to the layer's input instead of its
-                output (default ``False``).
-        """
+        """Each layer's activation for ``inputs``: a tensor, or a list when ``layer`` is a list."""
         formatted = format_inputs(inputs)
         args = format_additional_args(additional_forward_args)
         spec = self._layers(attribute_to_layer_input)

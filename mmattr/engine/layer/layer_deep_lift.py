@@ -25,14 +25,14 @@ from .._inputs import (
 )
 from ..gradient.deep_lift import baseline_pairs, call_custom_attribution_func, mean_over_baselines
 from ..registry import register
-from ._layer_base import LayerAttribution, per_layer_deltas
+from ._layer_base import LayerAttributionByInputs, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients
 
 LayerResult = Tensor | list[Tensor]
 
 
 @register("layer", layers="list", convergence_delta=True)
-class LayerDeepLift(LayerAttribution):
+class LayerDeepLift(LayerAttributionByInputs):
     """DeepLift attributions of a layer's units (or of every layer of a list, one pass).
 
     The inputs and baselines run as one batch ``[x; b]`` with every nonlinearity call (module,
@@ -45,8 +45,6 @@ class LayerDeepLift(LayerAttribution):
 
     Args:
         model: the model.
-        layer: a module of the model, or a list of modules (results come back as a list).
-        multiply_by_inputs: multiply the multipliers by ``a_l(x) − a_l(b)`` (default True).
 
     Example::
 
@@ -60,9 +58,8 @@ class LayerDeepLift(LayerAttribution):
     _has_convergence_delta: ClassVar[bool] = True
 
     def __init__(self, model: Callable, layer: ModuleOrList, multiply_by_inputs: bool = True):
-        super().__init__(model, layer)
+        super().__init__(model, layer, multiply_by_inputs=multiply_by_inputs)
         self.model = model
-        self._multiply_by_inputs = multiply_by_inputs
         self.eps = 1e-10
 
     def attribute(
@@ -79,16 +76,8 @@ class LayerDeepLift(LayerAttribution):
         """DeepLift attributions per layer, the layer's shape (a list for a list of layers).
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
-            baselines: None (zeros), numbers, or tensors of the input's shape (or leading 1).
-            target: output index per example (see IntegratedGradients).
-            additional_forward_args: extra forward arguments, not attributed.
-            return_convergence_delta: also return ``Σ attr − (F(x) − F(b))``, shape (batch,)
-                (a list of them, one per layer, for a list of layers).
-            attribute_to_layer_input: attribute to the layer's input instead of its output.
             custom_attribution_func: ``f(multipliers[, layer_inputs[, layer_baselines]])``
                 -> tuple of tensors, replacing ``(a_l(x) − a_l(b)) · m_l``.
-            grad_kwargs: keyword arguments for ``torch.autograd.grad``.
         """
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args, gradient_of=type(self).__name__
@@ -175,20 +164,10 @@ class LayerDeepLiftShap(LayerDeepLift):
         one entry per (input, baseline) pair, shape (batch × n_baselines,).
 
         Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
             baselines: distribution of baselines, each ``(n_baselines, ...)``;
                 attributions are averaged over them.
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
             return_convergence_delta: also return the completeness error ``Σ
                 attributions − (F(x) − F(b))`` per example (default ``False``).
-            attribute_to_layer_input: attribute to the layer's input instead of its
-                output (default ``False``).
             custom_attribution_func: optional ``f(multipliers, inputs, baselines)`` that
                 replaces ``multipliers * (inputs - baselines)`` (default ``None``).
         """

@@ -48,24 +48,12 @@ class LayerFeatureAblation(LayerAttribution):
         ``"auto"`` (Captum: 1; the results do not depend on it).
 
         Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
             layer_baselines: values that replace ablated layer activations (scalar or
                 tensor broadcastable to the layer output; ``None``: zeros; default
                 ``None``).
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
             layer_mask: integer mask broadcastable to the layer output grouping
                 activations into features ablated together (``None``: each neuron alone;
                 default ``None``).
-            attribute_to_layer_input: attribute to the layer's input instead of its
-                output (default ``False``).
-            perturbations_per_eval: how many perturbed copies go through one forward
-                call (default ``"auto"``).
         """
         return perturb_layer(
             self,

@@ -43,8 +43,6 @@ class LayerFeaturePermutation(LayerAttribution):
 
         Args:
             inputs: tensor or tuple of tensors, batch first (batch of at least 2).
-            target: output index per example (default None).
-            additional_forward_args: extra forward arguments (default None).
             layer_mask: FeaturePermutation's ``feature_mask`` for the layer's value (default:
                 every unit its own group).
             perturbations_per_eval: groups per model call, an int or ``"auto"`` (default;

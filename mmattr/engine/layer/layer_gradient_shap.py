@@ -26,25 +26,19 @@ from .._inputs import (
 from ..gradient.gradient_shap import _as_distribution, _scale
 from ..gradient.noise_tunnel import NoiseTunnel
 from ..registry import register
-from ._layer_base import LayerAttribution, per_layer_deltas
+from ._layer_base import LayerAttributionByInputs, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients, layer_values
 
 LayerResult = Tensor | list[Tensor]
 
 
 @register("layer", layers="list", convergence_delta=True)
-class LayerGradientShap(LayerAttribution):
+class LayerGradientShap(LayerAttributionByInputs):
     """GradientShap of a layer's units (or of every layer of a list from the same draws).
 
     Random draws follow Captum's order (numpy for the baseline picks and ``α``, torch for the
     noise), so with ``torch.manual_seed`` and ``np.random.seed`` set alike the numbers are
     Captum's.
-
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        layer: a module of the model, or a list of modules (results come back as a list).
-        device_ids: accepted for Captum compatibility.
-        multiply_by_inputs: multiply by ``a_l(x) − a_l(b)`` (default True).
 
     Example::
 
@@ -65,8 +59,8 @@ class LayerGradientShap(LayerAttribution):
         device_ids: list[int] | None = None,
         multiply_by_inputs: bool = True,
     ) -> None:
-        super().__init__(forward_func, layer, device_ids)
-        self._multiply_by_inputs = multiply_by_inputs
+        # Captum's LayerGradientShap takes no layer_output_index
+        super().__init__(forward_func, layer, device_ids, multiply_by_inputs)
 
     def attribute(
         self,
@@ -82,16 +76,12 @@ class LayerGradientShap(LayerAttribution):
         """Attributions per layer, the layer's shape (a list for a list of layers).
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
             baselines: a sample of reference inputs, a tensor per input (or a callable
                 returning them from the inputs); one example or more.
             n_samples: draws per example (default 5).
             stdevs: standard deviation of the noise added to each input (default 0.0).
-            target: output index per example (see IntegratedGradients).
-            additional_forward_args: extra forward arguments, not attributed.
             return_convergence_delta: also return the delta of each draw, shape
                 (batch × n_samples,) (a list of them, one per layer, for a list of layers).
-            attribute_to_layer_input: attribute to the layer's input instead of its output.
         """
         formatted = format_inputs(inputs)
         check_count(n_samples, "n_samples")

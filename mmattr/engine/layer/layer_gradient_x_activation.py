@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from torch import Tensor
@@ -13,38 +12,19 @@ from .._inputs import (
     format_call,
 )
 from ..registry import register
-from ._layer_base import LayerAttribution
-from ._layer_pass import ModuleOrList, layer_gradients
+from ._layer_base import LayerAttributionByInputs
+from ._layer_pass import layer_gradients
 
 
 @register("layer", layers="list")
-class LayerGradientXActivation(LayerAttribution):
+class LayerGradientXActivation(LayerAttributionByInputs):
     """Gradient of the target with respect to each layer, times the layer's value; every layer
     of a list from one forward/backward.
 
     Args:
         multiply_by_inputs: multiply the gradient by the activation (default True), or return
             the layer gradient alone.
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
-        layer: the module whose input or output is attributed (a list of modules where the
-            class supports several).
-        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
-            (default ``None``).
-        layer_output_index: which element of a tuple-valued layer output to attribute
-            (``None``: the whole output; default ``0``).
     """
-
-    def __init__(
-        self,
-        forward_func: Callable,
-        layer: ModuleOrList,
-        device_ids: list[int] | None = None,
-        multiply_by_inputs: bool = True,
-        layer_output_index: int | None = None,
-    ) -> None:
-        super().__init__(forward_func, layer, device_ids, layer_output_index)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,
@@ -54,22 +34,7 @@ class LayerGradientXActivation(LayerAttribution):
         attribute_to_layer_input: bool = False,
         grad_kwargs: dict[str, Any] | None = None,
     ) -> Tensor | list[Tensor]:
-        """``a_l ⊙ ∂F_target/∂a_l`` per layer, the layer's shape; a list for a list of layers.
-
-        Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-            attribute_to_layer_input: attribute to the layer's input instead of its
-                output (default ``False``).
-            grad_kwargs: keyword arguments passed on to ``torch.autograd.grad`` (default
-                ``None``).
-        """
+        """``a_l ⊙ ∂F_target/∂a_l`` per layer, the layer's shape; a list for a list of layers."""
         _, formatted, _, args = format_call(inputs, None, target, additional_forward_args)
         spec = self._layers(attribute_to_layer_input)
         with self._model_guard():

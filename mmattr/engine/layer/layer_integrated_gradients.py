@@ -7,7 +7,6 @@ value replaced along the straight line between its value at the baseline and at 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from torch import Tensor
@@ -23,27 +22,16 @@ from .._inputs import (
 from .._integration import quadrature
 from ..gradient.integrated_gradients import IntegratedGradients
 from ..registry import register
-from ._layer_base import LayerAttribution
-from ._layer_pass import LayerReplacedForward, ModuleOrList, layer_values
+from ._layer_base import LayerAttributionByInputs
+from ._layer_pass import LayerReplacedForward, layer_values
 
 
 @register("layer", layers="list", convergence_delta=True)
-class LayerIntegratedGradients(LayerAttribution):
+class LayerIntegratedGradients(LayerAttributionByInputs):
     """Integrated gradients of a layer (a list: all layers at once), from the model's inputs.
 
     The inputs may be anything the model takes (token ids included): only the layer's value is
     interpolated. This is how token attributions are taken through an embedding layer.
-
-    Args:
-        multiply_by_inputs: multiply by ``a_l(x) − a_l(b)`` (default True).
-        forward_func: the model or any callable returning a tensor whose first dimension is
-            the batch.
-        layer: the module whose input or output is attributed (a list of modules where the
-            class supports several).
-        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
-            (default ``None``).
-        layer_output_index: which element of a tuple-valued layer output to attribute
-            (``None``: the whole output; default ``0``).
 
     Example::
 
@@ -57,17 +45,6 @@ class LayerIntegratedGradients(LayerAttribution):
     """
 
     _has_convergence_delta: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        forward_func: Callable,
-        layer: ModuleOrList,
-        device_ids: list[int] | None = None,
-        multiply_by_inputs: bool = True,
-        layer_output_index: int | None = None,
-    ) -> None:
-        super().__init__(forward_func, layer, device_ids, layer_output_index)
-        self._multiply_by_inputs = multiply_by_inputs
 
     def attribute(
         self,
@@ -85,30 +62,8 @@ class LayerIntegratedGradients(LayerAttribution):
         """Attributions of the layer's value (a list for a list of layers); Captum's semantics.
 
         Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            baselines: reference inputs: scalar, tensor broadcastable to each input, or
-                a tuple matching ``inputs``; ``None`` means zeros (default ``None``).
-            target: output index per example: an int, a tuple for multi-dimensional
-                outputs, a list or tensor of ``batch`` indices, or ``None`` for a
-                scalar-per-example output (default ``None``).
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-            n_steps: number of integration steps (Riemann or Gauss-Legendre points;
-                default ``50``).
-            method: integral approximation: ``"gausslegendre"`` or one of
-                ``"riemann_left"``, ``"riemann_right"``, ``"riemann_middle"``,
-                ``"riemann_trapezoid"`` (default ``"gausslegendre"``).
-            internal_batch_size: evaluate the scaled inputs in chunks of this many
-                examples (``None``: all at once, or split to fit memory; default
-                ``None``).
             return_convergence_delta: also return the completeness error ``Σ
                 attributions − (F(x) − F(b))`` per example (default ``False``).
-            attribute_to_layer_input: attribute to the layer's input instead of its
-                output (default ``False``).
-            grad_kwargs: keyword arguments passed on to ``torch.autograd.grad`` (default
-                ``None``).
         """
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args

@@ -32,8 +32,6 @@ class LayerLRP(LayerAttribution):
 
     Args:
         model: an ``nn.Module``.
-        layer: a module of the model, or a list of modules.
-        device_ids: accepted for Captum compatibility.
 
     Example::
 
@@ -66,12 +64,8 @@ class LayerLRP(LayerAttribution):
         with several inputs); a list for a list of layers.
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
-            target: output index per example (default None, see :class:`LRP`).
-            additional_forward_args: extra forward arguments (default None).
             return_convergence_delta: also return ``F(x) − Σ R`` per example, one tensor of
                 shape (batch,) per layer (default False).
-            attribute_to_layer_input: relevance at the layer's input (default False: output).
             verbose: print the rule applied to each layer (default False).
         """
         _, formatted, _, args = format_call(

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .._base import Attribution
+from .._docs import document
 from .._hooks import forward_hook, module_of
 from .._inputs import format_inputs, require_floating
 from ..errors import InputTypeError, InputValueError
@@ -181,13 +182,12 @@ class NeuronForward(nn.Module):
         return select_neuron(values, self.neuron_selector, "neuron_selector")
 
 
+@document
 class NeuronAttribution(Attribution):
     """An attribution of one neuron of a layer (selected per call) to the model's inputs.
 
     Args:
-        forward_func: the model, or any callable returning a tensor.
         layer: the module of the model whose output (or input) holds the neuron.
-        device_ids: accepted for Captum compatibility (hooks read the layer on any device).
     """
 
     def __init__(

@@ -36,12 +36,6 @@ class NeuronConductance(NeuronAttributionByInputs):
     for the neuron ``n = select(a_l)``: how much of ``F(x) − F(b)`` flows from ``x_i`` through
     that neuron. Summed over ``i`` it approaches the neuron's layer conductance.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        layer: the module of the model holding the neuron.
-        device_ids: accepted for Captum compatibility.
-        multiply_by_inputs: multiply by ``x − b`` (default True).
-
     Example::
 
         >>> import torch
@@ -70,18 +64,7 @@ class NeuronConductance(NeuronAttributionByInputs):
         Args:
             neuron_selector: see :meth:`NeuronGradient.attribute`. A callable is applied to
                 the layer's values and, as in Captum, to ``∂F/∂a_l``: it should only select.
-            baselines: as for IntegratedGradients.
-            target: as for IntegratedGradients.
-            n_steps: as for IntegratedGradients (default 50).
-            internal_batch_size: as for IntegratedGradients.
-            method: quadrature rule (default ``"riemann_trapezoid"``, Captum's).
-            attribute_to_neuron_input: select from the layer's input (default False).
             grad_kwargs: keyword arguments for ``torch.autograd.grad`` of ``∂F/∂a_l``.
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
         """
         if callable(neuron_selector):
             warnings.warn(

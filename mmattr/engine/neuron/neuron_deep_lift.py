@@ -21,8 +21,6 @@ class NeuronDeepLift(NeuronAttributionByInputs):
 
     Args:
         model: the model.
-        layer: the module of the model holding the neuron.
-        multiply_by_inputs: multiply the multipliers by ``x − b`` (default True).
 
     Example::
 
@@ -45,19 +43,7 @@ class NeuronDeepLift(NeuronAttributionByInputs):
         attribute_to_neuron_input: bool = False,
         custom_attribution_func: CustomAttributionFunc | None = None,
     ) -> TensorOrTuple:
-        """DeepLift attributions of the selected neuron, the shape of ``inputs``.
-
-        Args:
-            neuron_selector: see :meth:`NeuronGradient.attribute`.
-            baselines: None (zeros), numbers, or tensors of the input's shape (or leading 1).
-            attribute_to_neuron_input: select from the layer's input (default False).
-            custom_attribution_func: ``f(multipliers[, inputs[, baselines]])`` -> tuple.
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-        """
+        """DeepLift attributions of the selected neuron, the shape of ``inputs``."""
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return DeepLift(neuron, self.multiplies_by_inputs).attribute(
             inputs,
@@ -94,20 +80,8 @@ class NeuronDeepLiftShap(NeuronDeepLift):
         ``inputs``; ``baselines`` may be a callable returning them.
 
         Args:
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            neuron_selector: the neuron: an index tuple into the layer output (batch
-                dimension excluded), or a callable mapping the layer output to a
-                ``(batch,)`` tensor.
             baselines: distribution of baselines, each ``(n_baselines, ...)``;
                 attributions are averaged over them.
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-            attribute_to_neuron_input: select the neuron in the layer's input instead of
-                its output (default ``False``).
-            custom_attribution_func: optional ``f(multipliers, inputs, baselines)`` that
-                replaces ``multipliers * (inputs - baselines)`` (default ``None``).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return DeepLiftShap(neuron, self.multiplies_by_inputs).attribute(

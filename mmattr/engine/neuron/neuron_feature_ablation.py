@@ -16,11 +16,6 @@ class NeuronFeatureAblation(NeuronAttribution):
     r"""Neuron feature ablation: ``attr_e = n(x) − n(x with group g(e) set to the baseline)``
     for the neuron ``n(x) = select(a_l(x))`` of ``layer``. Forward passes only.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        layer: the module of the model holding the neuron.
-        device_ids: accepted for Captum compatibility.
-
     Example::
 
         >>> import torch
@@ -47,17 +42,7 @@ class NeuronFeatureAblation(NeuronAttribution):
         """Ablation attributions of the selected neuron, the shape of ``inputs``.
 
         Args:
-            neuron_selector: see :meth:`NeuronGradient.attribute`.
             baselines: the ablated value (default 0), as for FeatureAblation.
-            feature_mask: integer groups ablated together (default: every element alone).
-            attribute_to_neuron_input: select from the layer's input (default False).
-            perturbations_per_eval: groups ablated per forward, an int or ``"auto"``
-                (default, as for FeatureAblation; Captum's default is 1).
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return FeatureAblation(neuron).attribute(

@@ -14,11 +14,6 @@ from ._neuron import NeuronAttribution, NeuronSelector
 class NeuronGradient(NeuronAttribution):
     r"""Neuron gradient: ``∂n(x)/∂x_i`` for the neuron ``n(x) = select(a_l(x))`` of ``layer``.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        layer: the module of the model holding the neuron.
-        device_ids: accepted for Captum compatibility.
-
     Example::
 
         >>> import torch
@@ -38,13 +33,6 @@ class NeuronGradient(NeuronAttribution):
 
         Args:
             inputs: tensor or tuple of tensors, batch first, floating point.
-            neuron_selector: an int (2-D layer output), a tuple of ints/slices with one entry
-                per layer dimension after the batch (slices sum the neurons they cover), or a
-                callable taking the layer output (the tuple, for several tensors) and returning
-                one value per example.
-            additional_forward_args: extra arguments after the inputs.
-            attribute_to_neuron_input: select the neuron from the layer's input instead of its
-                output (default False).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return Saliency(neuron).attribute(

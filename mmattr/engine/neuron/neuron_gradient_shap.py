@@ -15,12 +15,6 @@ class NeuronGradientShap(NeuronAttributionByInputs):
     r"""Neuron GradientShap: ``E_{b, ε, α}[(x_i − b_i) · ∂n(b + α(x + ε − b))/∂x_i]`` for the
     neuron ``n(x) = select(a_l(x))``; random draws follow Captum's order.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        layer: the module of the model holding the neuron.
-        device_ids: accepted for Captum compatibility.
-        multiply_by_inputs: multiply by ``x − b`` (default True).
-
     Example::
 
         >>> import torch
@@ -43,16 +37,9 @@ class NeuronGradientShap(NeuronAttributionByInputs):
         """GradientShap of the selected neuron, the shape of ``inputs``.
 
         Args:
-            neuron_selector: see :meth:`NeuronGradient.attribute`.
             baselines: a sample of reference inputs (or a callable returning them).
             n_samples: draws per example (default 5).
             stdevs: standard deviation of the Gaussian noise on the inputs (default 0.0).
-            attribute_to_neuron_input: select from the layer's input (default False).
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
         """
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return GradientShap(neuron, self.multiplies_by_inputs).attribute(

@@ -52,14 +52,6 @@ class NeuronGuidedBackprop(_NeuronModifiedRelu):
     r"""Neuron guided backprop: the gradient of ``n(x) = select(a_l(x))`` where each ReLU
     passes back ``relu(g · 1[x > 0])``.
 
-    Args:
-        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
-            the call.
-        layer: the module holding the neuron (its output, or its input with
-            ``attribute_to_neuron_input``).
-        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
-            (default ``None``).
-
     Example::
 
         >>> import torch
@@ -73,14 +65,6 @@ class NeuronGuidedBackprop(_NeuronModifiedRelu):
 class NeuronDeconvolution(_NeuronModifiedRelu):
     r"""Neuron deconvolution: the gradient of ``n(x) = select(a_l(x))`` where each ReLU passes
     back ``relu(g)``.
-
-    Args:
-        model: the ``nn.Module`` to explain; its ReLU/non-linear modules are hooked during
-            the call.
-        layer: the module holding the neuron (its output, or its input with
-            ``attribute_to_neuron_input``).
-        device_ids: device ids for a ``DataParallel`` model, as in Captum; unused otherwise
-            (default ``None``).
 
     Example::
 

@@ -16,12 +16,6 @@ class NeuronIntegratedGradients(NeuronAttributionByInputs):
     r"""Neuron integrated gradients: ``(x_i − b_i) ∫₀¹ ∂n(b + α(x − b))/∂x_i dα`` for the
     neuron ``n(x) = select(a_l(x))`` of ``layer``.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-        layer: the module of the model holding the neuron.
-        device_ids: accepted for Captum compatibility.
-        multiply_by_inputs: multiply by ``x − b`` (default True).
-
     Example::
 
         >>> import torch
@@ -42,22 +36,7 @@ class NeuronIntegratedGradients(NeuronAttributionByInputs):
         internal_batch_size: BatchSize = None,
         attribute_to_neuron_input: bool = False,
     ) -> TensorOrTuple:
-        """Integrated gradients of the selected neuron, the shape of ``inputs``.
-
-        Args:
-            neuron_selector: see :meth:`NeuronGradient.attribute`.
-            baselines: as for IntegratedGradients (default zeros).
-            n_steps: as for IntegratedGradients (default 50).
-            method: as for IntegratedGradients (default ``"gausslegendre"``).
-            internal_batch_size: as for IntegratedGradients (default all steps at once;
-                ``"auto"`` allowed).
-            attribute_to_neuron_input: select from the layer's input (default False).
-            inputs: tensor or tuple of tensors, each ``(batch, ...)``; the first
-                dimension is the batch.
-            additional_forward_args: extra arguments passed to ``forward_func`` after
-                the inputs, unchanged (tensors of batch size are expanded with the
-                inputs; default ``None``).
-        """
+        """Integrated gradients of the selected neuron, the shape of ``inputs``."""
         neuron = self._neuron_forward(inputs, neuron_selector, attribute_to_neuron_input)
         return IntegratedGradients(neuron, self.multiplies_by_inputs).attribute(
             inputs,

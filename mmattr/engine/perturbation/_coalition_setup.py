@@ -136,3 +136,22 @@ def setup_coalitions(
         output,
         bytes_per_row,
     )
+
+
+def attribute_coalitions(
+    method: Any,
+    call: tuple,
+    perturbations_per_eval: PerturbationsPerEval,
+    estimate: Callable[[CoalitionSetup], Tensor],
+    spread: bool = True,
+) -> Tensor | tuple[Tensor, ...]:
+    """Under ``method``'s model guard: the set-up of ``call`` (inputs, baselines, target,
+    additional forward arguments and feature mask as ``attribute`` got them), then
+    ``estimate(setup)``, one value per group and output row, spread onto the inputs (or as it
+    is with ``spread=False``); an empty batch gives empty results."""
+    with method._model_guard():
+        setup = setup_coalitions(method.forward_func, *call, perturbations_per_eval)
+        if setup.batch == 0:
+            return setup.empty()
+        values = estimate(setup)
+        return setup.to_inputs(values) if spread else values

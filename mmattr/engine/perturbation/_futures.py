@@ -9,10 +9,11 @@ model calls as ``attribute``); the Future it returns is already complete.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 
+from .._base import Attribution
 from ..errors import InputTypeError
 
 
@@ -52,3 +53,15 @@ def attribute_future(method: Any, *args: Any, **kwargs: Any) -> torch.Future:
     done: torch.futures.Future = torch.futures.Future()
     done.set_result(None)
     return done.then(lambda _: result)
+
+
+class FutureAttribution(Attribution):
+    """A forward-only method multiplied by the inputs, with Captum's ``attribute_future``."""
+
+    needs_gradients: ClassVar[bool] = False
+    _multiply_by_inputs: ClassVar[bool] = True
+
+    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
+        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
+        same arguments; returns a Future of the attributions (Captum's)."""
+        return attribute_future(self, *args, **kwargs)

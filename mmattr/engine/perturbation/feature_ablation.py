@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
-from .._base import Attribution
 from .._inputs import (
     Baseline,
     BaselinesType,
@@ -18,7 +17,7 @@ from .._inputs import (
     is_tuple,
 )
 from ..registry import register
-from ._futures import attribute_future
+from ._futures import FutureAttribution
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     LeaveOneOut,
@@ -41,16 +40,13 @@ Build = Callable[[int, int], tuple[Tensor, ...]]
 
 
 @register("perturbation")
-class FeatureAblation(Attribution):
+class FeatureAblation(FutureAttribution):
     r"""Feature ablation: ``attr_e = F(x) − F(x with group g(e) set to the baseline)``.
 
     Every element of a feature group gets the group's output difference. Groups come from
     ``feature_mask`` (default: every scalar element its own group) and may span several inputs.
     The forward function may return one value per example, or one value for the whole batch
     ("aggregate" output, e.g. a loss): attributions then have first dimension 1.
-
-    Args:
-        forward_func: the model, or any callable returning a tensor.
 
     Example::
 
@@ -61,9 +57,6 @@ class FeatureAblation(Attribution):
         >>> ablation.attribute(torch.randn(2, 4), target=1, feature_mask=mask).shape
         torch.Size([2, 4])
     """
-
-    needs_gradients: ClassVar[bool] = False
-    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -78,22 +71,10 @@ class FeatureAblation(Attribution):
         """Attributions the shape of ``inputs`` (first dimension 1 for an aggregate output).
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
-            baselines: value a feature takes when ablated: None (zeros), a number, a tensor of
-                the input's shape (or with a leading 1, or the per-example shape), or a tuple
-                of those, one per input.
-            target: output index per example: int, tuple, list of per-example ints/tuples, or
-                tensor; None when the model returns one number per example.
-            additional_forward_args: extra arguments after the inputs; tensors with a batch
-                dimension are repeated with the perturbations.
-            feature_mask: integer tensor (or tuple, one per input) of group ids 0..k-1, each
-                broadcastable to its input with first dimension 1 or the batch size; a group
-                may span several inputs. Default: every scalar element its own group.
             perturbations_per_eval: groups ablated per model call: a positive int, or
                 ``"auto"`` (default; Captum's default is 1) for as many as fit a memory
                 budget. Results are the same for every value; the number of calls is
                 ``1 + ceil(k / perturbations_per_eval)``.
-            show_progress: show a tqdm bar of model evaluations.
         """
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args, same_batch=False
@@ -111,11 +92,6 @@ class FeatureAblation(Attribution):
                 show_progress,
             )
         return format_output(is_tuple(inputs), attributions)
-
-    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
-        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
-        same arguments; returns a Future of the attributions (Captum's)."""
-        return attribute_future(self, *args, **kwargs)
 
     def _ablate(
         self,

@@ -56,7 +56,6 @@ class FeaturePermutation(FeatureAblation):
     dimension 1.
 
     Args:
-        forward_func: the model, or any callable returning a tensor.
         perm_func: ``perm_func(x, mask) -> x'``: permute the elements where the bool
             ``mask`` is True across the batch of ``x`` (default: one random permutation).
 
@@ -92,7 +91,6 @@ class FeaturePermutation(FeatureAblation):
             inputs: tensor or tuple of tensors, batch first, batch size at least 2.
             target: output index per example: int, tuple, list or tensor; None for a model
                 returning one number per example (or per batch).
-            additional_forward_args: extra arguments after the inputs.
             feature_mask: integer tensor (or tuple, one per input) of group ids 0..k-1,
                 broadcastable to the inputs; a group may span several inputs. Default: every
                 scalar element its own group.
@@ -101,7 +99,6 @@ class FeaturePermutation(FeatureAblation):
                 results are the same for every value; ``perm_func`` is called in Captum's
                 order, so a seeded default draws the same permutations as Captum with the
                 same ``perturbations_per_eval``.
-            show_progress: show a tqdm bar of model evaluations.
         """
         # no baselines: format_call's default (zeros) fills a slot that permuting never reads
         _, formatted, baselines, args = format_call(

@@ -56,9 +56,6 @@ class KernelShap(Lime):
     values are returned (``exact=True``, the default; ``2^k`` evaluations, no more than asked);
     ``antithetic=True`` pairs each sampled coalition with its complement.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-
     Example::
 
         >>> import torch
@@ -96,17 +93,9 @@ class KernelShap(Lime):
         """Kernel SHAP values of every group.
 
         Args:
-            inputs: a tensor ``(batch, ...)`` or a tuple of them.
-            baselines: the "absent" value of each feature (number, tensor or tuple). Default 0.
-            target: the output index explained (int, tuple, list or tensor per example).
-            additional_forward_args: extra arguments passed after the inputs.
-            feature_mask: integer group ids ``0..k−1`` per element; default: every scalar
-                element its own group.
             n_samples: coalitions per example. Default 25.
-            perturbations_per_eval: coalitions per model call: an int or ``"auto"``.
             return_input_shape: spread the values onto the inputs (default), or return them
                 as ``(batch, k)``.
-            show_progress: show a progress bar of model evaluations.
             antithetic: follow each sampled coalition with its complement. Default False.
             exact: when ``2^k ≤ n_samples``, evaluate every coalition once and return exact
                 Shapley values. Default True; False always samples like Captum.

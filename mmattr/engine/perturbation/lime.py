@@ -14,7 +14,7 @@ from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple, format_output
 from ..errors import InputValueError
 from ..registry import register
-from ._coalition_setup import CoalitionSetup, setup_coalitions
+from ._coalition_setup import CoalitionSetup, attribute_coalitions
 from ._linear_models import Lasso
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
@@ -147,7 +147,6 @@ class Lime(Attribution):
     the numbers, equal Captum's. One surrogate per example.
 
     Args:
-        forward_func: the model, or any callable returning a tensor.
         interpretable_model: the surrogate: :class:`Lasso` / :class:`LinearRegression` from
             this package or any Captum ``Model`` (``fit(DataLoader)``, ``representation()``).
         similarity_func: ``π(original_inputs, perturbed_inputs, sample, **kwargs)`` -> weight.
@@ -195,17 +194,11 @@ class Lime(Attribution):
         """Surrogate coefficients of every group.
 
         Args:
-            inputs: a tensor ``(batch, ...)`` or a tuple of them.
-            baselines: the "absent" value of each feature (number, tensor or tuple). Default 0.
-            target: the output index explained (int, tuple, list or tensor per example).
-            additional_forward_args: extra arguments passed after the inputs.
             feature_mask: integer group ids ``0..k−1`` (the interpretable features) per
                 element; default: every scalar element its own group.
             n_samples: coalitions per example. Default 25.
-            perturbations_per_eval: coalitions per model call: an int or ``"auto"``.
             return_input_shape: spread the coefficients onto the inputs (default), or return
                 them as ``(batch, k)``.
-            show_progress: show a progress bar of model evaluations.
 
         Returns:
             Attributions shaped like the inputs, or ``(batch, k)``; a model that returns one
@@ -237,24 +230,14 @@ class Lime(Attribution):
     ) -> TensorOrTuple:
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InputValueError(f"n_samples={n_samples!r}; expected a positive int")
-        with self._model_guard():
-            setup = setup_coalitions(
-                self.forward_func,
-                inputs,
-                baselines,
-                target,
-                additional_forward_args,
-                feature_mask,
-                perturbations_per_eval,
-            )
-            if setup.batch == 0:
-                return setup.empty()
-            coefficients = self._coefficients(
-                setup, n_samples, perturbations_per_eval, show_progress
-            )  # (n_outputs, k)
-            if return_input_shape:
-                return setup.to_inputs(coefficients)
-            return coefficients
+        call = (inputs, baselines, target, additional_forward_args, feature_mask)
+
+        def estimate(setup: CoalitionSetup) -> Tensor:  # (n_outputs, k)
+            return self._coefficients(setup, n_samples, perturbations_per_eval, show_progress)
+
+        return attribute_coalitions(
+            self, call, perturbations_per_eval, estimate, spread=return_input_shape
+        )
 
     def _coefficients(
         self,

@@ -91,7 +91,6 @@ class LimeBase(Attribution):
         Args:
             inputs: one example (batch 1), a tensor or a tuple of tensors.
             target: the output explained (default None: one output per example).
-            additional_forward_args: extra forward arguments (default None).
             n_samples: samples drawn (default 50).
             perturbations_per_eval: samples per model call (default 1).
             show_progress: show a progress bar of model calls (default False).

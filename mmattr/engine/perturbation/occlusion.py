@@ -104,9 +104,6 @@ class Occlusion(FeatureAblation):
     from the corner at index 0; each element's attribution averages the output differences
     of the windows covering it. Windows of different inputs are occluded separately.
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-
     Example::
 
         >>> import torch
@@ -135,20 +132,11 @@ class Occlusion(FeatureAblation):
         in the output's floating dtype (Captum always returns float32).
 
         Args:
-            inputs: tensor or tuple of tensors, batch first.
             sliding_window_shapes: window shape per input, a tuple with ``input.dim() - 1``
                 ints (or a tuple of those, one per input).
             strides: step of the window: None (1), an int, a tuple per dimension, or a tuple
                 of those, one per input. A stride may not exceed the window where the window
                 is smaller than the input.
-            baselines: value occluded elements take: None (zeros), a number, a tensor of the
-                input's shape (or with a leading 1, or the per-example shape), or a tuple.
-            target: output index per example: int, tuple, list or tensor; None for a model
-                returning one number per example.
-            additional_forward_args: extra arguments after the inputs.
-            perturbations_per_eval: windows per model call: a positive int, or ``"auto"``
-                (default; Captum's default is 1). Results are the same for every value.
-            show_progress: show a tqdm bar of model evaluations.
         """
         _, formatted, formatted_baselines, args = format_call(
             inputs, baselines, target, additional_forward_args

@@ -3,17 +3,16 @@ permutations, optionally antithetic (each permutation paired with its reverse)."
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple
 from ..errors import InputValueError
 from ..registry import register
-from ._coalition_setup import CoalitionSetup, setup_coalitions
-from ._futures import attribute_future
+from ._coalition_setup import CoalitionSetup, attribute_coalitions
+from ._futures import FutureAttribution
 from ._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval, evaluate_coalitions
 
 #: Captum's default number of permutations.
@@ -97,7 +96,7 @@ def sampled_shapley(
 
 
 @register("perturbation")
-class ShapleyValueSampling(Attribution):
+class ShapleyValueSampling(FutureAttribution):
     r"""Shapley value sampling: ``φ_j ≈ (1/n) Σ_p F(x_{pre_p(j)∪{j}}) − F(x_{pre_p(j)})``,
     the mean marginal contribution of group ``j`` over ``n`` random permutations ``p``
     (``pre_p(j)``: the groups before ``j`` in ``p``; absent groups take the baseline).
@@ -108,9 +107,6 @@ class ShapleyValueSampling(Attribution):
     The full coalition ``F(x)`` is shared by all permutations: ``n·(k−1) + 2`` evaluations
     (Captum: ``n·k + 1``).
 
-    Args:
-        forward_func: the model, or any callable returning a tensor.
-
     Example::
 
         >>> import torch
@@ -120,9 +116,6 @@ class ShapleyValueSampling(Attribution):
         >>> sampling.attribute(x, target=1, n_samples=10, antithetic=True).shape
         torch.Size([2, 4])
     """
-
-    needs_gradients: ClassVar[bool] = False
-    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -139,15 +132,7 @@ class ShapleyValueSampling(Attribution):
         """Sampled Shapley values of every group, spread onto its input elements.
 
         Args:
-            inputs: a tensor ``(batch, ...)`` or a tuple of them.
-            baselines: the "absent" value of each feature (number, tensor or tuple). Default 0.
-            target: the output index explained (int, tuple, list or tensor per example).
-            additional_forward_args: extra arguments passed after the inputs.
-            feature_mask: integer group ids ``0..k−1`` per element (broadcastable to each
-                input); default: every scalar element its own group.
             n_samples: number of permutations. Default 25.
-            perturbations_per_eval: coalitions per model call: an int or ``"auto"``.
-            show_progress: show a progress bar of model evaluations.
             antithetic: pair each sampled permutation with its reverse. Default False
                 (Captum's estimator).
 
@@ -157,29 +142,11 @@ class ShapleyValueSampling(Attribution):
         """
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InputValueError(f"n_samples={n_samples!r}; expected a positive int")
-        with self._model_guard():
-            setup = setup_coalitions(
-                self.forward_func,
-                inputs,
-                baselines,
-                target,
-                additional_forward_args,
-                feature_mask,
-                perturbations_per_eval,
-            )
-            if setup.batch == 0:
-                return setup.empty()
-            permutations = sample_permutations(setup.n_groups, n_samples, antithetic)
-            values = sampled_shapley(
-                setup,
-                permutations,
-                perturbations_per_eval,
-                show_progress,
-                f"{self.get_name()} attribution",
-            )
-            return setup.to_inputs(values)
 
-    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
-        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
-        same arguments; returns a Future of the attributions (Captum's)."""
-        return attribute_future(self, *args, **kwargs)
+        def estimate(setup: CoalitionSetup) -> Tensor:
+            permutations = sample_permutations(setup.n_groups, n_samples, antithetic)
+            name = f"{self.get_name()} attribution"
+            return sampled_shapley(setup, permutations, perturbations_per_eval, show_progress, name)
+
+        call = (inputs, baselines, target, additional_forward_args, feature_mask)
+        return attribute_coalitions(self, call, perturbations_per_eval, estimate)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from .._base import Attribution
 from .._inputs import BaselinesType, TargetType, TensorOrTuple
 from ..errors import InputValueError
 from ..registry import register
-from ._coalition_setup import CoalitionSetup, setup_coalitions
-from ._futures import attribute_future
+from ._coalition_setup import CoalitionSetup, attribute_coalitions
+from ._futures import FutureAttribution
 from ._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval, evaluate_coalitions
 
 #: Above this many groups the ``2^k`` evaluations are out of reach: sample instead.
@@ -92,7 +91,7 @@ def exact_shapley(
 
 
 @register("perturbation")
-class ShapleyValues(Attribution):
+class ShapleyValues(FutureAttribution):
     r"""Exact Shapley values of feature groups:
     ``φ_j = Σ_{S ⊆ N∖{j}} |S|!(k−|S|−1)!/k! · (F(x_{S∪{j}}) − F(x_S))``,
     where ``x_S`` keeps the groups in ``S`` from the input and takes the baseline elsewhere.
@@ -101,9 +100,6 @@ class ShapleyValues(Attribution):
     weights: the same numbers as Captum's ``ShapleyValues``, which enumerates all ``k!``
     permutations (``k!·k`` evaluations; 128 instead of 35,280 at ``k = 7``). Practical up to
     ``k ≈ 14`` groups; more than ``MAX_EXACT_GROUPS`` (20) is refused.
-
-    Args:
-        forward_func: the model, or any callable returning a tensor.
 
     Example::
 
@@ -114,9 +110,6 @@ class ShapleyValues(Attribution):
         >>> shapley.attribute(x, target=1).shape  # 2^4 = 16 coalitions per example
         torch.Size([2, 4])
     """
-
-    needs_gradients: ClassVar[bool] = False
-    _multiply_by_inputs: ClassVar[bool] = True
 
     def attribute(
         self,
@@ -130,47 +123,20 @@ class ShapleyValues(Attribution):
     ) -> TensorOrTuple:
         """Shapley values of every group, spread onto its input elements.
 
-        Args:
-            inputs: a tensor ``(batch, ...)`` or a tuple of them.
-            baselines: the "absent" value of each feature: a number, a tensor shaped like the
-                input (or ``(1, ...)``), or a tuple of those. Default 0.
-            target: the output index explained (int, tuple, list or tensor per example).
-            additional_forward_args: extra arguments passed after the inputs.
-            feature_mask: integer group ids ``0..k−1`` per element (broadcastable to each
-                input, leading dim 1 or batch); a group may span several inputs. Default:
-                every scalar element its own group.
-            perturbations_per_eval: coalitions per model call: an int or ``"auto"`` (a memory
-                budget).
-            show_progress: show a progress bar of model evaluations.
-
         Returns:
             Attributions shaped like the inputs (``(1, ...)`` for a model that returns one value
             for the whole batch).
         """
-        with self._model_guard():
-            setup = setup_coalitions(
-                self.forward_func,
-                inputs,
-                baselines,
-                target,
-                additional_forward_args,
-                feature_mask,
-                perturbations_per_eval,
-            )
-            if setup.batch == 0:
-                return setup.empty()
+
+        def estimate(setup: CoalitionSetup) -> Tensor:
             if WARN_GROUPS <= setup.n_groups <= MAX_EXACT_GROUPS:
                 warnings.warn(
                     f"exact Shapley values over {setup.n_groups} groups cost "
                     f"2^{setup.n_groups} evaluations; consider ShapleyValueSampling",
-                    stacklevel=3,
+                    stacklevel=5,  # estimate, attribute_coalitions, attribute, its wrapper
                 )
-            values = exact_shapley(
-                setup, perturbations_per_eval, show_progress, f"{self.get_name()} attribution"
-            )
-            return setup.to_inputs(values)
+            name = f"{self.get_name()} attribution"
+            return exact_shapley(setup, perturbations_per_eval, show_progress, name)
 
-    def attribute_future(self, *args: Any, **kwargs: Any) -> torch.Future:
-        """``attribute`` for a forward function that returns a ``torch.futures.Future``; the
-        same arguments; returns a Future of the attributions (Captum's)."""
-        return attribute_future(self, *args, **kwargs)
+        call = (inputs, baselines, target, additional_forward_args, feature_mask)
+        return attribute_coalitions(self, call, perturbations_per_eval, estimate)

@@ -14,6 +14,8 @@ from typing import Any, Callable, Union
 import torch
 from torch import Tensor
 
+from .._docs import document
+
 StatValue = Union[Tensor, int, float]
 
 
@@ -26,6 +28,10 @@ class Stat:
         kwargs: the parameters that identify the statistic (two stats are equal when their
             class and parameters are).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        document(cls)  # a subclass describes its own parameters; ``name`` is described here
 
     def __init__(self, name: str | None = None, **kwargs: Any) -> None:
         self.params: dict[str, Any] = kwargs
@@ -68,11 +74,7 @@ class Stat:
 
 
 class Count(Stat):
-    """The number of updates ``n``.
-
-    Args:
-        name: name under which the summary reports this statistic (default ``None``).
-    """
+    """The number of updates ``n``."""
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -86,11 +88,7 @@ class Count(Stat):
 
 
 class Mean(Stat):
-    """The running mean ``μ_n = μ_{n−1} + (x − μ_{n−1}) / n`` (integers as float64).
-
-    Args:
-        name: name under which the summary reports this statistic (default ``None``).
-    """
+    """The running mean ``μ_n = μ_{n−1} + (x − μ_{n−1}) / n`` (integers as float64)."""
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -114,11 +112,7 @@ class Mean(Stat):
 
 
 class MSE(Stat):
-    """The sum of squared deviations from the mean, ``M_n = Σ (x_k − μ_n)²``.
-
-    Args:
-        name: name under which the summary reports this statistic (default ``None``).
-    """
+    """The sum of squared deviations from the mean, ``M_n = Σ (x_k − μ_n)²``."""
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -208,7 +202,11 @@ class StdDev(Stat):
 
 
 class GeneralAccumFn(Stat):
-    """``result = fn(result, x)`` on each update (the first ``x`` starts it)."""
+    """``result = fn(result, x)`` on each update (the first ``x`` starts it).
+
+    Args:
+        fn: binary function combining the running result with each new value.
+    """
 
     def __init__(self, fn: Callable[[Tensor, Tensor], Tensor], name: str | None = None) -> None:
         super().__init__(name=name)
@@ -226,7 +224,6 @@ class Min(GeneralAccumFn):
     """The element-wise minimum.
 
     Args:
-        name: name under which the summary reports this statistic (default ``None``).
         min_fn: binary function combining two values (default ``torch.min``).
     """
 
@@ -238,7 +235,6 @@ class Max(GeneralAccumFn):
     """The element-wise maximum.
 
     Args:
-        name: name under which the summary reports this statistic (default ``None``).
         max_fn: binary function combining two values (default ``torch.max``).
     """
 
@@ -250,7 +246,6 @@ class Sum(GeneralAccumFn):
     """The element-wise sum.
 
     Args:
-        name: name under which the summary reports this statistic (default ``None``).
         add_fn: binary function adding two values (default ``torch.add``).
     """
 
