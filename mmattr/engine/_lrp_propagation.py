@@ -188,7 +188,10 @@ class _Hooks:
             if rule.producer is not None:
                 unchanged = rule.eps is None or rule.tensor._version == rule.version
                 _UNCHANGED_OUTPUTS[rule.producer] = unchanged
-        return self._holds()
+        holds = self._holds()
+        # the backward holds what it needs; what is kept here would outlive its use
+        self.tensors, self.links, self.relu_outputs = {}, [], []
+        return holds
 
     def _holds(self) -> bool:
         """ReLU's own gradient (where it keeps it) equals passing relevance through when its
