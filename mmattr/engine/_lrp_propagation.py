@@ -4,11 +4,18 @@ For a layer with a rule, ``R_in = a ⊙ Jᵀ_z (R_out / (z + ε·sign z))``, wit
 input and ``z`` its output under the rule's parameters; ReLU, Dropout, Tanh and IdentityRule
 layers pass relevance through, ``R_in = R_out``. Forward hooks put a gradient hook on each
 tensor a rule layer reads or writes: times ``a`` on its input (once per tensor over all its
-uses, as Captum does), divided by ``z + ε·sign z`` (computed in the forward) on its output; a
-small autograd function routes relevance around pass-through layers and, for rules with other
-parameters, through ``z``. One ordinary forward and backward is the propagation. Captum runs
-the model twice and changes its weights in between; here the model is never changed and the
-forward values are the model's own.
+uses, as Captum does), divided by ``z + ε·sign z`` on its output; a small autograd function
+routes relevance around pass-through layers and, for rules with other parameters, through
+``z``. One ordinary forward and backward is the propagation. Captum runs the model twice and
+changes its weights in between; here the model is never changed and the forward values are
+the model's own.
+
+The fast propagation adds little to that backward (``_lrp_backward``): a ReLU runs outside
+the graph and its backward becomes the rule arithmetic of its neighbours; where a tensor is
+both a rule layer's output and input the two steps are one ratio; ``z + ε·sign z`` is made
+in the backward for the outputs that stay unchanged until then (learnt per layer from the
+last call; the forward makes it otherwise). After the forward, every such assumption is
+checked; where one fails the exact pass runs instead (ReLU passing relevance, ``a`` copied).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from ._lrp_backward import (
 )
 from .gradient.lrp_rules import layer_rules, passes_relevance_through, rule_parameters
 
+
 @dataclass
 class LayerRelevance:
     """What LayerLRP reads: the relevance at a layer's output and at each of its inputs,
@@ -56,7 +64,7 @@ class _Hooks:
         self.tensors: dict[tuple[int, int], TensorRule] = {}
         self.relu_outputs: list[Tensor] = []
         self.pending: dict[nn.Module, tuple | None] = {}
-        self.links: list[tuple[ReluLink, Tensor, int, bool]] = []
+        self.links: list[tuple[ReluLink, Tensor, Tensor, int, bool]] = []
         self.busy = False  # computing ``z`` under the rule's parameters: hooks stand aside
 
     def _record(self, layer: nn.Module, index: int | None) -> Record:
@@ -166,15 +174,17 @@ class _Hooks:
             self.relu_outputs.append(output)
             return None
         link = ReluLink(output)
-        self.links.append((link,) + entry)
-        return ReluRelevance.apply(entry[0], link)
+        result = ReluRelevance.apply(entry[0], link)
+        link.output = result.detach()  # the link (in the graph) must not hold the graph
+        self.links.append((link, result) + entry)
+        return result
 
     def finalize(self, output: Tensor) -> bool:
         """After the forward: fold each ReLU's neighbours into its link; True if the fast
         propagation is exact (see :meth:`_holds`)."""
-        uses = _uses(output, [x for _, x, _, _ in self.links])
-        for link, x, version, inplace in self.links:
-            after = self.tensors.get((id(link.output), link.version))
+        uses = _uses(output, [x for _, _, x, _, _ in self.links])
+        for link, result, x, version, inplace in self.links:
+            after = self.tensors.get((id(result), link.version))
             if after is not None and after.scale is not None and not after.held():
                 link.scale, after.scale = True, None
             before = self.tensors.get((id(x), version))
@@ -252,8 +262,9 @@ def relevance_hooks(
     """Within the block, the model's backward propagates relevance (every leaf module needs
     a rule, a default rule or to pass relevance through; TypeError otherwise).
 
-    With ``relu_shortcut`` ReLU layers keep their own gradient and nothing is copied; the
-    result is exact only if ``hooks.shortcut_holds()`` after the forward.
+    With ``relu_shortcut`` (the fast propagation) ReLU layers get links, Dropout in eval
+    keeps its own gradient and nothing is copied; the result is exact only if
+    ``hooks.finalize(output)`` after the forward.
     """
     with contextlib.ExitStack() as stack:
         hooks = _Hooks(recorded, stack.enter_context(gradient_hooks()), not relu_shortcut)
@@ -293,7 +304,7 @@ def propagate_relevance(
     verbose: bool = False,
 ) -> tuple[Tensor, tuple[Tensor, ...], dict[nn.Module, LayerRelevance]]:
     """``(output, normalised input relevances, layer records)`` from one forward and backward
-    (a second forward, passing relevance through ReLUs, where the shortcut does not hold);
+    (a second forward, the exact pass, where the fast one's assumptions do not hold);
     ``output`` is the target output per example, shape (batch,)."""
     with torch.enable_grad():
         for shortcut in (True, False):
