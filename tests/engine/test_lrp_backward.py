@@ -75,6 +75,24 @@ def test_residual_block_parity_in_one_pass(side):
         torch.testing.assert_close(delta, their_delta, rtol=1e-9, atol=0)
 
 
+def test_layer_lrp_on_a_residual_block_parity():
+    """LayerLRP reads the relevance around conv1, bn1 and bn2: those tensors keep the
+    unfolded arithmetic (twice: the second call skips stabilisers)."""
+    torch.manual_seed(3)
+    model = _Block().double().eval()
+    x = torch.randn(2, 4, 6, 6, dtype=torch.float64)
+    layers = [model.conv1, model.bn1, model.bn2]
+    for to_input in (False, True):
+        kwargs = dict(inputs=x, target=2, attribute_to_layer_input=to_input)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = captum_attr.LayerLRP(model, layers).attribute(**kwargs)
+        for _ in range(2):
+            ours = mmattr.LayerLRP(model, layers).attribute(**kwargs)
+            for a, b in zip(ours, theirs):
+                torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
 def test_output_changed_after_a_skipped_stabiliser_runs_the_exact_pass():
     """bn2's output is changed in place on the second call, not on the first: the second
     skips its stabiliser, finds it changed, and runs the exact pass, equal to Captum."""
