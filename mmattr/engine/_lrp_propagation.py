@@ -4,16 +4,25 @@ For a layer with a rule, ``R_in = a ⊙ Jᵀ_z (R_out / (z + ε·sign z))``, wit
 input and ``z`` its output under the rule's parameters; ReLU, Dropout, Tanh and IdentityRule
 layers pass relevance through, ``R_in = R_out``. Forward hooks put a gradient hook on each
 tensor a rule layer reads or writes: times ``a`` on its input (once per tensor over all its
-uses, as Captum does), divided by ``z + ε·sign z`` (computed in the forward) on its output; a
-small autograd function routes relevance around pass-through layers and, for rules with other
-parameters, through ``z``. One ordinary forward and backward is the propagation. Captum runs
-the model twice and changes its weights in between; here the model is never changed and the
-forward values are the model's own.
+uses, as Captum does), divided by ``z + ε·sign z`` on its output; a small autograd function
+routes relevance around pass-through layers and, for rules with other parameters, through
+``z``. One ordinary forward and backward is the propagation. Captum runs the model twice and
+changes its weights in between; here the model is never changed and the forward values are
+the model's own.
+
+The fast propagation adds little to that backward (``_lrp_backward``): a ReLU runs outside
+the graph and its backward becomes the rule arithmetic of its neighbours; where a tensor is
+both a rule layer's output and input the two steps are one ratio; ``z + ε·sign z`` is made
+in the backward for the outputs that stay unchanged until then (learnt per layer from the
+last call; the forward makes it otherwise). After the forward, every such assumption is
+checked; where one fails the exact pass runs instead (ReLU passing relevance, ``a`` copied).
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
@@ -23,78 +32,16 @@ from torch import Tensor, nn
 from ._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
 from ._hooks import forward_hook, gradient_hooks
 from ._inputs import TargetType, run_forward
+from ._lrp_backward import (
+    DivideByOutput,
+    PassThrough,
+    Record,
+    ReluLink,
+    ReluRelevance,
+    TensorRule,
+    stabilised,
+)
 from .gradient.lrp_rules import layer_rules, passes_relevance_through, rule_parameters
-
-Record = Callable[[Tensor], None] | None
-
-
-class _DivideByOutput(torch.autograd.Function):
-    """Forward: the layer's own output; backward ``R_out / stabilised`` into ``z``, the output
-    under the rule's parameters (for rules that change them)."""
-
-    @staticmethod
-    def forward(ctx, z: Tensor, value: Tensor, stabilised: Tensor, record: Record) -> Tensor:
-        ctx.save_for_backward(stabilised)
-        ctx.record = record
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, relevance: Tensor):
-        (stabilised,) = ctx.saved_tensors
-        if ctx.record is not None:
-            ctx.record(relevance)
-        return relevance / stabilised, None, None, None
-
-
-def _stabilised(z: Tensor, eps: float) -> Tensor:
-    """``z + ε·sign z`` with ``sign 0 = 1`` (Captum's; a negative zero gets ``−ε``), as
-    ``(|z| + ε)·sign z``, outside the graph (a broadcast ``copysign(ε, z) + z`` is 4x slower
-    on the CPU)."""
-    with torch.no_grad():
-        return z.abs().add_(eps).copysign_(z)
-
-
-@dataclass
-class _TensorRule:
-    """What the backward does at one tensor (one version of it): times ``scale`` (it is a
-    rule layer's input), then divided by ``divide`` (it is a rule layer's output)."""
-
-    tensor: Tensor  # kept alive so its id stays unique
-    version: int
-    scale: Tensor | None = None
-    divide: Tensor | None = None
-    records_in: list = field(default_factory=list)
-    record_out: Record = None
-
-    def __call__(self, grad: Tensor) -> Tensor:
-        scaled = self.scale is not None
-        if scaled:
-            grad = grad * self.scale
-            for record in self.records_in:
-                if record is not None:
-                    record(grad)
-        if self.divide is not None:
-            if self.record_out is not None:
-                self.record_out(grad)
-            # in place only on a tensor made here that no record holds
-            held = self.record_out is not None or any(r is not None for r in self.records_in)
-            grad = grad.div_(self.divide) if scaled and not held else grad / self.divide
-        return grad
-
-
-class _PassThrough(torch.autograd.Function):
-    """Forward: the layer's output; backward: relevance straight to the layer's input."""
-
-    @staticmethod
-    def forward(ctx, source: Tensor, value: Tensor, record: Record) -> Tensor:
-        ctx.record = record
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, relevance: Tensor):
-        if ctx.record is not None:
-            ctx.record(relevance)
-        return relevance, None, None
 
 
 @dataclass
@@ -114,8 +61,10 @@ class _Hooks:
         self.register, self.safe = register, safe
         self.calls: dict[nn.Module, int] = {}
         self.sources: dict[nn.Module, Tensor] = {}
-        self.tensors: dict[tuple[int, int], _TensorRule] = {}
+        self.tensors: dict[tuple[int, int], TensorRule] = {}
         self.relu_outputs: list[Tensor] = []
+        self.pending: dict[nn.Module, tuple | None] = {}
+        self.links: list[tuple[ReluLink, Tensor, Tensor, int, bool]] = []
         self.busy = False  # computing ``z`` under the rule's parameters: hooks stand aside
 
     def _record(self, layer: nn.Module, index: int | None) -> Record:
@@ -135,11 +84,11 @@ class _Hooks:
                 "its own module"
             )
 
-    def _at(self, tensor: Tensor) -> _TensorRule:
+    def _at(self, tensor: Tensor) -> TensorRule:
         """The backward rule of this version of ``tensor`` (its gradient hook on first use)."""
         key = (id(tensor), tensor._version)
         if key not in self.tensors:
-            self.tensors[key] = _TensorRule(tensor, tensor._version)
+            self.tensors[key] = TensorRule(tensor)
             self.register(tensor, self.tensors[key])
         return self.tensors[key]
 
@@ -151,6 +100,7 @@ class _Hooks:
                 rule = self._at(a)
                 if rule.scale is None:
                     rule.scale = a.detach().clone() if self.safe else a.detach()
+                    rule.scale_is_tensor = not self.safe
                 rule.records_in.append(self._record(layer, index))
 
     def rule_post(self, rule: Any, layer: nn.Module, args: tuple, output: Any) -> Tensor | None:
@@ -169,12 +119,14 @@ class _Hooks:
         parameters = rule_parameters(rule, layer, args, output)
         if parameters is None and not any(output is a for a in args):
             at_output = self._at(output)
-            at_output.divide = _stabilised(output, eps)
+            at_output.eps, at_output.producer = eps, layer
+            if self.safe or not _UNCHANGED_OUTPUTS.get(layer, False):
+                at_output.stabilised = stabilised(output, eps)
             at_output.record_out = self._record(layer, None)
             return None
         z = output if parameters is None else self._call_with(layer, parameters, args)
         record = self._record(layer, None)
-        return _DivideByOutput.apply(z, output.detach(), _stabilised(z, eps), record)
+        return DivideByOutput.apply(z, output.detach(), stabilised(z, eps), record)
 
     def _call_with(self, layer: nn.Module, parameters: dict, args: tuple) -> Tensor:
         self.busy = True
@@ -199,20 +151,101 @@ class _Hooks:
             )
         record = self._record(layer, None)
         both = None if record is None else _both(record, self._record(layer, 0))
-        return _PassThrough.apply(source, output, both)
+        return PassThrough.apply(source, output, both)
 
     def watch_relu(self, layer: nn.Module, args: tuple, output: Tensor) -> None:
         self.relu_outputs.append(output)
 
-    def shortcut_holds(self) -> bool:
-        """ReLU's own gradient equals passing relevance through when its output is a rule
-        layer's input: ``R = a ⊙ g`` is 0 wherever ReLU's mask is. It also needs every rule
-        input unchanged since it was read (no in-place op afterwards: ``a`` is not copied)."""
-        scaled = [rule for rule in self.tensors.values() if rule.scale is not None]
-        if any(rule.tensor._version != rule.version for rule in scaled):
+    def relu_pre(self, layer: nn.Module, args: tuple) -> tuple | None:
+        """ReLU runs outside the graph (on ``x.detach()``); :class:`ReluRelevance` links its
+        output back to ``x``. An in-place ReLU on a leaf or a view keeps its own backward."""
+        x = args[0]
+        inplace = getattr(layer, "inplace", False)
+        usable = isinstance(x, Tensor) and x.requires_grad
+        if not usable or (inplace and (x.grad_fn is None or x._base is not None)):
+            self.pending[layer] = None
+            return None
+        self.pending[layer] = (x, x._version, inplace)
+        return (x.detach(),) + args[1:]
+
+    def relu_post(self, layer: nn.Module, args: tuple, output: Tensor) -> Tensor | None:
+        entry = self.pending.pop(layer, None)
+        if entry is None:
+            self.relu_outputs.append(output)
+            return None
+        link = ReluLink(output)
+        result = ReluRelevance.apply(entry[0], link)
+        link.output = result.detach()  # the link (in the graph) must not hold the graph
+        self.links.append((link, result) + entry)
+        return result
+
+    def finalize(self, output: Tensor) -> bool:
+        """After the forward: fold each ReLU's neighbours into its link; True if the fast
+        propagation is exact (see :meth:`_holds`)."""
+        uses = _uses(output, [x for _, _, x, _, _ in self.links])
+        for link, result, x, version, inplace in self.links:
+            after = self.tensors.get((id(result), link.version))
+            if after is not None and after.scale is not None and not after.held():
+                link.scale, after.scale = True, None
+            before = self.tensors.get((id(x), version))
+            alone = uses.get(_node(x), 0) == 1
+            if inplace and not alone:
+                return False
+            if link.scale and alone and before is not None and before.eps is not None:
+                if before.record_out is None:
+                    link.eps, before.eps, before.stabilised = before.eps, None, None
+        for rule in self.tensors.values():
+            if rule.producer is not None:
+                unchanged = rule.eps is None or rule.tensor._version == rule.version
+                _UNCHANGED_OUTPUTS[rule.producer] = unchanged
+        holds = self._holds()
+        # the backward holds what it needs; what is kept here would outlive its use
+        self.tensors, self.links, self.relu_outputs = {}, [], []
+        return holds
+
+    def _holds(self) -> bool:
+        """ReLU's own gradient (where it keeps it) equals passing relevance through when its
+        output is a rule layer's input: ``R = a ⊙ g`` is 0 wherever ReLU's mask is. Every
+        tensor read in the backward (rule inputs ``a``, outputs ``z`` without a stabiliser
+        made in the forward, ReLU outputs) is unchanged since the forward read it."""
+        for rule in self.tensors.values():
+            lazy = rule.eps is not None and rule.stabilised is None
+            if (rule.scale is not None or lazy) and rule.tensor._version != rule.version:
+                return False
+        if any(link.output._version != link.version for link, *_ in self.links):
             return False
-        inputs = {(id(rule.tensor), rule.version) for rule in scaled}
+        rules = self.tensors.values()
+        inputs = {(id(r.tensor), r.version) for r in rules if r.scale_is_tensor}
         return all((id(out), out._version) in inputs for out in self.relu_outputs)
+
+
+def _node(x: Tensor) -> tuple | None:
+    return None if x.grad_fn is None else (x.grad_fn, x.output_nr)
+
+
+def _uses(output: Tensor, tensors: list[Tensor]) -> Counter:
+    """How many edges of the autograd graph below ``output`` reach each of ``tensors``."""
+    wanted = {_node(x) for x in tensors} - {None}
+    counts: Counter = Counter()
+    if not wanted or output.grad_fn is None:
+        return counts
+    seen, stack = {output.grad_fn}, [output.grad_fn]
+    while stack:
+        for edge in stack.pop().next_functions:
+            if edge[0] is None:
+                continue
+            if edge in wanted:
+                counts[edge] += 1
+            if edge[0] not in seen:
+                seen.add(edge[0])
+                stack.append(edge[0])
+    return counts
+
+
+#: Rule layers whose output the backward can read as it is: unchanged until the backward in
+#: the last fast propagation through them (no in-place op afterwards), or not read at all.
+#: Their ``z + ε·sign z`` is made in the backward; a wrong guess is caught by ``_holds``.
+_UNCHANGED_OUTPUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _both(first: Callable, second: Callable) -> Callable[[Tensor], None]:
@@ -229,14 +262,19 @@ def relevance_hooks(
     """Within the block, the model's backward propagates relevance (every leaf module needs
     a rule, a default rule or to pass relevance through; TypeError otherwise).
 
-    With ``relu_shortcut`` ReLU layers keep their own gradient and nothing is copied; the
-    result is exact only if ``hooks.shortcut_holds()`` after the forward.
+    With ``relu_shortcut`` (the fast propagation) ReLU layers get links, Dropout in eval
+    keeps its own gradient and nothing is copied; the result is exact only if
+    ``hooks.finalize(output)`` after the forward.
     """
     with contextlib.ExitStack() as stack:
         hooks = _Hooks(recorded, stack.enter_context(gradient_hooks()), not relu_shortcut)
         for _, layer, rule in layer_rules(model):
             if rule is None and relu_shortcut and _shortcut_applies(layer, recorded):
-                stack.enter_context(forward_hook(layer, hooks.watch_relu))
+                if type(layer) is nn.ReLU:
+                    stack.enter_context(forward_hook(layer, hooks.relu_pre, pre=True))
+                    stack.enter_context(forward_hook(layer, hooks.relu_post))
+                else:
+                    stack.enter_context(forward_hook(layer, hooks.watch_relu))
             elif rule is None or passes_relevance_through(rule):
                 counted = rule is not None
                 pre = lambda m, a, counted=counted: hooks.through_pre(counted, m, a)  # noqa: E731
@@ -266,14 +304,14 @@ def propagate_relevance(
     verbose: bool = False,
 ) -> tuple[Tensor, tuple[Tensor, ...], dict[nn.Module, LayerRelevance]]:
     """``(output, normalised input relevances, layer records)`` from one forward and backward
-    (a second forward, passing relevance through ReLUs, where the shortcut does not hold);
+    (a second forward, the exact pass, where the fast one's assumptions do not hold);
     ``output`` is the target output per example, shape (batch,)."""
     with torch.enable_grad():
         for shortcut in (True, False):
             with relevance_hooks(model, recorded, verbose and shortcut, shortcut) as hooks:
                 leaves = as_leaves(inputs)
                 output = run_forward(model, leaves, target, additional_forward_args)
-                if shortcut and not hooks.shortcut_holds():
+                if shortcut and not hooks.finalize(output):
                     continue
                 check_scalar_per_example(output, target is not None)
                 relevances = grad_of_outputs(output, leaves)  # gradient hooks live until here

@@ -259,7 +259,7 @@ def test_bad_input_names_argument():
 
 class _SummedRelus(nn.Module):
     """Two ReLU outputs added before a linear layer: ReLU's own gradient would differ from
-    passing relevance through, so the exact second pass must run."""
+    passing relevance through, which the ReLU links do in the one fast pass."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -275,9 +275,12 @@ def test_parity_where_relu_shortcut_does_not_hold():
     torch.manual_seed(4)
     model = _SummedRelus().double()
     x = torch.randn(5, 3, dtype=torch.float64)
+    forwards = []
+    model.register_forward_pre_hook(lambda m, a: forwards.append(1))
     ours = mmattr.LRP(model).attribute(x, target=0)
+    assert len(forwards) == 1
     _close(ours, _captum(captum_attr.LRP, model, inputs=x, target=0))
-    # the plain ReLU gradient differs here: the shortcut must not have been taken
+    # the plain ReLU gradient differs here: ReLU's own backward must not have run
     with torch.no_grad():
         hidden_left, hidden_right = model.left(x), model.right(x)
     assert ((hidden_left <= 0) & (hidden_right > 0)).any()

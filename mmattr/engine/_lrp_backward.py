@@ -1,0 +1,195 @@
+"""What LRP's backward does at each tensor: the element-wise arithmetic of the rules.
+
+A rule layer's input ``a`` multiplies the relevance that reaches it (summed over its uses), its
+output ``z`` divides it by ``z + ε·sign z``. Where one tensor is both (a rule layer fed by
+another), the two fold into ``R·|z| / (|z| + ε)`` (the same numbers: ``z / (z + ε·sign z)`` is
+``|z| / (|z| + ε)``). A ReLU between a rule layer's output ``x`` and rule layers' input
+``y = max(x, 0)`` takes the place of ReLU's own backward: ``R·y / (y + ε)`` (``x ≤ 0`` gives
+``y = 0`` and no relevance either way). Each rule frees what it holds once it has run, so
+the backward's memory shrinks as it goes, as a plain backward's does.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+Record = Callable[[Tensor], None] | None
+
+
+#: Tensors above this many elements are processed in pieces that stay in the CPU's cache.
+_PIECE = 131072
+
+
+def _piecewise(fn: Callable[..., None], out: Tensor, *tensors: Tensor) -> Tensor:
+    """``fn(out, *tensors)``, element-wise, on pieces of ``_PIECE`` elements when the tensors
+    are large, contiguous and of one shape: each piece's passes stay in the cache instead of
+    each pass streaming the whole tensor through memory (same numbers)."""
+    flat = (out,) + tensors
+    if out.numel() <= 2 * _PIECE or any(
+        t.shape != out.shape or not t.is_contiguous() for t in flat
+    ):
+        fn(out, *tensors)
+        return out
+    for pieces in zip(*(t.view(-1).split(_PIECE) for t in flat)):
+        fn(*pieces)
+    return out
+
+
+def _stabilise(out: Tensor, z: Tensor, eps: float) -> None:
+    torch.abs(z, out=out).add_(eps).copysign_(z)
+
+
+def stabilised(z: Tensor, eps: float) -> Tensor:
+    """``z + ε·sign z`` with ``sign 0 = 1`` (Captum's; a negative zero gets ``−ε``), as
+    ``(|z| + ε)·sign z``, outside the graph (a broadcast ``copysign(ε, z) + z`` is 4x slower
+    on the CPU)."""
+    with torch.no_grad():
+        return _piecewise(lambda out, z: _stabilise(out, z, eps), torch.empty_like(z), z)
+
+
+def _divide(out: Tensor, relevance: Tensor, z: Tensor, eps: float) -> None:
+    _stabilise(out, z, eps)
+    torch.div(relevance, out, out=out)
+
+
+def _times_ratio(out: Tensor, relevance: Tensor, z: Tensor, eps: float) -> None:
+    size = z.abs()
+    torch.mul(relevance, size, out=out).div_(size.add_(eps))
+
+
+def _times_relu_ratio(out: Tensor, relevance: Tensor, y: Tensor, eps: float) -> None:
+    torch.mul(relevance, y, out=out).div_(y + eps)
+
+
+def divided(relevance: Tensor, z: Tensor, eps: float) -> Tensor:
+    """``R / (z + ε·sign z)``."""
+    with torch.no_grad():
+        return _piecewise(lambda *t: _divide(*t, eps), torch.empty_like(relevance), relevance, z)
+
+
+def times_ratio(relevance: Tensor, z: Tensor, eps: float) -> Tensor:
+    """``R·z / (z + ε·sign z)`` as ``R·|z| / (|z| + ε)``: the same rounding as Captum's
+    ``(R·z) / (z + ε·sign z)`` (only the signs of both factors differ), two passes fewer."""
+    with torch.no_grad():
+        return _piecewise(
+            lambda *t: _times_ratio(*t, eps), torch.empty_like(relevance), relevance, z
+        )
+
+
+class TensorRule:
+    """The backward at one version of a tensor: times ``scale`` (it is a rule layer's input),
+    then divided by ``z + ε·sign z`` (it is a rule layer's output, ``eps`` set): from
+    ``stabilised`` computed in the forward, else from the tensor, unchanged since."""
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor: Tensor | None = tensor  # kept alive so its id stays unique
+        self.version = tensor._version
+        self.scale: Tensor | None = None
+        self.scale_is_tensor = False
+        self.eps: float | None = None
+        self.stabilised: Tensor | None = None
+        self.records_in: list[Record] = []
+        self.record_out: Record = None
+        self.producer: object = None  # the rule layer whose output this is
+
+    def held(self) -> bool:
+        """A LayerLRP record reads the relevance here."""
+        return self.record_out is not None or any(r is not None for r in self.records_in)
+
+    def __call__(self, grad: Tensor) -> Tensor | None:
+        try:
+            return self._relevance(grad)
+        finally:  # the backward passes each tensor once: free what it needed
+            self.tensor = self.scale = self.stabilised = None
+
+    def _relevance(self, grad: Tensor) -> Tensor | None:
+        scaled, dividing = self.scale is not None, self.eps is not None
+        if scaled and dividing and self.scale_is_tensor and self.stabilised is None:
+            if not self.held():
+                return times_ratio(grad, self.scale, self.eps)
+        if scaled:
+            grad = grad * self.scale
+            for record in self.records_in:
+                if record is not None:
+                    record(grad)
+        if not dividing:
+            return grad if scaled else None
+        if self.record_out is not None:
+            self.record_out(grad)
+        below = self.stabilised
+        if below is None:
+            return divided(grad, self.tensor, self.eps)
+        return torch.div(grad, below, out=below)  # a buffer of this rule's own
+
+
+class ReluLink:
+    """ReLU's backward in LRP: relevance passes through (``R``); times ``y`` when ``y`` is a
+    rule layer's input (``scale``), also divided by ``y + ε`` when ReLU's input ``x`` is a
+    rule layer's output read by nothing else (``eps``): ``R·y / (x + ε·sign x)`` is 0 where
+    ``x ≤ 0`` and ``R·y / (y + ε)`` elsewhere."""
+
+    def __init__(self, output: Tensor) -> None:
+        self.output: Tensor | None = output
+        self.version = output._version
+        self.scale = False
+        self.eps: float | None = None
+
+    def __call__(self, relevance: Tensor) -> Tensor:
+        output, self.output = self.output, None
+        if not self.scale:
+            return relevance
+        if self.eps is None:
+            return relevance * output
+        eps = self.eps
+        with torch.no_grad():
+            out = torch.empty_like(relevance)
+            return _piecewise(lambda *t: _times_relu_ratio(*t, eps), out, relevance, output)
+
+
+class ReluRelevance(torch.autograd.Function):
+    """Forward: ReLU's output (computed outside the graph); backward: ``link(R)`` to its input."""
+
+    @staticmethod
+    def forward(ctx, source: Tensor, link: ReluLink) -> Tensor:
+        ctx.link = link
+        return link.output
+
+    @staticmethod
+    def backward(ctx, relevance: Tensor):
+        return ctx.link(relevance), None
+
+
+class DivideByOutput(torch.autograd.Function):
+    """Forward: the layer's own output; backward ``R_out / stabilised`` into ``z``, the output
+    under the rule's parameters (for rules that change them)."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, value: Tensor, below: Tensor, record: Record) -> Tensor:
+        ctx.save_for_backward(below)
+        ctx.record = record
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, relevance: Tensor):
+        (below,) = ctx.saved_tensors
+        if ctx.record is not None:
+            ctx.record(relevance)
+        return relevance / below, None, None, None
+
+
+class PassThrough(torch.autograd.Function):
+    """Forward: the layer's output; backward: relevance straight to the layer's input."""
+
+    @staticmethod
+    def forward(ctx, source: Tensor, value: Tensor, record: Record) -> Tensor:
+        ctx.record = record
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, relevance: Tensor):
+        if ctx.record is not None:
+            ctx.record(relevance)
+        return relevance, None, None
