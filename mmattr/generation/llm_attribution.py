@@ -24,6 +24,7 @@ from mmattr.engine.perturbation import (
 from mmattr.engine.toolkit import count_activation_bytes, memory_budget_bytes
 
 from ._base import BaseLLMAttribution, model_unchanged
+from ._prefix import PrefixCache, shared_prefix, teacher_forced_with_prefix
 from ._scoring import as_model_input, is_causal_lm, teacher_forced, token_by_token
 from ._tokens import pretty_tokens
 from .image_text_input import ImageTextInput
@@ -41,6 +42,7 @@ class TargetScorer:
         self.owner, self.inp, self.target = owner, inp, target
         self.in_tokens: bool = options["forward_in_tokens"]
         self.inspect: Inspect | None = options["inspect"]
+        self.prefix_cache = PrefixCache() if options.get("use_cached_prefix") else None
         tokenizer = owner.tokenizer
         self.pad_id = getattr(tokenizer, "pad_token_id", None)
         if self.pad_id is None:
@@ -58,7 +60,12 @@ class TargetScorer:
         """``(n, T)`` log-probabilities of each target token."""
         rows = self._rows(perturbed)
         model = self.owner.model
-        if is_causal_lm(model):
+        prefix = shared_prefix(rows) if self.prefix_cache is not None else 0
+        if is_causal_lm(model) and prefix > 0:
+            scores = teacher_forced_with_prefix(
+                model, rows, self.target, self.pad_id, self.prefix_cache, prefix
+            )
+        elif is_causal_lm(model):
             scores = teacher_forced(model, rows, self.target, self.pad_id, self.left)
         else:
             scores = token_by_token(model, rows, self.target, self.in_tokens)
@@ -87,8 +94,10 @@ class TargetScorer:
         self._known = (perturbed.clone(), values.clone())
 
     def prefetch(self, perturbed: Tensor) -> Tensor:
-        """Score ``perturbed`` in one call and keep the values; returns them."""
-        values = self(perturbed)
+        """Score ``perturbed`` in one call (no autograd, as the engine's calls) and keep the
+        values; returns them."""
+        with torch.inference_mode():
+            values = self(perturbed)
         self.remember(perturbed, values)
         return values
 
@@ -211,6 +220,7 @@ class LLMAttribution(BaseLLMAttribution):
         _inspect_forward: Inspect | None = None,
         forward_in_tokens: bool = True,
         skip_tokens: list[int] | list[str] | None = None,
+        use_cached_prefix: bool = False,
         **kwargs: Any,
     ) -> LLMAttributionResult:
         """Attribute ``target`` (generated with ``gen_args`` when None) to ``inp``'s features.
@@ -230,6 +240,10 @@ class LLMAttribution(BaseLLMAttribution):
                 equals it; other models are decoded token by token.
             skip_tokens: token ids or strings left out of the target (e.g. BOS); with it a
                 string target is encoded with the tokenizer's special tokens. Default None.
+            use_cached_prefix: run the leading tokens that every perturbed prompt of a model
+                call shares (a fixed template or system text) once, and the rest of each
+                prompt on its key/value cache: the same numbers, faster for a long fixed
+                prefix (transformers causal LMs, text inputs). Default False.
             **kwargs: passed to ``attr_method.attribute`` (``n_samples``,
                 ``perturbations_per_eval``, ``feature_mask`` ...).
         """
@@ -241,6 +255,7 @@ class LLMAttribution(BaseLLMAttribution):
                 target_tokens,
                 forward_in_tokens=forward_in_tokens,
                 inspect=_inspect_forward,
+                use_cached_prefix=use_cached_prefix,
             )
             rows = 1 + len(target_tokens) if self.include_per_token_attr else 1
             attr = self._trials(scorer, inp, num_trials, rows, kwargs)
