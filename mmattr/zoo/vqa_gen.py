@@ -41,7 +41,7 @@ class VQAGenModel(nn.Module):
         )
         config = GPT2Config(
             n_embd=WIDTH, n_layer=LAYERS, n_head=HEADS, n_positions=32, vocab_size=len(TOKENS),
-            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None, eos_token_id=None,
         )  # fmt: skip
         self.decoder = GPT2Model(config)
         self.head = nn.Linear(WIDTH, len(TOKENS))
