@@ -118,8 +118,8 @@ def teacher_forced(
 
 
 def target_log_probs(logits: Tensor, positions: Tensor, target: Tensor) -> Tensor:
-    """``logits[b, p, y] − logsumexp(logits[b, p])`` at ``positions`` ``(n, T)``, without a
-    log-softmax over the whole vocabulary; a slice (no copy) where every row starts alike."""
+    """``log_softmax(logits[b, p])[y]`` at ``positions`` ``(n, T)``; a slice (no copy) where
+    every row starts alike (one fused log-softmax pass is faster than a logsumexp)."""
     n, n_target = positions.shape
     target = target.to(logits.device)
     if bool((positions == positions[:1]).all()) and n_target > 0:
@@ -127,8 +127,8 @@ def target_log_probs(logits: Tensor, positions: Tensor, target: Tensor) -> Tenso
         picked = logits[:, start : start + n_target]  # (n, T, vocab), a view
     else:
         picked = logits[torch.arange(n, device=logits.device)[:, None], positions]
-    chosen = picked.gather(2, target[None, :, None].expand(n, -1, 1))[..., 0]
-    return chosen.float() - torch.logsumexp(picked.float(), dim=-1)
+    log_probs = torch.log_softmax(picked.float(), dim=-1)
+    return log_probs.gather(2, target[None, :, None].expand(n, -1, 1))[..., 0]
 
 
 def _forward_parameters(model: nn.Module) -> set[str]:
