@@ -110,9 +110,14 @@ def teacher_forced(
     if not left or "position_ids" not in parameters:
         batch.pop("position_ids", None)
     if "logits_to_keep" in parameters:  # the LM head only where the target is predicted
-        keep = batch["input_ids"].shape[1] - int(positions.min())
-        batch["logits_to_keep"] = keep
-        positions = positions - (batch["input_ids"].shape[1] - keep)
+        if bool((positions == positions[:1]).all()):  # the same T positions in every row
+            batch["logits_to_keep"] = positions[0]
+            kept = torch.arange(positions.shape[1], device=positions.device)
+            positions = kept.expand_as(positions)
+        else:  # the last ``keep`` positions cover every row's
+            keep = batch["input_ids"].shape[1] - int(positions.min())
+            batch["logits_to_keep"] = keep
+            positions = positions - (batch["input_ids"].shape[1] - keep)
     outputs = model(**batch, use_cache=False)
     return target_log_probs(_logits(outputs), positions, target)
 
