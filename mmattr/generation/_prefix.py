@@ -10,13 +10,12 @@ without the cache, for ``p/L`` less work per row.
 from __future__ import annotations
 
 import copy
-import inspect
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ._scoring import _logits, target_log_probs
+from ._scoring import _forward_parameters, _logits, target_log_probs
 
 
 def shared_prefix(rows: list[dict[str, Any]]) -> int:
@@ -44,8 +43,9 @@ class PrefixCache:
     def expanded(self, model: nn.Module, ids: Tensor, n: int) -> Any:
         """The cache of ``ids`` ``(p,)`` repeated over ``n`` rows (computed on first use)."""
         if self.ids is None or not torch.equal(self.ids, ids):
+            head = {"logits_to_keep": 1} if "logits_to_keep" in _forward_parameters(model) else {}
             with torch.inference_mode():
-                output = model(input_ids=ids[None], use_cache=True)
+                output = model(input_ids=ids[None], use_cache=True, **head)
             self.ids, self.past = ids, output.past_key_values
         past = copy.deepcopy(self.past)
         past.batch_repeat_interleave(n)
@@ -75,11 +75,15 @@ def teacher_forced_with_prefix(
         mask[i, prefix : prefix + len(rest)] = 1
     positions = torch.arange(prefix, prefix + width, device=device)[None].expand(n, -1)
     past = cache.expanded(model, ids[0][:prefix], n)
+    parameters = _forward_parameters(model)
     # transformers 5 calls the argument ``cache`` (``past_key_values`` before)
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    outputs = model(
-        input_ids=batch, attention_mask=mask, position_ids=positions, use_cache=True, **{name: past}
-    )
+    extra = {"cache" if "cache" in parameters else "past_key_values": past}
     starts = torch.tensor([len(rest) - n_target - 1 for rest in rests], device=device)
     picked = starts[:, None] + torch.arange(n_target, device=device)[None]
+    if "logits_to_keep" in parameters:  # the LM head only where the target is predicted
+        extra["logits_to_keep"] = width - int(starts.min())
+        picked = picked - int(starts.min())
+    outputs = model(
+        input_ids=batch, attention_mask=mask, position_ids=positions, use_cache=True, **extra
+    )
     return target_log_probs(_logits(outputs), picked, target)
