@@ -40,6 +40,14 @@ class PrefixCache:
         self.ids: Tensor | None = None
         self.past: Any = None
 
+    def usable(self, row: Tensor, prefix: int) -> int:
+        """The kept prefix's length when it starts ``row`` and is no longer than ``prefix``
+        (later chunks reuse the first chunk's cache), else ``prefix``."""
+        kept = 0 if self.ids is None else len(self.ids)
+        if 0 < kept <= prefix and torch.equal(row[:kept], self.ids):
+            return kept
+        return prefix
+
     def expanded(self, model: nn.Module, ids: Tensor, n: int) -> Any:
         """The cache of ``ids`` ``(p,)`` repeated over ``n`` rows (computed on first use)."""
         if self.ids is None or not torch.equal(self.ids, ids):
@@ -64,6 +72,7 @@ def teacher_forced_with_prefix(
     the rest of every row continued by the target, right-padded with an attention mask."""
     n, n_target = len(rows), target.shape[0]
     ids = [row["input_ids"][0] for row in rows]
+    prefix = cache.usable(ids[0], prefix)
     device = ids[0].device
     rests = [torch.cat([row[prefix:], target.to(device)]) for row in ids]
     width = max(len(rest) for rest in rests)
