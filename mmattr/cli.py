@@ -144,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="explain the shipped zoo models; write an HTML report")
     demo.add_argument("--out", default="mmattr-report", help="report folder (default: %(default)s)")
-    demo.add_argument("--only", default=None, help="run one section: qa, image, vqa, audio, graph")
+    demo.add_argument(
+        "--only", default=None, help="run one section: qa, image, vqa, audio, graph, generation"
+    )
     demo.set_defaults(run=_demo)
 
     zoo = commands.add_parser("zoo", help="list the zoo models, or retrain one into a folder")

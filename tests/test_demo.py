@@ -195,7 +195,11 @@ def _stand_ins(tmp_path: Path) -> dict[str, SimpleNamespace]:
         "house": house,
     }
     classes = ["background", "thing"]
+    from mmattr import zoo
+
+    generative = {name: zoo.load(name) for name in ("story-lm", "vqa-gen")}  # shipped, small
     return {
+        **generative,
         "qa-bert": _qa_bundle(tmp_path),
         "shapes-cnn": SimpleNamespace(
             model=_Linear(mask.expand(3, 16, 16)), examples=[image], classes=classes
@@ -225,7 +229,7 @@ def test_demo_sections_on_stand_in_models(tmp_path: Path, monkeypatch: pytest.Mo
         m.TITLE for m in demo._sections().values()
     ]
     assert all(demo.UNAVAILABLE not in s["text"] for s in sections)
-    qa, image, vqa, audio, graph = sections
+    qa, image, vqa, audio, graph, generation = sections
     bundle = bundles["qa-bert"]
     encoded = bundle.tokenizer("what color is the ball ?", "the ball is red .", return_tensors="pt")
     tokens = bundle.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
@@ -246,6 +250,7 @@ def test_demo_sections_on_stand_in_models(tmp_path: Path, monkeypatch: pytest.Mo
     assert graph["facts"]["explained node"] == "10"
     assert graph["facts"]["top node in its house"] == "True" and graph["images"] == 1
     assert vqa["images"] == 6 and len(vqa["spans"]) == 3 * 4  # pads are left out
+    assert generation["images"] == 4
     # the demo explains answer probabilities: each word's value is Captum's IG of softmax(model)
     # over (image, word embeddings) from (black, PAD), summed over the embedding, in order
     vqa_bundle = bundles["vqa"]
@@ -324,14 +329,58 @@ def test_real_demo_reports_every_section(tmp_path: Path) -> None:
         m.TITLE for m in demo._sections().values()
     ]
     assert all(demo.UNAVAILABLE not in s["text"] for s in sections)  # the dev install has all
-    qa, image, vqa, audio, graph = sections
+    qa, image, vqa, audio, graph, generation = sections
     assert qa["facts"]["correct"] == "True"  # the trained zoo model answers correctly
     assert qa["facts"]["predicted answer"] == qa["facts"]["ground truth"]
-    assert [s["images"] for s in sections] == [1, 2, 6, 2, 1]
-    assert len(list(page.parent.glob("*.png"))) == 12
+    assert [s["images"] for s in sections] == [1, 2, 6, 2, 1, 4]
+    assert len(list(page.parent.glob("*.png"))) == 16
+    assert generation["facts"]["story-lm: top token inside the fact"] == "True"
     assert image["facts"]["predicted class"] == image["facts"]["true class"]
     assert audio["facts"]["top window inside the event"] == "True"
     assert graph["facts"]["predicted class"] == graph["facts"]["true class"]
+
+
+def test_generation_section_shows_the_ground_truth(tmp_path: Path) -> None:
+    """story-lm: the fact's answer token ranks first; vqa-gen: the image question's answer
+    comes from the image (share ≥ 0.9), the text question's from the text; every number shown
+    is the library's, recomputed here."""
+    import mmattr
+    from mmattr import zoo
+    from mmattr.demo.generation import HELD_OUT_SEED, _vqa_input
+
+    (section,) = _parse(demo.run(tmp_path / "report", only="generation"))
+    facts = section["facts"]
+    assert section["images"] == 4 and demo.UNAVAILABLE not in section["text"]
+    story = zoo.load("story-lm")
+    data = story.spec.generate(1, HELD_OUT_SEED)
+    sentences, fact = data["sentences"][0], int(data["fact"][0])
+    city = sentences[fact].split()[3]  # "{name} lives in {city} ."
+    position = sum(len(s.split()) for s in sentences[:fact]) + 3
+    assert facts["story-lm: top prompt token"] == f"“{city}” (position {position})"
+    assert facts["story-lm: top token inside the fact"] == "True"
+    assert facts["story-lm: prompt → answer"].endswith(f"→ {city}")  # answered right
+    prompt = " ".join([*sentences, data["question"][0]])
+    llm_attr = mmattr.LLMAttribution(mmattr.FeatureAblation(story.model), story.tokenizer)
+    result = llm_attr.attribute(mmattr.TextTokenInput(prompt, story.tokenizer), city)
+    assert int(result.seq_attr.argmax()) == position and float(result.seq_attr.max()) > 1.0
+    bundle = zoo.load("vqa-gen")
+    held_out = bundle.spec.generate(30, HELD_OUT_SEED)
+    for family, modality in (("image", "image"), ("text", "text")):
+        i = held_out["family"].index(family)
+        answer = held_out["answer"][i]
+        said = f"“{held_out['question'][i]}” → {answer} (truth: {answer})"
+        assert facts[f"vqa-gen {family} question → answer"] == said
+        inp = _vqa_input(bundle, held_out["image"][i], held_out["question"][i])
+        scorer = mmattr.LLMAttribution(
+            mmattr.FeatureAblation(bundle.model), bundle.tokenizer, attr_target="prob"
+        )
+        shares = mmattr.generation_contributions(scorer, inp, answer).tokens[0]
+        shares = shares["modality_shapley"].shares
+        shown = facts[f"vqa-gen {family}: “{answer}” shares (modality_shapley)"]
+        assert shown == f"image {shares['image']:.2f}, text {shares['text']:.2f}"
+        assert shares[modality] >= 0.9
+    hits, total = facts["vqa-gen: top patch on the object (held-out image questions)"].split(" of ")
+    assert int(total) == 10 and int(hits) >= 6
 
 
 def test_unknown_section_is_rejected(tmp_path: Path) -> None:

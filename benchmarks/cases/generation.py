@@ -19,12 +19,12 @@ from tests.helpers.llm import byte_tokenizer
 PROMPT_TOKENS, TARGET_TOKENS, N_FEATURES = 64, 8, 20
 
 
-def gpt2_model(device: str):
+def gpt2_model(device: str, n_positions: int = 128):
     """GPT-2 shape from its config (6 layers, hidden 256, GPT-2's vocabulary), random weights."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    config = GPT2Config(n_layer=6, n_embd=256, n_head=8, n_positions=128, vocab_size=50257)
+    config = GPT2Config(n_layer=6, n_embd=256, n_head=8, n_positions=n_positions, vocab_size=50257)
     return GPT2LMHeadModel(config).to(device).eval()
 
 
@@ -96,5 +96,39 @@ def llm_ablation(device: str) -> Setup:
     note = (
         f"{PROMPT_TOKENS}-token prompt, {TARGET_TOKENS} target tokens, {N_FEATURES} features; "
         f"floor: {rows} rows of {PROMPT_TOKENS + TARGET_TOKENS} tokens in one forward"
+    )
+    return Setup(contenders, evaluations, note=note)
+
+
+SYSTEM_TOKENS = 192
+
+
+@case("llm-prefix-cache")
+def llm_prefix_cache(device: str) -> Setup:
+    """A chat-style prompt: a fixed 192-token system text, then 20 one-word features; the same
+    model and target as ``llm-ablation``. Floor: the call without ``use_cached_prefix``."""
+    tokenizer = byte_tokenizer()
+    model = gpt2_model(device, n_positions=256)
+    system = tokenizer.decode(tokenizer.encode(" ".join([_prompt(tokenizer)] * 3))[:SYSTEM_TOKENS])
+    words = "cat sat on the mat and the dog ran to the park".split()
+    values = [words[i % len(words)] for i in range(N_FEATURES)]
+    template = system + " " + " ".join(["{}"] * N_FEATURES)
+    target = torch.tensor(tokenizer.encode(" Once upon a time a small fox")[:TARGET_TOKENS])
+    evaluations: dict[str, str] = {}
+    calls = Calls(model, evaluations)
+    llm_attr = mmattr.LLMAttribution(mmattr.FeatureAblation(model), tokenizer)
+
+    def run(cached: bool):
+        inp = mmattr.TextTemplateInput(template, values)
+        return lambda: llm_attr.attribute(inp, target, use_cached_prefix=cached)
+
+    contenders = {
+        "floor": calls.wrap("floor", run(False)),
+        "use_cached_prefix": calls.wrap("use_cached_prefix", run(True)),
+    }
+    length = len(tokenizer.encode(template.format(*values)))
+    note = (
+        f"{length}-token prompt ({SYSTEM_TOKENS}-token fixed prefix, then {N_FEATURES} one-word "
+        f"features), {TARGET_TOKENS} target tokens; floor: the same call without the cache"
     )
     return Setup(contenders, evaluations, note=note)

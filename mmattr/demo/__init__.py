@@ -27,7 +27,7 @@ from mmattr.visualizers import Report
 UNAVAILABLE = "Unavailable in this install"
 
 #: Section names accepted by ``run(only=...)``, in report order; each is a module of this package.
-SECTIONS = ("qa", "image", "vqa", "audio", "graph")
+SECTIONS = ("qa", "image", "vqa", "audio", "graph", "generation")
 
 
 def _sections() -> dict[str, ModuleType]:

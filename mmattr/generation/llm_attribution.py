@@ -24,6 +24,7 @@ from mmattr.engine.perturbation import (
 from mmattr.engine.toolkit import count_activation_bytes, memory_budget_bytes
 
 from ._base import BaseLLMAttribution, model_unchanged
+from ._prefix import PrefixCache, shared_prefix, teacher_forced_with_prefix
 from ._scoring import as_model_input, is_causal_lm, teacher_forced, token_by_token
 from ._tokens import pretty_tokens
 from .image_text_input import ImageTextInput
@@ -41,6 +42,7 @@ class TargetScorer:
         self.owner, self.inp, self.target = owner, inp, target
         self.in_tokens: bool = options["forward_in_tokens"]
         self.inspect: Inspect | None = options["inspect"]
+        self.prefix_cache = PrefixCache() if options.get("use_cached_prefix") else None
         tokenizer = owner.tokenizer
         self.pad_id = getattr(tokenizer, "pad_token_id", None)
         if self.pad_id is None:
@@ -58,7 +60,12 @@ class TargetScorer:
         """``(n, T)`` log-probabilities of each target token."""
         rows = self._rows(perturbed)
         model = self.owner.model
-        if is_causal_lm(model):
+        prefix = shared_prefix(rows) if self.prefix_cache is not None else 0
+        if is_causal_lm(model) and prefix > 0:
+            scores = teacher_forced_with_prefix(
+                model, rows, self.target, self.pad_id, self.prefix_cache, prefix
+            )
+        elif is_causal_lm(model):
             scores = teacher_forced(model, rows, self.target, self.pad_id, self.left)
         else:
             scores = token_by_token(model, rows, self.target, self.in_tokens)
@@ -68,18 +75,49 @@ class TargetScorer:
         return scores
 
     def rows_per_call(self, indicators: Tensor) -> int:
-        """Perturbed prompts per model call: a memory budget over the bytes one row's forward
-        allocates, counted on the unperturbed prompt's forward (kept for the method's own
-        first call, so measuring costs no model call)."""
-        with count_activation_bytes(self) as counter, torch.inference_mode():
-            self._unperturbed = (indicators.clone(), self(indicators))
-        budget = memory_budget_bytes(indicators.device)
-        return max(1, budget // max(counter.bytes, 1))
+        """Prompts one model call may hold: a memory budget over the bytes one row's forward
+        allocates. Counted once per LLMAttribution and input type, on the unperturbed prompt's
+        forward (kept for the method's first call); later calls scale that count by
+        ``(L / L₀)²`` for a longer row of ``L`` tokens, and so need no measuring forward."""
+        length = self._rows(indicators)[0]["input_ids"].shape[1] + self.target.shape[0]
+        key = type(self.inp).__name__
+        measured = self.owner._row_bytes.get(key)
+        if measured is None:
+            with count_activation_bytes(self) as counter, torch.inference_mode():
+                self.remember(indicators, self(indicators))
+            measured = self.owner._row_bytes[key] = (length, max(counter.bytes, 1))
+        row_bytes = measured[1] * max(1.0, length / measured[0]) ** 2
+        return max(1, int(memory_budget_bytes(indicators.device) // row_bytes))
+
+    def remember(self, perturbed: Tensor, values: Tensor) -> None:
+        """Keep the values of these rows: a later call asking only for them is served."""
+        self._known = (perturbed.clone(), values.clone())
+
+    def prefetch(self, perturbed: Tensor) -> Tensor:
+        """Score ``perturbed`` in one call (no autograd, as the engine's calls) and keep the
+        values; returns them."""
+        with torch.inference_mode():
+            values = self(perturbed)
+        self.remember(perturbed, values)
+        return values
+
+    def knows(self, perturbed: Tensor) -> bool:
+        return self._served(perturbed) is not None
+
+    def _served(self, perturbed: Tensor) -> Tensor | None:
+        """The kept values of ``perturbed``'s rows when every row is among the kept ones."""
+        known = getattr(self, "_known", None)
+        if known is None or perturbed.shape[1:] != known[0].shape[1:]:
+            return None
+        same = (perturbed[:, None] == known[0][None]).flatten(2).all(-1)  # (n, m)
+        if not bool(same.any(1).all()):
+            return None
+        return known[1][same.float().argmax(1)].clone()
 
     def __call__(self, perturbed: Tensor) -> Tensor:
-        cached = getattr(self, "_unperturbed", None)
-        if cached is not None and torch.equal(perturbed, cached[0]):
-            return cached[1].clone()
+        served = self._served(perturbed)
+        if served is not None:
+            return served
         scores = self.log_probs(perturbed)
         total = scores.sum(1, keepdim=True)
         values = torch.cat([total, scores], 1) if self.owner.include_per_token_attr else total[:, 0]
@@ -92,6 +130,24 @@ class TargetScorer:
             total = row_scores.sum()
             values = torch.cat([total[None], row_scores]).exp()
             self.inspect(prompt, response, values.tolist())
+
+
+def ablated_rows(method: Any, indicators: Tensor, kwargs: dict[str, Any]) -> Tensor | None:
+    """The perturbed prompts ``FeatureAblation`` asks for, in its order: row ``g`` has group
+    ``g`` of ``feature_mask`` at the baseline. None for another method, or a mask or baseline
+    this does not cover (then nothing is scored ahead; a wrong guess would only cost a call)."""
+    baseline = kwargs.get("baselines")
+    if type(method) is not FeatureAblation or not isinstance(baseline, (int, float, type(None))):
+        return None
+    mask = kwargs.get("feature_mask")
+    k = indicators.shape[1]
+    mask = torch.arange(k) if mask is None else mask
+    if not isinstance(mask, Tensor) or mask.numel() != k or indicators.shape[0] != 1:
+        return None
+    mask = mask.reshape(1, k).to(indicators.device)
+    groups = torch.arange(int(mask.max()) + 1, device=mask.device)
+    ablate = mask == groups[:, None]  # (groups, k)
+    return torch.where(ablate, torch.tensor(float(baseline or 0)).to(indicators), indicators)
 
 
 class LLMAttribution(BaseLLMAttribution):
@@ -151,6 +207,8 @@ class LLMAttribution(BaseLLMAttribution):
         self.attr_method = copy.copy(attr_method)
         self.include_per_token_attr = isinstance(attr_method, self.SUPPORTED_PER_TOKEN_ATTR_METHODS)
         self.attr_target = attr_target
+        # bytes one row's forward allocates, per input type, with the row's length (rows_per_call)
+        self._row_bytes: dict[str, tuple[int, int]] = {}
 
     def attribute(
         self,
@@ -162,6 +220,7 @@ class LLMAttribution(BaseLLMAttribution):
         _inspect_forward: Inspect | None = None,
         forward_in_tokens: bool = True,
         skip_tokens: list[int] | list[str] | None = None,
+        use_cached_prefix: bool = False,
         **kwargs: Any,
     ) -> LLMAttributionResult:
         """Attribute ``target`` (generated with ``gen_args`` when None) to ``inp``'s features.
@@ -181,6 +240,10 @@ class LLMAttribution(BaseLLMAttribution):
                 equals it; other models are decoded token by token.
             skip_tokens: token ids or strings left out of the target (e.g. BOS); with it a
                 string target is encoded with the tokenizer's special tokens. Default None.
+            use_cached_prefix: run the leading tokens that every perturbed prompt of a model
+                call shares (a fixed template or system text) once, and the rest of each
+                prompt on its key/value cache: the same numbers, faster for a long fixed
+                prefix (transformers causal LMs, text inputs). Default False.
             **kwargs: passed to ``attr_method.attribute`` (``n_samples``,
                 ``perturbations_per_eval``, ``feature_mask`` ...).
         """
@@ -192,6 +255,7 @@ class LLMAttribution(BaseLLMAttribution):
                 target_tokens,
                 forward_in_tokens=forward_in_tokens,
                 inspect=_inspect_forward,
+                use_cached_prefix=use_cached_prefix,
             )
             rows = 1 + len(target_tokens) if self.include_per_token_attr else 1
             attr = self._trials(scorer, inp, num_trials, rows, kwargs)
@@ -214,7 +278,12 @@ class LLMAttribution(BaseLLMAttribution):
         if kwargs.get("perturbations_per_eval", "auto") == "auto":
             # the engine's "auto" sizes chunks for the CPU cache; a transformer is faster with
             # every perturbed prompt of the call in one batch, as far as memory allows
-            kwargs = {**kwargs, "perturbations_per_eval": scorer.rows_per_call(indicators)}
+            per_call = scorer.rows_per_call(indicators)
+            first = None if scorer.knows(indicators) else ablated_rows(method, indicators, kwargs)
+            if first is not None and per_call > 1:  # F(x) and the first chunk in one forward
+                per_call -= 1
+                scorer.prefetch(torch.cat([indicators, first[:per_call]]))
+            kwargs = {**kwargs, "perturbations_per_eval": per_call}
         total = torch.zeros(rows, inp.n_itp_features, device=self.device)
         for _ in range(num_trials):
             attributions = method.attribute(indicators, **kwargs)

@@ -18,7 +18,7 @@ from torch import nn
 
 from mmattr.zoo._registry import Data, register_model
 from mmattr.zoo.story_lm import word_level_tokenizer
-from mmattr.zoo.vqa import ANSWERS, PATCH, VOCAB, VQASpec
+from mmattr.zoo.vqa import ANSWERS, PATCH, VOCAB, VQASpec, encode
 
 #: The decoder's vocabulary: the question words, then the answers not among them.
 TOKENS = (*VOCAB, *[a for a in ANSWERS if a not in VOCAB])
@@ -41,7 +41,7 @@ class VQAGenModel(nn.Module):
         )
         config = GPT2Config(
             n_embd=WIDTH, n_layer=LAYERS, n_head=HEADS, n_positions=32, vocab_size=len(TOKENS),
-            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None, eos_token_id=None,
         )  # fmt: skip
         self.decoder = GPT2Model(config)
         self.head = nn.Linear(WIDTH, len(TOKENS))
@@ -68,7 +68,22 @@ class VQAGenSpec(VQASpec):
         return output.logits[:, -1, ANSWER_IDS]
 
     def extras(self) -> dict[str, Any]:
-        return {**super().extras(), "tokens": list(TOKENS), "tokenizer": tokenizer()}
+        extras = {**super().extras(), "tokens": list(TOKENS), "tokenizer": tokenizer()}
+        return {**extras, "processor": processor}
+
+
+def processor(image: Any, text: str) -> dict[str, torch.Tensor]:
+    """The model input of a PIL image and a question (a VLM processor's role): word ids
+    ``(1, 8)`` and pixels in [0, 1] ``(1, 3, 32, 32)``.
+
+    Args:
+        image: a 32×32 RGB PIL image.
+        text: the question.
+    """
+    import numpy as np
+
+    pixels = torch.tensor(np.array(image), dtype=torch.float32).permute(2, 0, 1)[None] / 255
+    return {"input_ids": encode(text)[None], "pixel_values": pixels}
 
 
 @lru_cache(maxsize=1)

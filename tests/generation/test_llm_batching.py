@@ -74,6 +74,38 @@ def test_chunking_gives_same_numbers_and_fewer_calls(lm):
     torch.testing.assert_close(auto.seq_attr, auto.token_attr.sum(0), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("kind", ["tokens", "template"])
+def test_unperturbed_prompt_shares_the_first_forward(lm, side, kind):
+    """Once a row's bytes are measured (first call), F(x) rides in the perturbations' batch:
+    the whole call is one forward, with the numbers of one prompt per call (template rows
+    have other lengths: padding on ``side``)."""
+    model, tokenizer = lm
+    tokenizer = copy.copy(tokenizer)
+    tokenizer.padding_side = side
+    if kind == "tokens":
+        inp = mmattr.TextTokenInput("the cat sat on the mat and the dog ran", tokenizer)
+        mask = torch.arange(inp.n_itp_features)[None] // 3  # groups of 3 tokens
+    else:
+        inp, mask = mmattr.TextTemplateInput(TEMPLATE, VALUES), None
+    calls = []
+    handle = model.register_forward_hook(lambda module, args, output: calls.append(1))
+    try:
+        llm_attr = mmattr.LLMAttribution(mmattr.FeatureAblation(model), tokenizer)
+        counts = []
+        for _ in range(2):
+            calls.clear()
+            folded = llm_attr.attribute(inp, TARGET, feature_mask=mask)
+            counts.append(len(calls))
+        alone = llm_attr.attribute(inp, TARGET, feature_mask=mask, perturbations_per_eval=1)
+    finally:
+        handle.remove()
+    assert counts == [2, 1]  # measuring F(x) alone once, then F(x) with the perturbations
+    assert folded.token_attr.shape == (len(folded.output_tokens), inp.n_itp_features)
+    torch.testing.assert_close(folded.token_attr, alone.token_attr, atol=1e-5, rtol=0)
+    torch.testing.assert_close(folded.seq_attr, alone.seq_attr, atol=1e-5, rtol=0)
+
+
 def test_generated_target_and_model_unchanged(lm):
     model, tokenizer = lm
     before = model.generation_config.to_dict(), model.config.use_cache

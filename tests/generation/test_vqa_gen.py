@@ -4,21 +4,13 @@ image-family answers get image share â‰¥ 0.9, text-family answers prompt share â
 
 from __future__ import annotations
 
-import numpy as np
 import PIL.Image
 import pytest
-import torch
 
 import mmattr
 from mmattr import zoo
-from mmattr.zoo.vqa import encode
 
 HELD_OUT_SEED, PER_FAMILY = 31_337, 12
-
-
-def _processor(image, text):
-    pixels = torch.tensor(np.array(image), dtype=torch.float32).permute(2, 0, 1)[None] / 255
-    return {"input_ids": encode(text)[None], "pixel_values": pixels}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +28,7 @@ def shares() -> dict[str, list[dict[str, float]]]:
         pixels = (image.permute(1, 2, 0) * 255).round().byte().numpy()
         prompt = mmattr.TextTemplateInput("{}", [question])
         inp = mmattr.ImageTextInput(
-            PIL.Image.fromarray(pixels), prompt, _processor, baseline=(0, 0, 0)
+            PIL.Image.fromarray(pixels), prompt, bundle.processor, baseline=(0, 0, 0)
         )
         contributions = mmattr.generation_contributions(llm_attr, inp, answer)
         assert contributions.output_tokens == [answer]
