@@ -106,6 +106,11 @@ def _explain(explorer, index: int, method: str, target="predicted", **params):
     )
 
 
+def _steps(explorer) -> int:
+    """The page's default ``n_steps`` for this explorer (the QA explorer sets its own)."""
+    return explorer.state()["methods"]["integrated_gradients"]["n_steps"][2]
+
+
 def _page_format(value: float) -> str:
     """The page's number format: 4 decimals, or JavaScript's toExponential(3) for tiny/huge."""
     if abs(value) >= 1e4 or (abs(value) < 1e-3 and value != 0):
@@ -206,7 +211,8 @@ def test_each_modality_view_screenshot(browser, name, example, target, images):
         page.wait_for_selector(DONE.format("A"))
         shown = _shown(page)
         _check_numbers(
-            shown, _explain(explorer, example, "integrated_gradients", target, n_steps=32)
+            shown,
+            _explain(explorer, example, "integrated_gradients", target, n_steps=_steps(explorer)),
         )
         assert len(shown["images"]) == images
         assert all(i.startswith("data:image/png;base64,") for i in shown["images"])
@@ -254,7 +260,8 @@ def test_qa_view_tokens_layers_and_the_end_logit(browser):
             'document.querySelector("' + DONE.format("A") + ' h3")?.textContent.includes("end")',
         )
         end = _shown(page)
-        _check_numbers(end, _explain(explorer, 2, "integrated_gradients", "end", n_steps=32))
+        steps = _steps(explorer)  # the QA explorer's own default (128)
+        _check_numbers(end, _explain(explorer, 2, "integrated_gradients", "end", n_steps=steps))
         ends = page.eval_on_selector_all(cells, "cs => cs.map(c => Number(c.dataset.attr))")
         assert ends != shown and len(ends) == len(shown)  # the layers map of the end logit
         page.screenshot(path=str(SCREENSHOTS / "qa-bert-end.png"), full_page=True)
