@@ -6,9 +6,9 @@ from typing import Any, Callable
 
 from mmattr.insights.explorer import Explorer
 
-#: zoo models the explorer shows. The generative models (story-lm, vqa-gen) are not among them:
-#: their views (prompt tokens x generated tokens, ``mmattr.generation``) are not built yet.
-ZOO_APPS = ("ba-shapes-gcn", "keyword-audio", "qa-bert", "shapes-cnn", "vqa")
+#: zoo models the explorer shows. The generative vqa-gen is not among them: its view (image
+#: patches and prompt tokens x generated tokens) is not built yet.
+ZOO_APPS = ("ba-shapes-gcn", "keyword-audio", "qa-bert", "shapes-cnn", "story-lm", "vqa")
 
 
 def _shapes(bundle: Any) -> Explorer:
@@ -80,11 +80,18 @@ def _qa(bundle: Any) -> Explorer:
     return qa_explorer(bundle)
 
 
+def _story(bundle: Any) -> Explorer:
+    from mmattr.insights._zoo_gen import story_explorer
+
+    return story_explorer(bundle)
+
+
 _BUILDERS: dict[str, Callable[[Any], Explorer]] = {
     "ba-shapes-gcn": _graph,
     "qa-bert": _qa,
     "keyword-audio": _audio,
     "shapes-cnn": _shapes,
+    "story-lm": _story,
     "vqa": _vqa,
 }
 
