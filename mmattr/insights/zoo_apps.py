@@ -6,9 +6,8 @@ from typing import Any, Callable
 
 from mmattr.insights.explorer import Explorer
 
-#: zoo models the explorer shows. The generative vqa-gen is not among them: its view (image
-#: patches and prompt tokens x generated tokens) is not built yet.
-ZOO_APPS = ("ba-shapes-gcn", "keyword-audio", "qa-bert", "shapes-cnn", "story-lm", "vqa")
+#: zoo models the explorer shows (every one of the zoo)
+ZOO_APPS = ("ba-shapes-gcn", "keyword-audio", "qa-bert", "shapes-cnn", "story-lm", "vqa", "vqa-gen")
 
 
 def _shapes(bundle: Any) -> Explorer:
@@ -86,6 +85,12 @@ def _story(bundle: Any) -> Explorer:
     return story_explorer(bundle)
 
 
+def _vqa_gen(bundle: Any) -> Explorer:
+    from mmattr.insights._zoo_gen import VQAGenExplorer
+
+    return VQAGenExplorer(bundle)
+
+
 _BUILDERS: dict[str, Callable[[Any], Explorer]] = {
     "ba-shapes-gcn": _graph,
     "qa-bert": _qa,
@@ -93,6 +98,7 @@ _BUILDERS: dict[str, Callable[[Any], Explorer]] = {
     "shapes-cnn": _shapes,
     "story-lm": _story,
     "vqa": _vqa,
+    "vqa-gen": _vqa_gen,
 }
 
 

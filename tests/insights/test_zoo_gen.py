@@ -75,3 +75,46 @@ def test_the_answer_token_of_the_fact_ranks_first_on_every_held_out_story(story,
 def test_methods_without_meaning_for_generation_are_refused(story):
     with pytest.raises(InsightsError, match="method"):
         story.view({"example": 0, "method": "integrated_gradients"})
+
+
+@pytest.fixture(scope="module")
+def vqa_gen():
+    yield from zoo_explorer("vqa-gen")
+
+
+def test_vqa_gen_view_numbers_are_the_demos_llm_attributions(vqa_gen):
+    from mmattr.demo.generation import vqa_input, vqa_llm_attr
+
+    bundle, example = vqa_gen.bundle, vqa_gen.bundle.examples[3]
+    view = vqa_gen.view({"example": 3, "method": "feature_ablation"})
+    inp = vqa_input(bundle, example["image"], example["question"])
+    expected = vqa_llm_attr(bundle).attribute(inp, "cross")
+    assert view["target"] == example["answer"] == "cross"
+    image, words, table = view["modalities"]
+    assert image["kind"] == "image" and image["data"].startswith("data:image/png;base64,")
+    seq_attr = expected.seq_attr.double()
+    got = torch.tensor(image["values"] + words["values"], dtype=torch.float64)
+    torch.testing.assert_close(got, seq_attr, rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        torch.tensor(table["values"], dtype=torch.float64),
+        expected.token_attr.double(),
+        rtol=0,
+        atol=1e-6,
+    )
+    assert image["total"] == pytest.approx(float(seq_attr[:16].sum()), abs=1e-6)
+
+
+def test_vqa_gen_rows_and_the_top_patch_is_on_the_object(vqa_gen):
+    """7 of the 8 held-out answers are right (the first image question: "cross" for a
+    square); on each image question the most positive patch overlaps the object."""
+    from mmattr.demo.generation import PATCHES
+
+    rows = vqa_gen.examples()
+    assert [r["correct"] for r in rows] == [False] + [True] * 7
+    assert (rows[0]["label_name"], rows[0]["prediction_name"]) == ("square", "cross")
+    images = [i for i, e in enumerate(vqa_gen.bundle.examples) if e["family"] == "image"]
+    assert images == [0, 3, 6]
+    for index in images:
+        view = vqa_gen.view({"example": index, "method": "feature_ablation", "target": 1})
+        top = int(torch.tensor(view["modalities"][0]["values"]).argmax())
+        assert vqa_gen.dataset[index]["mask"][PATCHES == top].any(), index
