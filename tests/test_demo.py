@@ -346,7 +346,7 @@ def test_generation_section_shows_the_ground_truth(tmp_path: Path) -> None:
     is the library's, recomputed here."""
     import mmattr
     from mmattr import zoo
-    from mmattr.demo.generation import HELD_OUT_SEED, _vqa_input
+    from mmattr.demo.generation import HELD_OUT_SEED, vqa_input
 
     (section,) = _parse(demo.run(tmp_path / "report", only="generation"))
     facts = section["facts"]
@@ -370,7 +370,7 @@ def test_generation_section_shows_the_ground_truth(tmp_path: Path) -> None:
         answer = held_out["answer"][i]
         said = f"“{held_out['question'][i]}” → {answer} (truth: {answer})"
         assert facts[f"vqa-gen {family} question → answer"] == said
-        inp = _vqa_input(bundle, held_out["image"][i], held_out["question"][i])
+        inp = vqa_input(bundle, held_out["image"][i], held_out["question"][i])
         scorer = mmattr.LLMAttribution(
             mmattr.FeatureAblation(bundle.model), bundle.tokenizer, attr_target="prob"
         )

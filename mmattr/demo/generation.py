@@ -43,7 +43,7 @@ def _story(figures: list, facts: dict[str, str]) -> None:
     facts["story-lm: top token inside the fact"] = str(inside)
 
 
-def _answer(bundle: Any, model_input: dict[str, torch.Tensor]) -> str:
+def vqa_answer(bundle: Any, model_input: dict[str, torch.Tensor]) -> str:
     """The model's answer: its most likely next token among the answers (it has no
     ``generate``; every answer is one token)."""
     ids = torch.tensor([bundle.tokens.index(answer) for answer in bundle.answers])
@@ -52,7 +52,7 @@ def _answer(bundle: Any, model_input: dict[str, torch.Tensor]) -> str:
     return bundle.answers[int(logits.argmax())]
 
 
-def _vqa_input(bundle: Any, image: torch.Tensor, question: str) -> Any:
+def vqa_input(bundle: Any, image: torch.Tensor, question: str) -> Any:
     """The image's patches (black when absent) and the question's words as features."""
     import PIL.Image
 
@@ -66,7 +66,7 @@ def _vqa_input(bundle: Any, image: torch.Tensor, question: str) -> Any:
     )
 
 
-def _llm_attr(bundle: Any) -> Any:
+def vqa_llm_attr(bundle: Any) -> Any:
     """Feature ablation of the answer's probability."""
     import mmattr
 
@@ -80,9 +80,9 @@ def _vqa(bundle: Any, example: dict[str, Any], figures: list, facts: dict, bars:
     import mmattr
 
     family = example["family"]
-    inp = _vqa_input(bundle, example["image"], example["question"])
-    answer = _answer(bundle, inp.to_model_input())
-    llm_attr = _llm_attr(bundle)
+    inp = vqa_input(bundle, example["image"], example["question"])
+    answer = vqa_answer(bundle, inp.to_model_input())
+    llm_attr = vqa_llm_attr(bundle)
     result = llm_attr.attribute(inp, answer)
     contributions = mmattr.generation_contributions(llm_attr, inp, answer)
     facts[f"vqa-gen {family} question → answer"] = (
@@ -104,10 +104,10 @@ def _vqa(bundle: Any, example: dict[str, Any], figures: list, facts: dict, bars:
 def _top_patch_on_object(bundle: Any, data: dict[str, Any]) -> str:
     """``"k of n"``: held-out image questions whose most positive patch overlaps the object."""
     indices = [i for i, f in enumerate(data["family"]) if f == "image"][:N_IMAGE_QUESTIONS]
-    hits, llm_attr = 0, _llm_attr(bundle)
+    hits, llm_attr = 0, vqa_llm_attr(bundle)
     for i in indices:
-        inp = _vqa_input(bundle, data["image"][i], data["question"][i])
-        result = llm_attr.attribute(inp, _answer(bundle, inp.to_model_input()))
+        inp = vqa_input(bundle, data["image"][i], data["question"][i])
+        result = llm_attr.attribute(inp, vqa_answer(bundle, inp.to_model_input()))
         top = int(result.seq_attr[: inp.n_image].argmax())
         hits += bool(data["mask"][i][PATCHES == top].any())
     return f"{hits} of {len(indices)}"

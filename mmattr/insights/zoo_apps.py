@@ -6,9 +6,8 @@ from typing import Any, Callable
 
 from mmattr.insights.explorer import Explorer
 
-#: zoo models the explorer shows. The generative models (story-lm, vqa-gen) are not among them:
-#: their views (prompt tokens x generated tokens, ``mmattr.generation``) are not built yet.
-ZOO_APPS = ("ba-shapes-gcn", "keyword-audio", "qa-bert", "shapes-cnn", "vqa")
+#: zoo models the explorer shows (every one of the zoo)
+ZOO_APPS = ("ba-shapes-gcn", "keyword-audio", "qa-bert", "shapes-cnn", "story-lm", "vqa", "vqa-gen")
 
 
 def _shapes(bundle: Any) -> Explorer:
@@ -80,12 +79,26 @@ def _qa(bundle: Any) -> Explorer:
     return qa_explorer(bundle)
 
 
+def _story(bundle: Any) -> Explorer:
+    from mmattr.insights._zoo_gen import story_explorer
+
+    return story_explorer(bundle)
+
+
+def _vqa_gen(bundle: Any) -> Explorer:
+    from mmattr.insights._zoo_gen import VQAGenExplorer
+
+    return VQAGenExplorer(bundle)
+
+
 _BUILDERS: dict[str, Callable[[Any], Explorer]] = {
     "ba-shapes-gcn": _graph,
     "qa-bert": _qa,
     "keyword-audio": _audio,
     "shapes-cnn": _shapes,
+    "story-lm": _story,
     "vqa": _vqa,
+    "vqa-gen": _vqa_gen,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -55,6 +56,15 @@ def tiny_data(n: int = 6) -> list[dict]:
 def tiny_explorer() -> Explorer:
     adapters = {"question": TokenAdapter(WORDS, pad_id=0)}
     return Explorer(TinyVQA().eval(), tiny_data(), adapters=adapters, classes=["x", "y", "z"])
+
+
+def zoo_explorer(name: str) -> Iterator[Explorer]:
+    """Zoo model ``name``'s explorer, its runner closed after use (a fixture's body)."""
+    from mmattr.insights import from_zoo
+
+    made = from_zoo(name)
+    yield made
+    made.runner.close()
 
 
 def expected_view(explorer: Explorer, example: int, method: str, **params) -> dict:

@@ -378,3 +378,30 @@ def test_widget_front_end_with_the_kernels_values(browser):
     finally:
         server.stop()
         explorer.runner.close()
+
+
+def test_story_lm_view_prompt_tokens_and_the_generated_token_table(browser):
+    """story-lm in the page: the prompt's tokens highlighted (the answer's own token in the
+    fact the strongest), and the prompt x generated tokens table with LLMAttribution's values."""
+    explorer, server = _serve("story-lm")
+    try:
+        page, errors = _open(browser, server)
+        page.click("tr.mi-example[data-index='0']")
+        page.wait_for_selector(DONE.format("A"))
+        shown = _shown(page)
+        prompt = mmattr.TextTokenInput(explorer.dataset[0]["prompt"], explorer.tokenizer)
+        method = mmattr.FeatureAblation(explorer.model)
+        expected = mmattr.LLMAttribution(method, explorer.tokenizer).attribute(prompt, "delhi")
+        assert shown["totals"]["prompt"][0] == pytest.approx(float(expected.seq_attr.sum()))
+        tokens = page.locator(".mi-pane .mm-token[data-attr]")
+        assert tokens.count() == len(expected.input_tokens) == 25
+        cells = ".mi-modality[data-modality='prompt tokens x generated tokens'] td[data-attr]"
+        values = page.eval_on_selector_all(cells, "cs => cs.map(c => Number(c.dataset.attr))")
+        assert values == pytest.approx(expected.token_attr.reshape(-1).tolist(), rel=1e-5)
+        assert "generated answer 'delhi'" in shown["heading"]
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "story-lm.png"), full_page=True)
+        assert errors == []
+    finally:
+        server.stop()
+        explorer.runner.close()
