@@ -38,6 +38,13 @@ class Job:
     def wait(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)
 
+    def count_call(self) -> None:
+        """One model call of this view; raises :class:`Cancelled` once it is cancelled (the
+        attribution then restores the model)."""
+        if self.cancel_event.is_set():
+            raise Cancelled("the view was cancelled")
+        self.calls += 1
+
     def to_dict(self) -> dict[str, Any]:
         """JSON: id, status, progress (model calls so far), and the view or the error."""
         return {

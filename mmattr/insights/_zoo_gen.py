@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mmattr.insights._jobs import Cancelled, Job
-from mmattr.insights._settings import Settings
+from mmattr.insights._jobs import Job
+from mmattr.insights._settings import InsightsError, Settings
 from mmattr.insights.explorer import Explorer
 
 TARGETS = ("generated answer", "true answer")  # the page's target classes 0 and 1
@@ -39,6 +39,8 @@ class GenerationExplorer(Explorer):
             answer text) and ``title``.
         tokenizer: the model's tokenizer.
         gen_args: ``generate`` arguments of the model's answer; default None (``GEN_ARGS``).
+        forward: the example's inputs -> the model's answer text; default None
+            (:meth:`generate` on ``prompt``).
     """
 
     def __init__(
@@ -114,7 +116,7 @@ class GenerationExplorer(Explorer):
         """``llm_attribution()`` of the explained answer over the example's features
         (``llm_input``); ``job`` counts model calls and can cancel."""
         inp = self.llm_input(settings.example)
-        handle = self.model.register_forward_pre_hook(lambda *_: _count(job))
+        handle = self.model.register_forward_pre_hook(lambda *_: None if job is None else job.count_call())
         try:
             return self.llm_attribution().attribute(inp, self._explained_target(settings))
         finally:
@@ -140,13 +142,13 @@ class GenerationExplorer(Explorer):
         """Generate every example's answer before the first click."""
         self.examples()
 
-
-def _count(job: Job | None) -> None:
-    """One model call of ``job``'s view; raises :class:`Cancelled` once it is cancelled."""
-    if job is not None:
-        if job.cancel_event.is_set():
-            raise Cancelled("the view was cancelled")
-        job.calls += 1
+    def export(self, settings: Settings) -> bytes:
+        """Refused: a generated answer's attribution is an ``LLMAttributionResult``, which has
+        no ``Explanation.save`` (the page's PNG and HTML exports work)."""
+        raise InsightsError(
+            "Explanation.save is not available for a generative model's view; "
+            "use the PNG or HTML export"
+        )
 
 
 def tokens_view(name: str, tokens: Sequence[str], values: Tensor) -> dict[str, Any]:

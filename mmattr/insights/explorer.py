@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from mmattr.adapters.base import Adapter, ModalityInput
-from mmattr.insights._jobs import Cancelled, Job, Runner
+from mmattr.insights._jobs import Job, Runner
 from mmattr.insights._render import modality_view, zero_baseline
 from mmattr.insights._settings import (
     BASELINES,
@@ -280,9 +280,7 @@ class _Counted:
 
     def __call__(self, **kwargs: Any) -> Any:
         if self.job is not None:
-            if self.job.cancel_event.is_set():
-                raise Cancelled("the view was cancelled")
-            self.job.calls += 1
+            self.job.count_call()
         return self.call(**kwargs)
 
 

@@ -77,6 +77,15 @@ def test_methods_without_meaning_for_generation_are_refused(story):
         story.view({"example": 0, "method": "integrated_gradients"})
 
 
+def test_the_save_export_is_refused_with_the_exports_that_work(story):
+    """A generative view's result is an LLMAttributionResult (no Explanation.save): the export
+    says so and names the PNG and HTML exports, also after the view is computed."""
+    settings = story.settings({"example": 0, "method": "feature_ablation"})
+    story.view({"example": 0, "method": "feature_ablation"})
+    with pytest.raises(InsightsError, match="not available for a generative model's view; use "):
+        story.export(settings)
+
+
 @pytest.fixture(scope="module")
 def vqa_gen():
     yield from zoo_explorer("vqa-gen")
