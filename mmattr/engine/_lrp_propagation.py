@@ -11,7 +11,8 @@ changes its weights in between; here the model is never changed and the forward 
 the model's own.
 
 The fast propagation adds little to that backward (``_lrp_backward``): a ReLU runs outside
-the graph and its backward becomes the rule arithmetic of its neighbours; where a tensor is
+the graph and its backward becomes the rule arithmetic of its neighbours, and so does an
+eval-mode batch-norm's (its own backward, a per-channel scale, included); where a tensor is
 both a rule layer's output and input the two steps are one ratio; ``z + ε·sign z`` is made
 in the backward for the outputs that stay unchanged until then (learnt per layer from the
 last call; the forward makes it otherwise). After the forward, every such assumption is
@@ -33,15 +34,21 @@ from ._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
 from ._hooks import forward_hook, gradient_hooks
 from ._inputs import TargetType, run_forward
 from ._lrp_backward import (
+    BatchNormLink,
     DivideByOutput,
+    Linked,
     PassThrough,
     Record,
     ReluLink,
-    ReluRelevance,
     TensorRule,
     stabilised,
 )
-from .gradient.lrp_rules import layer_rules, passes_relevance_through, rule_parameters
+from .gradient.lrp_rules import (
+    PropagationRule,
+    layer_rules,
+    passes_relevance_through,
+    rule_parameters,
+)
 
 
 @dataclass
@@ -65,6 +72,7 @@ class _Hooks:
         self.relu_outputs: list[Tensor] = []
         self.pending: dict[nn.Module, tuple | None] = {}
         self.links: list[tuple[ReluLink, Tensor, Tensor, int, bool]] = []
+        self.norm_links: list[tuple[BatchNormLink, Tensor, int]] = []
         self.busy = False  # computing ``z`` under the rule's parameters: hooks stand aside
 
     def _record(self, layer: nn.Module, index: int | None) -> Record:
@@ -157,7 +165,7 @@ class _Hooks:
         self.relu_outputs.append(output)
 
     def relu_pre(self, layer: nn.Module, args: tuple) -> tuple | None:
-        """ReLU runs outside the graph (on ``x.detach()``); :class:`ReluRelevance` links its
+        """ReLU runs outside the graph (on ``x.detach()``); :class:`Linked` links its
         output back to ``x``. An in-place ReLU on a leaf or a view keeps its own backward."""
         x = args[0]
         inplace = getattr(layer, "inplace", False)
@@ -174,15 +182,47 @@ class _Hooks:
             self.relu_outputs.append(output)
             return None
         link = ReluLink(output)
-        result = ReluRelevance.apply(entry[0], link)
+        result = Linked.apply(entry[0], link)
         link.output = result.detach()  # the link (in the graph) must not hold the graph
         self.links.append((link, result) + entry)
         return result
 
+    def norm_pre(self, layer: nn.Module, args: tuple) -> tuple | None:
+        """Batch-norm (eval, a rule that keeps its parameters) runs outside the graph;
+        :class:`Linked` links its output back to ``x`` through a :class:`BatchNormLink`."""
+        x = args[0]
+        usable = isinstance(x, Tensor) and x.requires_grad and x.dim() >= 2
+        if not usable or x.dtype != layer.running_var.dtype:
+            self.pending[layer] = None
+            return None
+        self.pending[layer] = (x, x._version)
+        return (x.detach(),) + args[1:]
+
+    def norm_post(self, rule: Any, layer: nn.Module, args: tuple, output: Tensor) -> Tensor | None:
+        entry = self.pending.pop(layer, None)
+        if entry is None:
+            return self.rule_post(rule, layer, args, output)
+        x, version = entry
+        link = BatchNormLink(layer, x.detach(), output)
+        result = Linked.apply(x, link)
+        link.output = None  # the link reads ``x`` only
+        self.norm_links.append((link, x, version))
+        self.rule_post(rule, layer, (x,) + args[1:], result)  # ``x``'s and the output's rules
+        return result
+
     def finalize(self, output: Tensor) -> bool:
-        """After the forward: fold each ReLU's neighbours into its link; True if the fast
-        propagation is exact (see :meth:`_holds`)."""
-        uses = _uses(output, [x for _, _, x, _, _ in self.links])
+        """After the forward: fold each ReLU's and batch-norm's neighbours into its link; True
+        if the fast propagation is exact (see :meth:`_holds`)."""
+        uses = _uses(
+            output, [x for _, _, x, _, _ in self.links] + [x for _, x, _ in self.norm_links]
+        )
+        for link, x, version in self.norm_links:
+            at_input = self.tensors.get((id(x), version))
+            if at_input is None or at_input.held() or uses.get(_node(x), 0) != 1:
+                continue  # ``x`` is read elsewhere too: its rule stays on the summed relevance
+            link.scale, at_input.scale = True, None
+            if at_input.eps is not None:
+                link.eps, at_input.eps, at_input.stabilised = at_input.eps, None, None
         for link, result, x, version, inplace in self.links:
             after = self.tensors.get((id(result), link.version))
             if after is not None and after.scale is not None and not after.held():
@@ -200,7 +240,7 @@ class _Hooks:
                 _UNCHANGED_OUTPUTS[rule.producer] = unchanged
         holds = self._holds()
         # the backward holds what it needs; what is kept here would outlive its use
-        self.tensors, self.links, self.relu_outputs = {}, [], []
+        self.tensors, self.links, self.norm_links, self.relu_outputs = {}, [], [], []
         return holds
 
     def _holds(self) -> bool:
@@ -213,6 +253,8 @@ class _Hooks:
             if (rule.scale is not None or lazy) and rule.tensor._version != rule.version:
                 return False
         if any(link.output._version != link.version for link, *_ in self.links):
+            return False
+        if any(x._version != version for _, x, version in self.norm_links):
             return False
         rules = self.tensors.values()
         inputs = {(id(r.tensor), r.version) for r in rules if r.scale_is_tensor}
@@ -275,6 +317,10 @@ def relevance_hooks(
                     stack.enter_context(forward_hook(layer, hooks.relu_post))
                 else:
                     stack.enter_context(forward_hook(layer, hooks.watch_relu))
+            elif relu_shortcut and _norm_link_applies(layer, rule, recorded):
+                post = lambda m, a, out, rule=rule: hooks.norm_post(rule, m, a, out)  # noqa: E731
+                stack.enter_context(forward_hook(layer, hooks.norm_pre, pre=True))
+                stack.enter_context(forward_hook(layer, post))
             elif rule is None or passes_relevance_through(rule):
                 counted = rule is not None
                 pre = lambda m, a, counted=counted: hooks.through_pre(counted, m, a)  # noqa: E731
@@ -293,6 +339,19 @@ def _shortcut_applies(layer: nn.Module, recorded: Sequence[nn.Module]) -> bool:
     if any(layer is r for r in recorded):
         return False
     return type(layer) is nn.ReLU or (type(layer) is nn.Dropout and not layer.training)
+
+
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def _norm_link_applies(layer: nn.Module, rule: Any, recorded: Sequence[nn.Module]) -> bool:
+    """Batch-norm in eval mode on its running statistics, under a rule that keeps its
+    parameters (ε, the default), not read by LayerLRP."""
+    if type(layer) not in _BATCH_NORMS or layer.training or layer.running_var is None:
+        return False
+    if not isinstance(rule, PropagationRule) or rule.modifies_parameters:
+        return False
+    return not any(layer is r for r in recorded)
 
 
 def propagate_relevance(

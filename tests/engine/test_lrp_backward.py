@@ -172,3 +172,87 @@ def test_identity_rule_after_relu_passes_relevance_where_captum_drops_it():
     theirs, _ = _captum(model, x, 1)
     torch.testing.assert_close(theirs, dropped, rtol=1e-9, atol=1e-12)
     assert not torch.allclose(ours, theirs, rtol=1e-3)
+
+
+class _NormCases(nn.Module):
+    """conv → batch-norm → ReLU, with a variant for each way the batch-norm link must step
+    aside or fold less: the conv output read twice, batch-norm on the model's input,
+    BatchNorm1d on a linear layer, channels-last activations."""
+
+    def __init__(self, case: str) -> None:
+        super().__init__()
+        self.case = case
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn_in = nn.BatchNorm2d(3)
+        self.bn = nn.BatchNorm2d(4)
+        self.linear = nn.Linear(4, 6)
+        self.bn1d = nn.BatchNorm1d(6)
+        self.relu = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(6, 3)
+        with torch.no_grad():
+            for bn in (self.bn_in, self.bn, self.bn1d):
+                bn.running_mean.uniform_(-0.5, 0.5)
+                bn.running_var.uniform_(0.5, 2.0)
+                bn.weight.uniform_(0.5, 1.5)
+                bn.bias.uniform_(-0.3, 0.3)
+
+    def forward(self, x):
+        if self.case == "input":
+            x = self.bn_in(x)
+        if self.case == "channels_last":
+            x = x.contiguous(memory_format=torch.channels_last)
+        z = self.conv(x)
+        out = self.relu(self.bn(z))
+        if self.case == "read_twice":
+            out = out + z
+        hidden = torch.flatten(self.pool(out), 1)
+        return self.head(self.relu(self.bn1d(self.linear(hidden))))
+
+
+@pytest.mark.parametrize("case", ["plain", "read_twice", "input", "channels_last"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_batch_norm_link_parity(case, dtype):
+    """Batch-norm's backward folded into the ratio at its input is Captum's, bit for bit,
+    and steps aside (or folds less) where its input is read twice or is the model's input."""
+    torch.manual_seed(4)
+    model = _NormCases(case).to(dtype).eval()
+    x = torch.randn(3, 3, 40, 40, dtype=dtype)  # 4 x 3 x 40 x 40: the pieces path too
+    model.bn1d.rule = captum_rules.EpsilonRule()  # no default rule for BatchNorm1d
+    theirs, their_delta = _captum(model, x, 2)
+    model.bn1d.rule = mmattr.EpsilonRule()
+    for _ in range(2):
+        ours, delta = mmattr.LRP(model).attribute(x, target=2, return_convergence_delta=True)
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+        torch.testing.assert_close(delta, their_delta, rtol=0, atol=0)
+
+
+def test_batch_norm_in_training_mode_keeps_its_own_backward():
+    """Batch statistics make batch-norm's backward more than a per-channel scale: the link
+    is not used, and the result is still Captum's."""
+    torch.manual_seed(5)
+    model = _NormCases("plain").double().eval()
+    model.bn.train()
+    x = torch.randn(3, 3, 8, 8, dtype=torch.float64)
+    model.bn1d.rule = captum_rules.EpsilonRule()
+    theirs, _ = _captum(model, x, 0)
+    model.bn1d.rule = mmattr.EpsilonRule()
+    ours = mmattr.LRP(model).attribute(x, target=0)
+    torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_batch_norm_input_changed_in_place_fails_as_in_captum():
+    """The link reads batch-norm's input in the backward: changed in place after the
+    forward read it, the fast pass is refused and the exact pass fails as a plain backward
+    (and Captum) do, rather than returning numbers from the changed tensor."""
+    torch.manual_seed(6)
+    model = _NormCases("plain").double().eval()
+    model.bn1d.rule = mmattr.EpsilonRule()
+
+    def double_the_input(module, args, output):
+        args[0].mul_(2)
+
+    model.bn.register_forward_hook(double_the_input)
+    x = torch.randn(2, 3, 6, 6, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        mmattr.LRP(model).attribute(x, target=0)
