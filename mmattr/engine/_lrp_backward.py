@@ -6,7 +6,8 @@ another), the two fold into ``R·|z| / (|z| + ε)`` (the same numbers: ``z / (z 
 ``|z| / (|z| + ε)``). A ReLU between a rule layer's output ``x`` and rule layers' input
 ``y = max(x, 0)`` takes the place of ReLU's own backward: ``R·y / (y + ε)`` (``x ≤ 0`` gives
 ``y = 0`` and no relevance either way). Batch-norm in eval mode, a per-channel scale, does
-its backward and the arithmetic at its input in one pass: ``R·(1/σ)·γ·|x| / (|x| + ε)``.
+its backward and the arithmetic at its input in one pass: ``R·(1/σ)·γ·|x| / (|x| + ε)``;
+conv → batch-norm → ReLU makes that one pass with the ReLU's step in front.
 Each rule frees what it holds once it has run, so the backward's memory shrinks as it goes,
 as a plain backward's does.
 """
@@ -138,9 +139,12 @@ class ReluLink:
         self.version = output._version
         self.scale = False
         self.eps: float | None = None
+        self.norm: BatchNormLink | None = None  # the batch-norm before it, folded in
 
     def __call__(self, relevance: Tensor) -> Tensor:
         output, self.output = self.output, None
+        if self.norm is not None:
+            return self.norm.at_input(relevance, (output, self.eps))
         if not self.scale:
             return relevance
         if self.eps is None:
@@ -170,7 +174,10 @@ class BatchNormLink:
     ``1/σ``), and then the arithmetic of its input ``x`` in the same pass: times ``x`` when
     batch-norm is the only reader of ``x`` (``scale``), also divided by ``x + ε·sign x``
     when ``x`` is a rule layer's output (``eps``): ``R·(1/σ)·γ·|x| / (|x| + ε)``. One pass
-    over cache-sized pieces instead of batch-norm's backward and two more."""
+    over cache-sized pieces instead of batch-norm's backward and two more.
+
+    A ReLU link that reads batch-norm's output alone does its own step in front, in the same
+    pass (``ReluLink.norm``); this link's node then passes the result on (``after_relu``)."""
 
     def __init__(self, layer: nn.Module, x: Tensor, output: Tensor) -> None:
         self.input: Tensor | None = x
@@ -181,22 +188,32 @@ class BatchNormLink:
         self.weight = None if layer.weight is None else layer.weight.detach()
         self.scale = False
         self.eps: float | None = None
+        self.after_relu = False
 
     def __call__(self, relevance: Tensor) -> Tensor:
+        return relevance if self.after_relu else self.at_input(relevance)
+
+    def at_input(self, relevance: Tensor, relu: tuple[Tensor, float] | None = None) -> Tensor:
+        """The relevance at ``x``; with ``relu = (y, ε)``, ``R`` is first ``R·y / (y + ε)``."""
         x, self.input = self.input, None
+        tensors = (relevance, x) if relu is None else (relevance, x, relu[0])
+        eps = None if relu is None else relu[1]
         with torch.no_grad():
             out = torch.empty_like(relevance)
             rows = relevance.shape[0] * relevance.shape[1]
-            if relevance.is_contiguous() and x.is_contiguous() and relevance.shape == x.shape:
+            if all(t.is_contiguous() and t.shape == x.shape for t in tensors):
                 step = max(1, _PIECE // max(1, relevance.numel() // max(1, rows)))
-                flat = [t.view(rows, -1) for t in (out, relevance, x)]
+                flat = [t.view(rows, -1) for t in (out,) + tensors]
                 per_row = [self._per_row(v, relevance.shape[0]) for v in self._factors()]
                 for start in range(0, rows, step):
                     piece = slice(start, start + step)
-                    self._apply(*(t[piece] for t in flat), [f[piece] for f in per_row])
+                    self._apply(
+                        *(t[piece] for t in flat), factors=[f[piece] for f in per_row], relu_eps=eps
+                    )
             else:
                 shape = (1, -1) + (1,) * (relevance.dim() - 2)
-                self._apply(out, relevance, x, [f.view(shape) for f in self._factors()])
+                factors = [f.view(shape) for f in self._factors()]
+                self._apply(out, *tensors, factors=factors, relu_eps=eps)
         return out
 
     def _factors(self) -> list[Tensor]:
@@ -206,8 +223,21 @@ class BatchNormLink:
     def _per_row(factor: Tensor, batch: int) -> Tensor:
         return factor.repeat(batch).unsqueeze(1)
 
-    def _apply(self, out: Tensor, relevance: Tensor, x: Tensor, factors: list[Tensor]) -> None:
-        torch.mul(relevance, factors[0], out=out)
+    def _apply(
+        self,
+        out: Tensor,
+        relevance: Tensor,
+        x: Tensor,
+        y: Tensor | None = None,
+        *,
+        factors: list[Tensor],
+        relu_eps: float | None,
+    ) -> None:
+        if y is None:
+            torch.mul(relevance, factors[0], out=out)
+        else:  # the ReLU link's ``R·y / (y + ε)`` first
+            torch.mul(relevance, y, out=out).div_(y + relu_eps)
+            out.mul_(factors[0])
         for factor in factors[1:]:
             out.mul_(factor)
         if not self.scale:

@@ -72,7 +72,7 @@ class _Hooks:
         self.relu_outputs: list[Tensor] = []
         self.pending: dict[nn.Module, tuple | None] = {}
         self.links: list[tuple[ReluLink, Tensor, Tensor, int, bool]] = []
-        self.norm_links: list[tuple[BatchNormLink, Tensor, int]] = []
+        self.norm_links: list[tuple[BatchNormLink, Tensor, int, Tensor, int]] = []
         self.busy = False  # computing ``z`` under the rule's parameters: hooks stand aside
 
     def _record(self, layer: nn.Module, index: int | None) -> Record:
@@ -206,7 +206,7 @@ class _Hooks:
         link = BatchNormLink(layer, x.detach(), output)
         result = Linked.apply(x, link)
         link.output = None  # the link reads ``x`` only
-        self.norm_links.append((link, x, version))
+        self.norm_links.append((link, x, version, result, result._version))
         self.rule_post(rule, layer, (x,) + args[1:], result)  # ``x``'s and the output's rules
         return result
 
@@ -214,15 +214,16 @@ class _Hooks:
         """After the forward: fold each ReLU's and batch-norm's neighbours into its link; True
         if the fast propagation is exact (see :meth:`_holds`)."""
         uses = _uses(
-            output, [x for _, _, x, _, _ in self.links] + [x for _, x, _ in self.norm_links]
+            output, [x for _, _, x, _, _ in self.links] + [x for _, x, *_ in self.norm_links]
         )
-        for link, x, version in self.norm_links:
+        for link, x, version, *_ in self.norm_links:
             at_input = self.tensors.get((id(x), version))
             if at_input is None or at_input.held() or uses.get(_node(x), 0) != 1:
                 continue  # ``x`` is read elsewhere too: its rule stays on the summed relevance
             link.scale, at_input.scale = True, None
             if at_input.eps is not None:
                 link.eps, at_input.eps, at_input.stabilised = at_input.eps, None, None
+        norms = {(id(out), out_version): link for link, _, _, out, out_version in self.norm_links}
         for link, result, x, version, inplace in self.links:
             after = self.tensors.get((id(result), link.version))
             if after is not None and after.scale is not None and not after.held():
@@ -234,6 +235,9 @@ class _Hooks:
             if link.scale and alone and before is not None and before.eps is not None:
                 if before.record_out is None:
                     link.eps, before.eps, before.stabilised = before.eps, None, None
+                    link.norm = norms.get((id(x), version))
+                    if link.norm is not None:  # the batch-norm's step joins the ReLU's pass
+                        link.norm.after_relu = True
         for rule in self.tensors.values():
             if rule.producer is not None:
                 unchanged = rule.eps is None or rule.tensor._version == rule.version
@@ -254,7 +258,7 @@ class _Hooks:
                 return False
         if any(link.output._version != link.version for link, *_ in self.links):
             return False
-        if any(x._version != version for _, x, version in self.norm_links):
+        if any(x._version != version for _, x, version, *_ in self.norm_links):
             return False
         rules = self.tensors.values()
         inputs = {(id(r.tensor), r.version) for r in rules if r.scale_is_tensor}
