@@ -176,19 +176,24 @@ class BatchNormLink:
     when ``x`` is a rule layer's output (``eps``): ``R·(1/σ)·γ·|x| / (|x| + ε)``. One pass
     over cache-sized pieces instead of batch-norm's backward and two more.
 
-    A ReLU link that reads batch-norm's output alone does its own step in front, in the same
-    pass (``ReluLink.norm``); this link's node then passes the result on (``after_relu``)."""
+    In front of that, in the same pass: a ReLU link that reads batch-norm's output ``z``
+    alone does its own step (``ReluLink.norm``; this link's node then passes the result on,
+    ``after_relu``), or else ``R`` is divided by ``z + ε·sign z`` (``output_eps``), ``z``
+    recomputed from ``x`` piece by piece (the same kernel: the same numbers), so nothing
+    keeps ``z``, which a later in-place op may change."""
 
     def __init__(self, layer: nn.Module, x: Tensor, output: Tensor) -> None:
         self.input: Tensor | None = x
         self.version = x._version
         self.output: Tensor | None = output
+        self.layer = layer
         variance = layer.running_var.to(torch.float64)
         self.inverse_std = torch.rsqrt(variance + layer.eps).to(x.dtype)  # rounds as ATen's
         self.weight = None if layer.weight is None else layer.weight.detach()
         self.scale = False
         self.eps: float | None = None
         self.after_relu = False
+        self.output_eps: float | None = None
 
     def __call__(self, relevance: Tensor) -> Tensor:
         return relevance if self.after_relu else self.at_input(relevance)
@@ -197,31 +202,18 @@ class BatchNormLink:
         """The relevance at ``x``; with ``relu = (y, ε)``, ``R`` is first ``R·y / (y + ε)``."""
         x, self.input = self.input, None
         tensors = (relevance, x) if relu is None else (relevance, x, relu[0])
-        eps = None if relu is None else relu[1]
+        relu_eps = None if relu is None else relu[1]
         with torch.no_grad():
             out = torch.empty_like(relevance)
-            rows = relevance.shape[0] * relevance.shape[1]
             if all(t.is_contiguous() and t.shape == x.shape for t in tensors):
-                step = max(1, _PIECE // max(1, relevance.numel() // max(1, rows)))
-                flat = [t.view(rows, -1) for t in (out,) + tensors]
-                per_row = [self._per_row(v, relevance.shape[0]) for v in self._factors()]
-                for start in range(0, rows, step):
-                    piece = slice(start, start + step)
-                    self._apply(
-                        *(t[piece] for t in flat), factors=[f[piece] for f in per_row], relu_eps=eps
-                    )
+                n, c = x.shape[:2]
+                views = [t.view(n, c, -1) for t in (out,) + tensors]
+                for batch, channels in _blocks(n, c, views[0].shape[2]):
+                    pieces = [v[batch, channels] for v in views]
+                    self._apply(*pieces, channels=channels, relu_eps=relu_eps)
             else:
-                shape = (1, -1) + (1,) * (relevance.dim() - 2)
-                factors = [f.view(shape) for f in self._factors()]
-                self._apply(out, *tensors, factors=factors, relu_eps=eps)
+                self._apply(out, *tensors, channels=slice(None), relu_eps=relu_eps)
         return out
-
-    def _factors(self) -> list[Tensor]:
-        return [self.inverse_std] + ([] if self.weight is None else [self.weight])
-
-    @staticmethod
-    def _per_row(factor: Tensor, batch: int) -> Tensor:
-        return factor.repeat(batch).unsqueeze(1)
 
     def _apply(
         self,
@@ -230,16 +222,20 @@ class BatchNormLink:
         x: Tensor,
         y: Tensor | None = None,
         *,
-        factors: list[Tensor],
+        channels: slice,
         relu_eps: float | None,
     ) -> None:
-        if y is None:
-            torch.mul(relevance, factors[0], out=out)
-        else:  # the ReLU link's ``R·y / (y + ε)`` first
-            torch.mul(relevance, y, out=out).div_(y + relu_eps)
-            out.mul_(factors[0])
-        for factor in factors[1:]:
-            out.mul_(factor)
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        inverse_std = self.inverse_std[channels].view(shape)
+        if y is not None:  # the ReLU link's ``R·y / (y + ε)`` first
+            torch.mul(relevance, y, out=out).div_(y + relu_eps).mul_(inverse_std)
+        elif self.output_eps is not None:  # or ``R / (z + ε·sign z)``
+            _divide(out, relevance, self._output(x, channels), self.output_eps)
+            out.mul_(inverse_std)
+        else:
+            torch.mul(relevance, inverse_std, out=out)
+        if self.weight is not None:
+            out.mul_(self.weight[channels].view(shape))
         if not self.scale:
             return
         if self.eps is None:
@@ -247,6 +243,36 @@ class BatchNormLink:
             return
         size = x.abs()
         out.mul_(size).div_(size.add_(self.eps))
+
+    def _output(self, x: Tensor, channels: slice) -> Tensor:
+        """Batch-norm's output on a piece of its input (its channels' parameters)."""
+        layer = self.layer
+        weight, bias = layer.weight, layer.bias
+        return torch.batch_norm(
+            x,
+            None if weight is None else weight[channels],
+            None if bias is None else bias[channels],
+            layer.running_mean[channels],
+            layer.running_var[channels],
+            False,
+            0.0,
+            layer.eps,
+            torch.backends.cudnn.enabled,
+        )
+
+
+def _blocks(batch: int, channels: int, size: int) -> list[tuple[slice, slice]]:
+    """Pieces of a ``(batch, channels, size)`` tensor of about ``_PIECE`` elements: whole
+    examples, or blocks of one example's channels."""
+    if channels * size <= _PIECE:
+        step = max(1, _PIECE // (channels * size))
+        return [(slice(n, n + step), slice(None)) for n in range(0, batch, step)]
+    step = max(1, _PIECE // size)
+    return [
+        (slice(n, n + 1), slice(c, c + step))
+        for n in range(batch)
+        for c in range(0, channels, step)
+    ]
 
 
 class DivideByOutput(torch.autograd.Function):

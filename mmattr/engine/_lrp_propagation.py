@@ -238,6 +238,11 @@ class _Hooks:
                     link.norm = norms.get((id(x), version))
                     if link.norm is not None:  # the batch-norm's step joins the ReLU's pass
                         link.norm.after_relu = True
+        for link, *_, out, out_version in self.norm_links:
+            at_output = self.tensors.get((id(out), out_version))
+            if at_output is not None and at_output.eps is not None and at_output.scale is None:
+                if not at_output.held():  # ``z`` is recomputed in the backward, not kept
+                    link.output_eps, at_output.eps, at_output.stabilised = at_output.eps, None, None
         for rule in self.tensors.values():
             if rule.producer is not None:
                 unchanged = rule.eps is None or rule.tensor._version == rule.version
