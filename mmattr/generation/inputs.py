@@ -196,11 +196,7 @@ class TextTokenInput(InterpretableInput):
 
     Example::
 
-        >>> class CharTokenizer:  # a toy tokenizer: one token per character
-        ...     def encode(self, text, return_tensors=None, **kwargs):
-        ...         ids = [ord(c) for c in text]
-        ...         return torch.tensor([ids]) if return_tensors else ids
-        ...     def convert_ids_to_tokens(self, ids): return [chr(i) for i in ids]
+        >>> from mmattr.generation.toy import CharTokenizer  # one token per character
         >>> inp = TextTokenInput("abc", CharTokenizer(), skip_tokens=[ord("a")])
         >>> inp.values
         ['b', 'c']

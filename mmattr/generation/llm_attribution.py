@@ -162,17 +162,8 @@ class LLMAttribution(BaseLLMAttribution):
 
     Example::
 
-        >>> class CharTokenizer:  # a toy tokenizer: one token per character
-        ...     def encode(self, text, return_tensors=None, **kwargs):
-        ...         ids = [ord(c) for c in text]
-        ...         return torch.tensor([ids]) if return_tensors else ids
-        ...     def decode(self, ids): return "".join(map(chr, ids))
-        ...     def __call__(self, text, **kwargs):  # character offsets name the target's tokens
-        ...         spans = [(i, i + 1) for i in range(len(text))]
-        ...         return {"input_ids": self.encode(text), "offset_mapping": spans}
-        >>> class ToyLM(torch.nn.Sequential):  # next-token logits: running sum of embeddings
-        ...     def forward(self, input_ids, **kwargs): return (self[0](input_ids).cumsum(1),)
-        >>> tokenizer, model = CharTokenizer(), ToyLM(torch.nn.Embedding(128, 128))
+        >>> from mmattr.generation.toy import CharTokenizer, ToyLM  # one token per character
+        >>> tokenizer, model = CharTokenizer(), ToyLM()
         >>> llm_attr = LLMAttribution(FeatureAblation(model), tokenizer)
         >>> inp = TextTemplateInput("{} lives in {}.", ["Ada", "Paris"])
         >>> llm_attr.attribute(inp, target="Paris").token_attr.shape  # (target tokens, features)

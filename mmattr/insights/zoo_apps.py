@@ -10,19 +10,24 @@ from mmattr.insights.explorer import Explorer
 ZOO_APPS = ("ba-shapes-gcn", "keyword-audio", "qa-bert", "shapes-cnn", "story-lm", "vqa", "vqa-gen")
 
 
-def _shapes(bundle: Any) -> Explorer:
-    from mmattr.adapters import ImageAdapter
-
+def _one_modality(bundle: Any, column: str, adapter: Any) -> Explorer:
+    """The explorer of a classifier of one input ``column``: each held-out example titled
+    by its class name."""
     data = [
         {
-            "image": e["image"].float(),
+            column: e[column].float(),
             "label": int(e["label"]),
             "title": bundle.classes[int(e["label"])],
         }
         for e in bundle.examples
     ]
-    adapters = {"image": ImageAdapter(segmentation="grid", n_segments=16)}
-    return Explorer(bundle.model, data, adapters=adapters, classes=bundle.classes)
+    return Explorer(bundle.model, data, adapters={column: adapter}, classes=bundle.classes)
+
+
+def _shapes(bundle: Any) -> Explorer:
+    from mmattr.adapters import ImageAdapter
+
+    return _one_modality(bundle, "image", ImageAdapter(segmentation="grid", n_segments=16))
 
 
 def _vqa(bundle: Any) -> Explorer:
@@ -55,16 +60,8 @@ def _vqa(bundle: Any) -> Explorer:
 def _audio(bundle: Any) -> Explorer:
     from mmattr.adapters import AudioAdapter
 
-    data = [
-        {
-            "waveform": e["waveform"].float(),
-            "label": int(e["label"]),
-            "title": bundle.classes[int(e["label"])],
-        }
-        for e in bundle.examples
-    ]
-    adapters = {"waveform": AudioAdapter(sample_rate=int(bundle.sample_rate), window_ms=100.0)}
-    return Explorer(bundle.model, data, adapters=adapters, classes=bundle.classes)
+    adapter = AudioAdapter(sample_rate=int(bundle.sample_rate), window_ms=100.0)
+    return _one_modality(bundle, "waveform", adapter)
 
 
 def _graph(bundle: Any) -> Explorer:

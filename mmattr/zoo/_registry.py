@@ -72,9 +72,11 @@ def rows(data: Data) -> list[dict[str, Any]]:
 class ZooSpec:
     """One zoo model: its data generator with ground truth, architecture and training recipe.
 
-    Subclasses set the training constants and implement ``generate``, ``build`` and ``logits``
-    (and ``labels`` where the classes are not the ``label`` column); ``loss`` and ``accuracy``
-    follow from those.
+    A model's registration is data: the training constants, its data generator
+    (``generate = staticmethod(generate)``), its ``architecture`` (a module class, built with
+    no arguments) and the ``inputs`` columns the model takes, in order. A model that needs
+    more overrides ``generate``, ``build`` or ``logits`` (and ``labels`` where the classes are
+    not the ``label`` column); ``loss`` and ``accuracy`` follow from those.
     """
 
     name: str = ""
@@ -82,15 +84,23 @@ class ZooSpec:
     batch_size: int = 64
     lr: float = 3e-3
     train_size: int = 4000
+    architecture: type[nn.Module] | None = None
+    inputs: tuple[str, ...] = ()  # the model's positional inputs, as columns of a batch
 
     def generate(self, n: int, seed: int) -> Data:
         raise NotImplementedError
 
     def build(self) -> nn.Module:
-        raise NotImplementedError
+        """A fresh, untrained model: ``architecture()``."""
+        if self.architecture is None:
+            raise NotImplementedError(f"zoo model {self.name!r} sets no architecture")
+        return self.architecture()
 
     def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
-        raise NotImplementedError
+        """The model on the batch's ``inputs`` columns, ``(n, classes)``."""
+        if not self.inputs:
+            raise NotImplementedError(f"zoo model {self.name!r} sets no inputs")
+        return model(*(batch[column] for column in self.inputs))
 
     def labels(self, batch: Data) -> torch.Tensor:
         """The class of each example: the ``label`` column unless a model says otherwise."""

@@ -104,14 +104,9 @@ class KeywordAudioSpec(ZooSpec):
     lr = 3e-3
     train_size = 3000
 
-    def generate(self, n: int, seed: int) -> Data:
-        return generate(n, seed)
-
-    def build(self) -> nn.Module:
-        return KeywordAudio()
-
-    def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
-        return model(batch["waveform"])
+    generate = staticmethod(generate)
+    architecture = KeywordAudio
+    inputs = ("waveform",)
 
     def extras(self) -> dict:
         return {"sample_rate": SAMPLE_RATE, "classes": list(EVENTS)}

@@ -89,11 +89,8 @@ class BAShapesSpec(ZooSpec):
     lr = 3e-3
     train_size = 8  # graphs
 
-    def generate(self, n: int, seed: int) -> Data:
-        return generate(n, seed)
-
-    def build(self) -> nn.Module:
-        return GCN()
+    generate = staticmethod(generate)
+    architecture = GCN
 
     def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
         return torch.cat([model(x, e) for x, e in zip(batch["x"], batch["edge_index"])])

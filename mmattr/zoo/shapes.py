@@ -97,14 +97,9 @@ class ShapesSpec(ZooSpec):
     lr = 5e-3
     train_size = 8000
 
-    def generate(self, n: int, seed: int) -> Data:
-        return generate(n, seed)
-
-    def build(self) -> nn.Module:
-        return ShapesCNN()
-
-    def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
-        return model(batch["image"])
+    generate = staticmethod(generate)
+    architecture = ShapesCNN
+    inputs = ("image",)
 
     def extras(self) -> dict:
         return {"classes": list(SHAPES)}

@@ -204,14 +204,9 @@ class VQASpec(ZooSpec):
     lr = 3e-3
     train_size = 9000
 
-    def generate(self, n: int, seed: int) -> Data:
-        return generate(n, seed)
-
-    def build(self) -> nn.Module:
-        return VQAModel()
-
-    def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
-        return model(image=batch["image"], question=batch["question_ids"])
+    generate = staticmethod(generate)
+    architecture = VQAModel
+    inputs = ("image", "question_ids")
 
     def loss(self, model: nn.Module, batch: Data) -> torch.Tensor:
         """Cross-entropy against ``target`` (one-hot, or the shape prior where the image of a

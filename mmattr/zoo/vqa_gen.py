@@ -57,9 +57,7 @@ class VQAGenModel(nn.Module):
 class VQAGenSpec(VQASpec):
     steps = 2500
     lr = 2e-3
-
-    def build(self) -> nn.Module:
-        return VQAGenModel()
+    architecture = VQAGenModel
 
     def logits(self, model: nn.Module, batch: Data) -> torch.Tensor:
         """The answer's logits (n, len(ANSWERS)) at the last question position (questions are

@@ -13,6 +13,8 @@ from .._docs import document
 from .._inputs import TargetType
 from ._layer_pass import LayerSpec, ModuleOrList, layer_spec
 
+LayerResult = Tensor | list[Tensor]  # one layer's attributions, or a list for a list of layers
+
 
 @document
 class LayerAttribution(Attribution):

@@ -25,10 +25,8 @@ from .._inputs import (
 )
 from ..gradient.deep_lift import baseline_pairs, call_custom_attribution_func, mean_over_baselines
 from ..registry import register
-from ._layer_base import LayerAttributionByInputs, per_layer_deltas
+from ._layer_base import LayerAttributionByInputs, LayerResult, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients
-
-LayerResult = Tensor | list[Tensor]
 
 
 @register("layer", layers="list", convergence_delta=True)

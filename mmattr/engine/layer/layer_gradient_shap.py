@@ -26,10 +26,8 @@ from .._inputs import (
 from ..gradient.gradient_shap import _as_distribution, _scale
 from ..gradient.noise_tunnel import NoiseTunnel
 from ..registry import register
-from ._layer_base import LayerAttributionByInputs, per_layer_deltas
+from ._layer_base import LayerAttributionByInputs, LayerResult, per_layer_deltas
 from ._layer_pass import ModuleOrList, layer_gradients, layer_values
-
-LayerResult = Tensor | list[Tensor]
 
 
 @register("layer", layers="list", convergence_delta=True)

@@ -38,12 +38,18 @@ class Stat:
         self._name = name
         self._other_stats: Any = None
 
+    def _reads(self) -> dict[str, Stat]:
+        """The statistics this one reads, by the attribute that holds each once looked up."""
+        return {}
+
     def dependencies(self) -> list[Stat]:
         """Statistics this one reads; a summarizer updates them before this one."""
-        return []
+        return list(self._reads().values())
 
     def init(self) -> None:
         """Look up the dependencies (called once the summarizer holds them)."""
+        for attribute, stat in self._reads().items():
+            setattr(self, attribute, self._get_stat(stat))
 
     def _get_stat(self, stat: Stat) -> Any:
         return self._other_stats.get(stat)
@@ -95,11 +101,8 @@ class Mean(Stat):
         self.rolling_mean: Tensor | None = None
         self.n: Count | None = None
 
-    def dependencies(self) -> list[Stat]:
-        return [Count()]
-
-    def init(self) -> None:
-        self.n = self._get_stat(Count())
+    def _reads(self) -> dict[str, Stat]:
+        return {"n": Count()}
 
     def update(self, x: Tensor) -> None:
         if self.rolling_mean is None:
@@ -120,11 +123,8 @@ class MSE(Stat):
         self.mse: Tensor | None = None
         self.mean: Mean | None = None
 
-    def dependencies(self) -> list[Stat]:
-        return [Mean()]
-
-    def init(self) -> None:
-        self.mean = self._get_stat(Mean())
+    def _reads(self) -> dict[str, Stat]:
+        return {"mean": Mean()}
 
     def update(self, x: Tensor) -> None:
         mean = self.mean.get()
@@ -155,11 +155,8 @@ class Var(Stat):
         self.mse_stat: MSE | None = None
         self.n_stat: Count | None = None
 
-    def dependencies(self) -> list[Stat]:
-        return [MSE(), Count()]
-
-    def init(self) -> None:
-        self.mse_stat, self.n_stat = self._get_stat(MSE()), self._get_stat(Count())
+    def _reads(self) -> dict[str, Stat]:
+        return {"mse_stat": MSE(), "n_stat": Count()}
 
     def update(self, x: Tensor) -> None:
         pass
@@ -187,11 +184,8 @@ class StdDev(Stat):
         self.order = order
         self.var_stat: Var | None = None
 
-    def dependencies(self) -> list[Stat]:
-        return [Var(order=self.order)]
-
-    def init(self) -> None:
-        self.var_stat = self._get_stat(Var(order=self.order))
+    def _reads(self) -> dict[str, Stat]:
+        return {"var_stat": Var(order=self.order)}
 
     def update(self, x: Tensor) -> None:
         pass
