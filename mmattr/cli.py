@@ -100,8 +100,10 @@ def _methods(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from mmattr.metrics import zoo_benchmark
 
-    split = {k: getattr(args, k).split(",") if getattr(args, k) else None
-             for k in ("models", "methods", "metrics")}
+    split = {
+        k: getattr(args, k).split(",") if getattr(args, k) else None
+        for k in ("models", "methods", "metrics")
+    }
     try:
         zoo_benchmark.check_names(**split)
     except ValueError as error:
@@ -114,8 +116,10 @@ def _benchmark(args: argparse.Namespace) -> int:
     examples = None if examples is None else int(examples)
     out = _writable(args.out, "mmattr benchmark")
     records = zoo_benchmark.benchmark(**split, out=out, n_examples=examples)
-    print(f"{len(records)} rows: {out}/results.md, results.csv, results.json, heatmap.png, "
-          "deletion.png")
+    print(
+        f"{len(records)} rows: {out}/results.md, results.csv, results.json, heatmap.png, "
+        "deletion.png"
+    )
     return 0
 
 

@@ -18,9 +18,7 @@ import mmattr
 
 PACKAGE = Path(mmattr.__file__).parent
 MODULES = sorted(
-    ".".join(("mmattr", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(
-        ".__init__"
-    )
+    ".".join(("mmattr", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
     for path in PACKAGE.rglob("*.py")
     if ">>>" in path.read_text()
 )

@@ -45,8 +45,9 @@ def _floor(model, x: torch.Tensor):
 def _metrics(infidelity_fn, sensitivity_fn, ig_class, model, x, attributions):
     def run():
         infidelity_fn(model, _noise, x, attributions, target=0, n_perturb_samples=N_PERTURB)
-        sensitivity_fn(ig_class(model).attribute, x, target=0, n_steps=N_STEPS,
-                       n_perturb_samples=N_PERTURB)
+        sensitivity_fn(
+            ig_class(model).attribute, x, target=0, n_steps=N_STEPS, n_perturb_samples=N_PERTURB
+        )
 
     return run
 
@@ -61,10 +62,17 @@ def metrics_resnet18(device: str) -> Setup:
     return Setup(
         {
             "floor": _floor(model, x),
-            "mmattr": _metrics(infidelity, sensitivity_max, mmattr.IntegratedGradients,
-                               model, x, attributions),
-            "captum": _metrics(captum_metrics.infidelity, captum_metrics.sensitivity_max,
-                               captum_attr.IntegratedGradients, model, x, attributions),
+            "mmattr": _metrics(
+                infidelity, sensitivity_max, mmattr.IntegratedGradients, model, x, attributions
+            ),
+            "captum": _metrics(
+                captum_metrics.infidelity,
+                captum_metrics.sensitivity_max,
+                captum_attr.IntegratedGradients,
+                model,
+                x,
+                attributions,
+            ),
         },
         {k: evaluations for k in ("floor", "mmattr", "captum")},
         note=f"batch={BATCH}, {SIZE}², n_perturb_samples={N_PERTURB}, IG n_steps={N_STEPS}",

@@ -56,7 +56,6 @@ def check_presence(present: Tensor, k: int) -> Tensor:
     weights = present[None] if present.dim() == 1 else present
     if weights.dim() != 2 or weights.shape[1] != k:
         raise ValueError(
-            f"present has shape {tuple(present.shape)}; expected (n, {k}) (one column per "
-            "window)"
+            f"present has shape {tuple(present.shape)}; expected (n, {k}) (one column per window)"
         )
     return weights

@@ -35,9 +35,7 @@ def _input_embeddings(module: Any) -> Any:
         found = None
     if found is None and isinstance(module, nn.Module):
         # towers without the getter (CLIPTextTransformer): the token embedding by its name
-        found = next(
-            (m for n, m in module.named_modules() if n.endswith(_TOKEN_EMBEDDINGS)), None
-        )
+        found = next((m for n, m in module.named_modules() if n.endswith(_TOKEN_EMBEDDINGS)), None)
     return found
 
 

@@ -116,7 +116,9 @@ class GenerationExplorer(Explorer):
         """``llm_attribution()`` of the explained answer over the example's features
         (``llm_input``); ``job`` counts model calls and can cancel."""
         inp = self.llm_input(settings.example)
-        handle = self.model.register_forward_pre_hook(lambda *_: None if job is None else job.count_call())
+        handle = self.model.register_forward_pre_hook(
+            lambda *_: None if job is None else job.count_call()
+        )
         try:
             return self.llm_attribution().attribute(inp, self._explained_target(settings))
         finally:

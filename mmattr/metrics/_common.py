@@ -137,8 +137,10 @@ def heat_map(attributions: Tensor, mask_shape: torch.Size, name: str, mask_name:
     dimensions it has beyond ``mask_shape`` (an image's channels, a spectrum's mel bins), so
     that it lines up with a ground-truth mask of ``mask_shape``."""
     extra = attributions.dim() - len(mask_shape)
-    if extra < 0 or attributions.shape[extra + 1 :] != mask_shape[1:] or (
-        attributions.shape[0] != mask_shape[0]
+    if (
+        extra < 0
+        or attributions.shape[extra + 1 :] != mask_shape[1:]
+        or (attributions.shape[0] != mask_shape[0])
     ):
         raise ValueError(
             f"{mask_name} has shape {tuple(mask_shape)}; expected the shape of {name} "
@@ -166,7 +168,6 @@ def average_ranks(values: Tensor) -> Tensor:
     counts = torch.zeros_like(positions).scatter_add_(-1, run_id, torch.ones_like(positions))
     averaged = (sums / counts.clamp(min=1)).gather(-1, run_id)
     return torch.empty_like(averaged).scatter_(-1, order, averaged)
-
 
 
 def localisation_pair(attributions: Tensor, masks: Tensor) -> tuple[Tensor, Tensor]:

@@ -49,8 +49,11 @@ def switched_rows(
     for x, base, mask in zip(inputs, baselines, masks):
         ids = mask.expand_as(x).reshape(1, batch, -1).expand(n, -1, -1)
         switched = from_baseline.gather(2, ids).reshape(n * batch, *x.shape[1:])
-        rows.append(torch.where(switched, base.repeat(n, *[1] * (x.dim() - 1)),
-                                x.repeat(n, *[1] * (x.dim() - 1))))
+        rows.append(
+            torch.where(
+                switched, base.repeat(n, *[1] * (x.dim() - 1)), x.repeat(n, *[1] * (x.dim() - 1))
+            )
+        )
     return tuple(rows)
 
 

@@ -30,5 +30,3 @@ def auroc(attributions: Tensor, masks: Tensor) -> Tensor:
         raise ValueError(f"masks[{full[0]}] covers every element; expected some outside it")
     rank_sum = (average_ranks(heat) * truth).sum(1)
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
-
-

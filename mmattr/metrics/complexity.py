@@ -23,6 +23,7 @@ def complexity(attributions: Tensor) -> Tensor:
     """
     flat = _magnitudes(attributions, "attributions")
     total = flat.sum(1, keepdim=True)
-    share = torch.where(total > 0, flat / total.clamp(min=torch.finfo(total.dtype).tiny),
-                        1.0 / flat.shape[1])
+    share = torch.where(
+        total > 0, flat / total.clamp(min=torch.finfo(total.dtype).tiny), 1.0 / flat.shape[1]
+    )
     return -torch.special.xlogy(share, share).sum(1)

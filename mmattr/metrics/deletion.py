@@ -96,9 +96,20 @@ def deletion_curve(
         >>> deletion_curve(model, x, a, target=0).scores.shape
         torch.Size([2, 5])
     """
-    return _curve("deletion", forward_func, inputs, attributions, baselines, target,
-                  additional_forward_args, feature_mask, n_steps, order,
-                  max_examples_per_batch, show_progress)
+    return _curve(
+        "deletion",
+        forward_func,
+        inputs,
+        attributions,
+        baselines,
+        target,
+        additional_forward_args,
+        feature_mask,
+        n_steps,
+        order,
+        max_examples_per_batch,
+        show_progress,
+    )
 
 
 @document
@@ -134,15 +145,39 @@ def insertion_curve(
             memory; ``None``: no cap; default ``"auto"``).
         show_progress: show a progress bar (default ``False``).
     """
-    return _curve("insertion", forward_func, inputs, attributions, baselines, target,
-                  additional_forward_args, feature_mask, n_steps, order,
-                  max_examples_per_batch, show_progress)
+    return _curve(
+        "insertion",
+        forward_func,
+        inputs,
+        attributions,
+        baselines,
+        target,
+        additional_forward_args,
+        feature_mask,
+        n_steps,
+        order,
+        max_examples_per_batch,
+        show_progress,
+    )
 
 
-def _curve(kind, forward_func, inputs, attributions, baselines, target, additional_forward_args,
-           feature_mask, n_steps, order, max_examples_per_batch, show_progress) -> Curve:
-    call = format_grouped_call(inputs, attributions, baselines, target,
-                               additional_forward_args, feature_mask)
+def _curve(
+    kind,
+    forward_func,
+    inputs,
+    attributions,
+    baselines,
+    target,
+    additional_forward_args,
+    feature_mask,
+    n_steps,
+    order,
+    max_examples_per_batch,
+    show_progress,
+) -> Curve:
+    call = format_grouped_call(
+        inputs, attributions, baselines, target, additional_forward_args, feature_mask
+    )
     if order not in ORDERS:
         raise ValueError(f"order is {order!r}; expected one of {list(ORDERS)}")
     n_steps = call.n_groups if n_steps is None else n_steps
@@ -158,6 +193,15 @@ def _curve(kind, forward_func, inputs, attributions, baselines, target, addition
         return switched_rows(call.inputs, call.baselines, call.masks, from_baseline)
 
     per_call = perturbations_per_call(max_examples_per_batch, call.inputs, n_steps + 1)
-    values = evaluate_rows(forward_func, build, n_steps + 1, call.batch, per_call, target,
-                           call.args, show_progress, kind)
+    values = evaluate_rows(
+        forward_func,
+        build,
+        n_steps + 1,
+        call.batch,
+        per_call,
+        target,
+        call.args,
+        show_progress,
+        kind,
+    )
     return Curve(fractions, values.T.contiguous(), kind, order)

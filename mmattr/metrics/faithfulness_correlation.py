@@ -59,8 +59,9 @@ def faithfulness_correlation(
     Returns:
         (batch,) float64 in [-1, 1]; 0 where either side is constant.
     """
-    call = format_grouped_call(inputs, attributions, baselines, target,
-                               additional_forward_args, feature_mask)
+    call = format_grouped_call(
+        inputs, attributions, baselines, target, additional_forward_args, feature_mask
+    )
     size = max(1, call.n_groups // 4) if subset_size is None else subset_size
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= call.n_groups:
         raise ValueError(f"subset_size={subset_size!r}; expected an int in [1, {call.n_groups}]")
@@ -72,11 +73,16 @@ def faithfulness_correlation(
         original = run_forward(forward_func, call.inputs, target, call.args)
     removed = evaluate_rows(
         forward_func,
-        lambda start, stop: switched_rows(call.inputs, call.baselines, call.masks,
-                                          subsets[start:stop]),
-        n_samples, call.batch,
+        lambda start, stop: switched_rows(
+            call.inputs, call.baselines, call.masks, subsets[start:stop]
+        ),
+        n_samples,
+        call.batch,
         perturbations_per_call(max_examples_per_batch, call.inputs, n_samples),
-        target, call.args, show_progress, "faithfulness correlation",
+        target,
+        call.args,
+        show_progress,
+        "faithfulness correlation",
     )
     drops = original.reshape(1, call.batch, -1).sum(-1).double() - removed  # (n, batch)
     scores = group_scores(call.attributions, call.masks, call.n_groups)

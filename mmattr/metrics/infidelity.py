@@ -118,8 +118,18 @@ def infidelity(
         original = run_forward(forward_func, formatted, target, args)
         per_chunk = _chunk_size(max_examples_per_batch, formatted, batch, n_perturb_samples)
         sums = _accumulate(
-            forward_func, perturb_func, formatted, bases, attributions_formatted, original,
-            target, args, n_perturb_samples, per_chunk, normalize, show_progress,
+            forward_func,
+            perturb_func,
+            formatted,
+            bases,
+            attributions_formatted,
+            original,
+            target,
+            args,
+            n_perturb_samples,
+            per_chunk,
+            normalize,
+            show_progress,
         )
     if normalize:
         beta = sums[1] / torch.where(sums[0] != 0, sums[0], torch.ones_like(sums[0]))
@@ -130,8 +140,10 @@ def infidelity(
 
 
 def _check_samples(n_perturb_samples: Any) -> None:
-    if isinstance(n_perturb_samples, bool) or not isinstance(n_perturb_samples, int) or (
-        n_perturb_samples < 1
+    if (
+        isinstance(n_perturb_samples, bool)
+        or not isinstance(n_perturb_samples, int)
+        or (n_perturb_samples < 1)
     ):
         raise ValueError(f"n_perturb_samples={n_perturb_samples!r}; expected a positive int")
 
@@ -146,8 +158,18 @@ def _chunk_size(value: MaxExamples, inputs: tuple[Tensor, ...], batch: int, n: i
 
 
 def _accumulate(
-    forward_func, perturb_func, inputs, bases, attributions, original, target, args,
-    n_perturb_samples, per_chunk, normalize, show_progress,
+    forward_func,
+    perturb_func,
+    inputs,
+    bases,
+    attributions,
+    original,
+    target,
+    args,
+    n_perturb_samples,
+    per_chunk,
+    normalize,
+    show_progress,
 ) -> tuple[Tensor, ...]:
     batch, done, sums = inputs[0].shape[0], 0, None
     with progress_bar(n_perturb_samples, show_progress, "infidelity") as bar:
@@ -166,8 +188,11 @@ def _accumulate(
                 for a, p in zip(attributions, perturbations)
             ).view(batch, -1)
             terms = (
-                (explained.pow(2).sum(-1), (explained * difference).sum(-1),
-                 difference.pow(2).sum(-1))
+                (
+                    explained.pow(2).sum(-1),
+                    (explained * difference).sum(-1),
+                    difference.pow(2).sum(-1),
+                )
                 if normalize
                 else ((explained - difference).pow(2).sum(-1),)
             )
@@ -190,11 +215,13 @@ def _draw(perturb_func, inputs, bases, count) -> tuple[tuple[Tensor, ...], tuple
         )
     single = len(expanded) == 1
     call_inputs = expanded[0] if single else expanded
-    call_bases = None if expanded_bases is None else (
-        expanded_bases[0] if single else expanded_bases
+    call_bases = (
+        None if expanded_bases is None else (expanded_bases[0] if single else expanded_bases)
     )
-    result = perturb_func(call_inputs, call_bases) if call_bases is not None else perturb_func(
-        call_inputs
+    result = (
+        perturb_func(call_inputs, call_bases)
+        if call_bases is not None
+        else perturb_func(call_inputs)
     )
     if not isinstance(result, tuple) or len(result) != 2:
         raise ValueError(

@@ -99,8 +99,9 @@ def modality_curves(
     """
     if kind not in ("deletion", "insertion"):
         raise ValueError(f"kind is {kind!r}; expected 'deletion' or 'insertion'")
-    prepared = {n: v if isinstance(v, ModalityInput) else ModalityInput(v) for n, v in
-                inputs.items()}
+    prepared = {
+        n: v if isinstance(v, ModalityInput) else ModalityInput(v) for n, v in inputs.items()
+    }
     adapters = dict(adapters or {})
     curves = {}
     for name in _modalities(explanation, modalities):

@@ -29,8 +29,12 @@ from mmattr.metrics.deletion import ORDERS, Curve
 __all__ = ["impute", "road"]
 
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-_NEIGHBOURS = [(dy, dx, 1 / 6 if dy == 0 or dx == 0 else 1 / 12)
-               for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+_NEIGHBOURS = [
+    (dy, dx, 1 / 6 if dy == 0 or dx == 0 else 1 / 12)
+    for dy in (-1, 0, 1)
+    for dx in (-1, 0, 1)
+    if (dy, dx) != (0, 0)
+]
 
 
 @document
@@ -86,15 +90,27 @@ def road(
         for fraction in points[start:stop]:
             removed = torch.zeros(batch, pixels, dtype=torch.bool)
             removed.scatter_(1, order_index[:, : int(round(fraction * pixels))], True)
-            rows.extend(impute(images[b], removed[b].view(images.shape[2:]), noise_std,
-                               generator) for b in range(batch))
+            rows.extend(
+                impute(images[b], removed[b].view(images.shape[2:]), noise_std, generator)
+                for b in range(batch)
+            )
         return (torch.stack(rows),)
 
     per_call = perturbations_per_call(max_examples_per_batch, (images,), len(points))
-    values = evaluate_rows(forward_func, build, len(points), batch, per_call, target,
-                           format_additional_args(additional_forward_args), show_progress, "road")
-    return Curve(torch.tensor(points, dtype=torch.float64), values.T.contiguous(), "deletion",
-                 order)
+    values = evaluate_rows(
+        forward_func,
+        build,
+        len(points),
+        batch,
+        per_call,
+        target,
+        format_additional_args(additional_forward_args),
+        show_progress,
+        "road",
+    )
+    return Curve(
+        torch.tensor(points, dtype=torch.float64), values.T.contiguous(), "deletion", order
+    )
 
 
 def impute(image: Tensor, removed: Tensor, noise_std: float, generator: Any) -> Tensor:

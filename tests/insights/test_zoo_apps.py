@@ -132,6 +132,7 @@ def test_qa_explorers_default_steps_make_integrated_gradients_complete(qa_explor
         total = view["modalities"][0]["total"]
         assert total == pytest.approx(change, rel=0.25), index
     coarse = qa_explorer.view({"example": 0, "method": "integrated_gradients", "n_steps": 32})
-    assert coarse["modalities"][0]["total"] > 2 * coarse["contributions"]["leave_one_out"][
-        "values"
-    ]["text"]
+    assert (
+        coarse["modalities"][0]["total"]
+        > 2 * coarse["contributions"]["leave_one_out"]["values"]["text"]
+    )

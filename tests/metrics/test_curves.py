@@ -84,8 +84,9 @@ def test_impute_is_exact_on_a_linear_ramp_and_road_ranks_most_before_least() -> 
         return z.sum((1, 2, 3))[:, None] * 10
 
     most = road(model, images, images, target=0, fractions=(0.25, 0.5), noise_std=0.0)
-    least = road(model, images, images, target=0, fractions=(0.25, 0.5), order="least",
-                 noise_std=0.0)
+    least = road(
+        model, images, images, target=0, fractions=(0.25, 0.5), order="least", noise_std=0.0
+    )
     torch.testing.assert_close(most.scores[:, 1:], torch.zeros(3, 2, dtype=torch.float64))
     torch.testing.assert_close(least.scores[:, 1:], most.scores[:, :1].expand(3, 2))
 

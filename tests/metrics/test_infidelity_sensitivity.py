@@ -39,9 +39,16 @@ def test_infidelity_equals_captum(name, target, args, max_examples, normalize) -
     for function in (infidelity, captum_metrics.infidelity):
         torch.manual_seed(5)
         results.append(
-            function(model, _noise, inputs, attributions, target=target,
-                     n_perturb_samples=6, max_examples_per_batch=max_examples,
-                     normalize=normalize)
+            function(
+                model,
+                _noise,
+                inputs,
+                attributions,
+                target=target,
+                n_perturb_samples=6,
+                max_examples_per_batch=max_examples,
+                normalize=normalize,
+            )
         )
     assert results[0].shape == (3,)
     torch.testing.assert_close(results[0], results[1], atol=1e-5, rtol=1e-5)
@@ -52,12 +59,23 @@ def test_infidelity_equals_captum(name, target, args, max_examples, normalize) -
 def test_sensitivity_max_equals_captum(name, target, args, max_examples) -> None:
     model, inputs = make(name), example_inputs(name)
     results = []
-    for function, method in ((sensitivity_max, mmattr.IntegratedGradients),
-                             (captum_metrics.sensitivity_max, CaptumIG)):
+    for function, method in (
+        (sensitivity_max, mmattr.IntegratedGradients),
+        (captum_metrics.sensitivity_max, CaptumIG),
+    ):
         torch.manual_seed(3)
         explain = method(model).attribute
-        results.append(function(explain, inputs, target=target, n_steps=8, perturb_radius=0.1,
-                                n_perturb_samples=5, max_examples_per_batch=max_examples))
+        results.append(
+            function(
+                explain,
+                inputs,
+                target=target,
+                n_steps=8,
+                perturb_radius=0.1,
+                n_perturb_samples=5,
+                max_examples_per_batch=max_examples,
+            )
+        )
     assert results[0].max() > 0
     torch.testing.assert_close(results[0], results[1], atol=1e-5, rtol=1e-5)
 
@@ -66,12 +84,23 @@ def test_sensitivity_with_baselines_and_extra_args_equals_captum() -> None:
     model, (x,) = make("extra_args"), example_inputs("extra_args")
     scale, baselines = torch.rand(3, 5, dtype=torch.float64) + 0.5, x.flip(0) * 0.1
     results = []
-    for function, method in ((sensitivity_max, mmattr.IntegratedGradients),
-                             (captum_metrics.sensitivity_max, CaptumIG)):
+    for function, method in (
+        (sensitivity_max, mmattr.IntegratedGradients),
+        (captum_metrics.sensitivity_max, CaptumIG),
+    ):
         torch.manual_seed(9)
-        results.append(function(method(model).attribute, x, target=[0, 1, 2], n_steps=6,
-                                baselines=baselines, additional_forward_args=(scale,),
-                                n_perturb_samples=4, max_examples_per_batch=6))
+        results.append(
+            function(
+                method(model).attribute,
+                x,
+                target=[0, 1, 2],
+                n_steps=6,
+                baselines=baselines,
+                additional_forward_args=(scale,),
+                n_perturb_samples=4,
+                max_examples_per_batch=6,
+            )
+        )
     torch.testing.assert_close(results[0], results[1], atol=1e-5, rtol=1e-5)
 
 
@@ -88,8 +117,9 @@ def test_infidelity_of_integrated_gradients_on_a_linear_model_is_zero() -> None:
         keep = torch.rand_like(inputs) < 0.5
         return torch.where(keep, inputs, baselines.expand_as(inputs))
 
-    value = infidelity(model, drop_features, x, attributions, baseline, target=1,
-                       n_perturb_samples=20)
+    value = infidelity(
+        model, drop_features, x, attributions, baseline, target=1, n_perturb_samples=20
+    )
     noisy = infidelity(model, drop_features, x, attributions * 1.5, baseline, target=1)
     assert value.abs().max() < 1e-12
     assert noisy.min() > 1e-3  # the metric can fail: wrong attributions score badly
@@ -113,8 +143,10 @@ def test_auto_batches_give_the_same_number_for_deterministic_perturbations() -> 
         step = torch.linspace(-0.2, 0.2, inputs.shape[1], dtype=inputs.dtype).expand_as(inputs)
         return step, inputs - step
 
-    values = [infidelity(model, fixed, x, attributions, target=0, max_examples_per_batch=m)
-              for m in (None, 3, "auto")]
+    values = [
+        infidelity(model, fixed, x, attributions, target=0, max_examples_per_batch=m)
+        for m in (None, 3, "auto")
+    ]
     torch.testing.assert_close(values[0], values[1])
     torch.testing.assert_close(values[0], values[2])
 
@@ -141,13 +173,26 @@ def test_decorated_perturbations_with_baselines_equal_captum(multiply_by_inputs)
         (infidelity_perturb_func_decorator, infidelity),
         (captum_metrics.infidelity_perturb_func_decorator, captum_metrics.infidelity),
     ):
+
         @decorator(multiply_by_inputs)
         def keep_some(inputs, baselines):
-            return tuple(torch.where(torch.rand_like(x) < 0.5, x, torch.as_tensor(b, dtype=x.dtype))
-                         for x, b in zip(inputs, baselines))
+            return tuple(
+                torch.where(torch.rand_like(x) < 0.5, x, torch.as_tensor(b, dtype=x.dtype))
+                for x, b in zip(inputs, baselines)
+            )
 
         torch.manual_seed(11)
-        results.append(function(model, keep_some, inputs, attributions, baselines, target=1,
-                                n_perturb_samples=8, max_examples_per_batch=9))
+        results.append(
+            function(
+                model,
+                keep_some,
+                inputs,
+                attributions,
+                baselines,
+                target=1,
+                n_perturb_samples=8,
+                max_examples_per_batch=9,
+            )
+        )
     torch.testing.assert_close(results[0], results[1], atol=1e-5, rtol=1e-5)
     assert results[0].max() > 0

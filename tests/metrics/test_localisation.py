@@ -46,13 +46,13 @@ def test_relevance_mass_and_rank_accuracy() -> None:
     expected_mass = 4 * inside / (4 * inside + (100 - inside))
     torch.testing.assert_close(relevance_mass(heat, masks), expected_mass.double())
     torch.testing.assert_close(relevance_mass(-heat, masks), torch.zeros(6, dtype=torch.float64))
-    torch.testing.assert_close(relevance_rank_accuracy(heat, masks),
-                               torch.ones(6, dtype=torch.float64))
+    torch.testing.assert_close(
+        relevance_rank_accuracy(heat, masks), torch.ones(6, dtype=torch.float64)
+    )
     half = masks.clone()
     half[:, :, 5:] = 0  # a map that marks only the mask's left half (where it lies there)
     expected_rank = half.flatten(1).sum(1) / inside
-    torch.testing.assert_close(relevance_rank_accuracy(half + 0.0, masks),
-                               expected_rank.double())
+    torch.testing.assert_close(relevance_rank_accuracy(half + 0.0, masks), expected_rank.double())
 
 
 def test_auroc_equals_sklearn_with_ties() -> None:
@@ -63,8 +63,9 @@ def test_auroc_equals_sklearn_with_ties() -> None:
     for index in range(6):
         expected = roc_auc_score(masks[index].flatten().numpy(), heat[index].flatten().numpy())
         assert ours[index].item() == pytest.approx(expected, abs=1e-12)
-    torch.testing.assert_close(auroc(torch.zeros(6, 10, 10), masks),
-                               torch.full((6,), 0.5, dtype=torch.float64))
+    torch.testing.assert_close(
+        auroc(torch.zeros(6, 10, 10), masks), torch.full((6,), 0.5, dtype=torch.float64)
+    )
 
 
 def test_sparseness_and_complexity_known_answers() -> None:

@@ -31,10 +31,13 @@ def _model(image, text):
 
 
 def _explanation():
-    inputs = {"image": torch.linspace(0.5, 1, 6, dtype=torch.float64)[None],
-              "text": torch.tensor([[2.0, 3.0]], dtype=torch.float64)}
-    return inputs, explain(_model, inputs, method="shapley_values", target=0,
-                           contributions=("leave_one_out",))
+    inputs = {
+        "image": torch.linspace(0.5, 1, 6, dtype=torch.float64)[None],
+        "text": torch.tensor([[2.0, 3.0]], dtype=torch.float64),
+    }
+    return inputs, explain(
+        _model, inputs, method="shapley_values", target=0, contributions=("leave_one_out",)
+    )
 
 
 def test_curves_per_modality_use_the_adapter_baseline_and_groups() -> None:
@@ -45,8 +48,9 @@ def test_curves_per_modality_use_the_adapter_baseline_and_groups() -> None:
     full = _model(inputs["image"], text)[0, 0]
     # image groups (0,1), (2,3), (4,5): contributions w·(x − 0.5) summed per pair, largest first
     per_pair = (torch.arange(1.0, 7.0, dtype=torch.float64) * (image - 0.5)).view(3, 2).sum(1)
-    drops = torch.cat([torch.zeros(1, dtype=torch.float64),
-                       per_pair.sort(descending=True).values.cumsum(0)])
+    drops = torch.cat(
+        [torch.zeros(1, dtype=torch.float64), per_pair.sort(descending=True).values.cumsum(0)]
+    )
     torch.testing.assert_close(curves["image"].scores[0], full - drops)
     # text without an adapter: zero baseline, one group per element; 10·x0·x1 falls at once
     torch.testing.assert_close(curves["text"].scores[0, -1], full - 60)

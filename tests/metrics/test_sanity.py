@@ -37,8 +37,9 @@ def test_edge_detector_fails_and_gradients_pass(shapes, mode, similarity) -> Non
     before = {k: v.clone() for k, v in model.state_dict().items()}
     args = (data["image"], data["label"])
     edges = model_parameter_randomisation(model, _edges, *args, mode=mode, similarity=similarity)
-    gradients = model_parameter_randomisation(model, _saliency, *args, mode=mode,
-                                              similarity=similarity)
+    gradients = model_parameter_randomisation(
+        model, _saliency, *args, mode=mode, similarity=similarity
+    )
     assert edges.layers[0] == "head" and len(edges.layers) == 7  # top layer first
     torch.testing.assert_close(edges.curve, torch.ones(7, dtype=torch.float64))
     assert not edges.passed
@@ -65,8 +66,9 @@ def test_model_is_restored_when_the_explanation_raises(shapes) -> None:
     with pytest.raises(ValueError, match="mode is 'top'"):
         model_parameter_randomisation(bundle.model, _edges, data["image"], mode="top")
     with pytest.raises(ValueError, match=r"ssim compares 2-D maps"):
-        model_parameter_randomisation(torch.nn.Linear(10, 2), lambda m, x, t: x,
-                                      torch.randn(3, 10), similarity="ssim")
+        model_parameter_randomisation(
+            torch.nn.Linear(10, 2), lambda m, x, t: x, torch.randn(3, 10), similarity="ssim"
+        )
 
 
 def test_spearman_known_answers() -> None:

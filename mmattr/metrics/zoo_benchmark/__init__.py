@@ -20,12 +20,18 @@ __all__ = ["DEFAULT_EXAMPLES", "METHODS", "METRICS", "MODELS", "benchmark", "che
 MODELS = tuple(TASKS)
 #: held-out examples per model by default; the graph's are target nodes, each occluded over
 #: all 700 nodes of its graph (700 model calls per example)
-DEFAULT_EXAMPLES = {"shapes-cnn": 32, "keyword-audio": 32, "vqa": 32, "qa-bert": 32,
-                    "ba-shapes-gcn": 8}
+DEFAULT_EXAMPLES = {
+    "shapes-cnn": 32,
+    "keyword-audio": 32,
+    "vqa": 32,
+    "qa-bert": 32,
+    "ba-shapes-gcn": 8,
+}
 
 
-def check_names(models: Sequence[str] | None, methods: Sequence[str] | None,
-                metrics: Sequence[str] | None) -> tuple[list[str], list[str], list[str]]:
+def check_names(
+    models: Sequence[str] | None, methods: Sequence[str] | None, metrics: Sequence[str] | None
+) -> tuple[list[str], list[str], list[str]]:
     """The chosen names (defaults for None), each checked against what exists."""
     chosen = []
     for label, names, known, default in (
@@ -36,8 +42,9 @@ def check_names(models: Sequence[str] | None, methods: Sequence[str] | None,
         names = list(default if names is None else names)
         unknown = [n for n in names if n not in known]
         if unknown or not names:
-            raise ValueError(f"{label} has {unknown or 'nothing'}; expected names among "
-                             f"{', '.join(known)}")
+            raise ValueError(
+                f"{label} has {unknown or 'nothing'}; expected names among {', '.join(known)}"
+            )
         chosen.append(names)
     return chosen[0], chosen[1], chosen[2]
 
@@ -82,8 +89,15 @@ def benchmark(
         for method in methods:
             bar.set_postfix_str(f"{model_name} / {method}")
             record, deletion = _score(task, method, metrics)
-            records.append({"model": model_name, "method": method, "examples": count,
-                            "chance": round(chance, 4), **record})
+            records.append(
+                {
+                    "model": model_name,
+                    "method": method,
+                    "examples": count,
+                    "chance": round(chance, 4),
+                    **record,
+                }
+            )
             if deletion is not None:
                 curves[(model_name, method)] = deletion
             bar.update()
@@ -103,8 +117,9 @@ def _score(task: Any, method: str, metrics: list[str]) -> tuple[dict[str, Any], 
     for kind in ("deletion", "insertion"):
         if any(m.startswith(kind) for m in metrics):
             cache[kind] = curve(task, attributions, kind)
-    values = {name: float(METRICS[name](task, attributions, cache).double().mean())
-              for name in metrics}
+    values = {
+        name: float(METRICS[name](task, attributions, cache).double().mean()) for name in metrics
+    }
     mean_curve = cache["deletion"].scores.mean(0) if "deletion" in cache else None
     record = {"seconds": round(seconds, 3), **{k: round(v, 4) for k, v in values.items()}}
     return record, (None if mean_curve is None else (cache["deletion"].fractions, mean_curve))

@@ -23,33 +23,46 @@ N_STEPS = 16  # integrated gradients' steps and the curves' points after the fir
 
 
 def _saliency(task: Task) -> Tensor:
-    return Saliency(task.forward).attribute(task.inputs, target=task.target,
-                                            additional_forward_args=task.args)
+    return Saliency(task.forward).attribute(
+        task.inputs, target=task.target, additional_forward_args=task.args
+    )
 
 
 def _input_x_gradient(task: Task) -> Tensor:
-    return InputXGradient(task.forward).attribute(task.inputs, target=task.target,
-                                                  additional_forward_args=task.args)
+    return InputXGradient(task.forward).attribute(
+        task.inputs, target=task.target, additional_forward_args=task.args
+    )
 
 
 def _integrated_gradients(task: Task) -> Tensor:
     return IntegratedGradients(task.forward).attribute(
-        task.inputs, task.baselines, target=task.target, additional_forward_args=task.args,
-        n_steps=N_STEPS, internal_batch_size="auto",
+        task.inputs,
+        task.baselines,
+        target=task.target,
+        additional_forward_args=task.args,
+        n_steps=N_STEPS,
+        internal_batch_size="auto",
     )
 
 
 def _occlusion(task: Task) -> Tensor:
     window, strides = task.window
     return Occlusion(task.forward).attribute(
-        task.inputs, sliding_window_shapes=window, strides=strides, baselines=task.baselines,
-        target=task.target, additional_forward_args=task.args,
+        task.inputs,
+        sliding_window_shapes=window,
+        strides=strides,
+        baselines=task.baselines,
+        target=task.target,
+        additional_forward_args=task.args,
     )
 
 
 def _feature_ablation(task: Task) -> Tensor:
     return FeatureAblation(task.forward).attribute(
-        task.inputs, task.baselines, target=task.target, additional_forward_args=task.args,
+        task.inputs,
+        task.baselines,
+        target=task.target,
+        additional_forward_args=task.args,
         feature_mask=task.feature_mask,
     )
 
@@ -72,8 +85,16 @@ METHODS: dict[str, Callable[[Task], Tensor]] = {
 
 def curve(task: Task, attributions: Tensor, kind: str) -> Curve:
     function = deletion_curve if kind == "deletion" else insertion_curve
-    return function(task.forward, task.inputs, attributions, task.baselines, task.target,
-                    task.args, task.feature_mask, n_steps=N_STEPS)
+    return function(
+        task.forward,
+        task.inputs,
+        attributions,
+        task.baselines,
+        task.target,
+        task.args,
+        task.feature_mask,
+        n_steps=N_STEPS,
+    )
 
 
 #: metric name -> (task, attributions, curves cache) -> (n,) per example
@@ -94,7 +115,14 @@ METRICS: dict[str, Callable[[Task, Tensor, dict], Tensor]] = {
 DEFAULT_METRICS = tuple(m for m in METRICS if m != "faithfulness_correlation")
 #: whether a larger value is better, for the figures and the Markdown table
 HIGHER_IS_BETTER = {
-    "pointing_game": True, "relevance_mass": True, "relevance_rank": True, "auroc": True,
-    "deletion_auc": False, "deletion_aopc": True, "insertion_auc": True, "sparseness": True,
-    "complexity": False, "faithfulness_correlation": True,
+    "pointing_game": True,
+    "relevance_mass": True,
+    "relevance_rank": True,
+    "auroc": True,
+    "deletion_auc": False,
+    "deletion_aopc": True,
+    "insertion_auc": True,
+    "sparseness": True,
+    "complexity": False,
+    "faithfulness_correlation": True,
 }

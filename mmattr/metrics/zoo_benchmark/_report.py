@@ -13,8 +13,9 @@ from matplotlib.figure import Figure
 from mmattr.metrics.zoo_benchmark._methods import HIGHER_IS_BETTER
 
 
-def write_report(records: list[dict[str, Any]], curves: dict, metrics: list[str],
-                 out: Path) -> None:
+def write_report(
+    records: list[dict[str, Any]], curves: dict, metrics: list[str], out: Path
+) -> None:
     """Write every file of the benchmark into ``out`` (created if missing)."""
     out.mkdir(parents=True, exist_ok=True)
     columns = list(records[0])
@@ -32,8 +33,10 @@ def write_report(records: list[dict[str, Any]], curves: dict, metrics: list[str]
 def markdown_table(records: list[dict[str, Any]], metrics: list[str]) -> str:
     """One row per (model, method); the best value of each metric per model in bold."""
     arrows = [f"{m} {'↑' if HIGHER_IS_BETTER[m] else '↓'}" for m in metrics]
-    lines = ["| model | method | chance | " + " | ".join(arrows) + " | seconds |",
-             "|---" * (len(metrics) + 4) + "|"]
+    lines = [
+        "| model | method | chance | " + " | ".join(arrows) + " | seconds |",
+        "|---" * (len(metrics) + 4) + "|",
+    ]
     for record in records:
         peers = [r for r in records if r["model"] == record["model"]]
         cells = []
@@ -42,8 +45,11 @@ def markdown_table(records: list[dict[str, Any]], metrics: list[str]) -> str:
             best = max(values) if HIGHER_IS_BETTER[metric] else min(values)
             text = f"{record[metric]:.3f}"
             cells.append(f"**{text}**" if record[metric] == best else text)
-        lines.append(f"| {record['model']} | {record['method']} | {record['chance']:.3f} | "
-                     + " | ".join(cells) + f" | {record['seconds']:.2f} |")
+        lines.append(
+            f"| {record['model']} | {record['method']} | {record['chance']:.3f} | "
+            + " | ".join(cells)
+            + f" | {record['seconds']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -55,15 +61,28 @@ def heatmap(records: list[dict[str, Any]], metrics: list[str]) -> Figure:
     figure = Figure(figsize=(1.0 + 0.95 * len(metrics), 0.9 + 0.42 * len(methods) * len(models)))
     axes = figure.subplots(len(models), 1, squeeze=False)[:, 0]
     for axis, model in zip(axes, models):
-        values = np.array([[next(r[m] for r in records if r["model"] == model
-                                 and r["method"] == method) for m in metrics]
-                           for method in methods], dtype=float)
-        axis.imshow(_column_scores(values, metrics), cmap="viridis", vmin=0, vmax=1,
-                    aspect="auto")
+        values = np.array(
+            [
+                [
+                    next(r[m] for r in records if r["model"] == model and r["method"] == method)
+                    for m in metrics
+                ]
+                for method in methods
+            ],
+            dtype=float,
+        )
+        axis.imshow(_column_scores(values, metrics), cmap="viridis", vmin=0, vmax=1, aspect="auto")
         for (row, col), value in np.ndenumerate(values):
             score = _column_scores(values, metrics)[row, col]
-            axis.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7,
-                      color="black" if score > 0.6 else "white")
+            axis.text(
+                col,
+                row,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if score > 0.6 else "white",
+            )
         axis.set_yticks(range(len(methods)), methods, fontsize=8)
         axis.set_xticks(range(len(metrics)), [_label(m) for m in metrics], fontsize=7)
         axis.set_title(model, fontsize=9, loc="left")

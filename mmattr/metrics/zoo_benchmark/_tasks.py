@@ -54,10 +54,16 @@ def shapes_cnn(bundle: Any, n: int) -> Task:
     data = bundle.spec.generate(n, SEED)
     image = data["image"]
     return Task(
-        "shapes-cnn", bundle.model, image,
+        "shapes-cnn",
+        bundle.model,
+        image,
         image.mean(dim=(2, 3), keepdim=True).expand_as(image).contiguous(),  # mean colour
-        data["label"], None, data["mask"], _grid_mask(32, 32, 2),
-        ((3, 3, 3), (3, 2, 2)), _channel_magnitude,
+        data["label"],
+        None,
+        data["mask"],
+        _grid_mask(32, 32, 2),
+        ((3, 3, 3), (3, 2, 2)),
+        _channel_magnitude,
     )
 
 
@@ -72,10 +78,16 @@ def keyword_audio(bundle: Any, n: int) -> Task:
     truth = ((centres[None] >= start[:, None]) & (centres[None] < end[:, None])).float()
     mels = spectrum.shape[1]
     return Task(
-        "keyword-audio", bundle.model.classify, spectrum,
+        "keyword-audio",
+        bundle.model.classify,
+        spectrum,
         spectrum.mean(dim=-1, keepdim=True).expand_as(spectrum).contiguous(),  # mean spectrum
-        data["label"], None, truth, torch.arange(spectrum.shape[-1])[None, None],
-        ((mels, 5), (mels, 2)), _channel_magnitude,
+        data["label"],
+        None,
+        truth,
+        torch.arange(spectrum.shape[-1])[None, None],
+        ((mels, 5), (mels, 2)),
+        _channel_magnitude,
     )
 
 
@@ -89,8 +101,15 @@ def vqa(bundle: Any, n: int) -> Task:
         return bundle.model(image=pixels, question=question_ids)
 
     return Task(
-        "vqa", forward, image, torch.zeros_like(image), data["label"][keep], (question,),
-        data["mask"][keep].float(), _grid_mask(32, 32, 2), ((3, 3, 3), (3, 2, 2)),
+        "vqa",
+        forward,
+        image,
+        torch.zeros_like(image),
+        data["label"][keep],
+        (question,),
+        data["mask"][keep].float(),
+        _grid_mask(32, 32, 2),
+        ((3, 3, 3), (3, 2, 2)),
         _channel_magnitude,
     )
 
@@ -106,14 +125,21 @@ def qa_bert(bundle: Any, n: int) -> Task:
         baselines = embed(torch.where(special, ids, tokenizer.pad_token_id))
 
     def forward(embeddings: Tensor, token_type_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        return model(inputs_embeds=embeddings, token_type_ids=token_type_ids,
-                     attention_mask=attention_mask).start_logits
+        return model(
+            inputs_embeds=embeddings, token_type_ids=token_type_ids, attention_mask=attention_mask
+        ).start_logits
 
     hidden = inputs.shape[-1]
     return Task(
-        "qa-bert", forward, inputs, baselines, data["start"],
-        (data["token_type_ids"], data["attention_mask"]), data["key_mask"].float(),
-        torch.arange(ids.shape[1])[None, :, None], ((1, hidden), (1, hidden)),
+        "qa-bert",
+        forward,
+        inputs,
+        baselines,
+        data["start"],
+        (data["token_type_ids"], data["attention_mask"]),
+        data["key_mask"].float(),
+        torch.arange(ids.shape[1])[None, :, None],
+        ((1, hidden), (1, hidden)),
         lambda a: a.norm(dim=-1),
     )
 
@@ -138,8 +164,15 @@ def ba_shapes_gcn(bundle: Any, n: int) -> Task:
     truth = (graph["house"][None] == graph["house"][nodes][:, None]).float()
     features = x.shape[-1]
     return Task(
-        "ba-shapes-gcn", forward, x, torch.zeros_like(x), graph["label"][nodes], (nodes,),
-        truth, torch.arange(x.shape[1])[None, :, None], ((1, features), (1, features)),
+        "ba-shapes-gcn",
+        forward,
+        x,
+        torch.zeros_like(x),
+        graph["label"][nodes],
+        (nodes,),
+        truth,
+        torch.arange(x.shape[1])[None, :, None],
+        ((1, features), (1, features)),
         lambda a: a.abs().sum(-1),
     )
 
