@@ -44,9 +44,10 @@ from ._lrp_backward import (
     stabilised,
 )
 from .gradient.lrp_rules import (
-    PropagationRule,
     layer_rules,
+    norm_link_applies,
     passes_relevance_through,
+    relu_link_applies,
     rule_parameters,
 )
 
@@ -213,9 +214,24 @@ class _Hooks:
     def finalize(self, output: Tensor) -> bool:
         """After the forward: fold each ReLU's and batch-norm's neighbours into its link; True
         if the fast propagation is exact (see :meth:`_holds`)."""
-        uses = _uses(
-            output, [x for _, _, x, _, _ in self.links] + [x for _, x, *_ in self.norm_links]
-        )
+        inputs = [x for _, _, x, _, _ in self.links] + [x for _, x, *_ in self.norm_links]
+        uses = _uses(output, inputs)
+        self._fold_norm_inputs(uses)
+        if not self._fold_relus(uses):
+            return False
+        self._fold_norm_outputs()
+        for rule in self.tensors.values():
+            if rule.producer is not None:
+                unchanged = rule.eps is None or rule.tensor._version == rule.version
+                _UNCHANGED_OUTPUTS[rule.producer] = unchanged
+        holds = self._holds()
+        # the backward holds what it needs; what is kept here would outlive its use
+        self.tensors, self.links, self.norm_links, self.relu_outputs = {}, [], [], []
+        return holds
+
+    def _fold_norm_inputs(self, uses: Counter) -> None:
+        """A batch-norm link takes over the rule of its input ``x`` when it is ``x``'s only
+        reader: ``× x``, and ``÷ (x + ε·sign x)`` where ``x`` is a rule layer's output."""
         for link, x, version, *_ in self.norm_links:
             at_input = self.tensors.get((id(x), version))
             if at_input is None or at_input.held() or uses.get(_node(x), 0) != 1:
@@ -223,6 +239,11 @@ class _Hooks:
             link.scale, at_input.scale = True, None
             if at_input.eps is not None:
                 link.eps, at_input.eps, at_input.stabilised = at_input.eps, None, None
+
+    def _fold_relus(self, uses: Counter) -> bool:
+        """A ReLU link takes over ``× y`` at its output and ``÷ (x + ε·sign x)`` at its input
+        ``x`` (read by it alone), and a batch-norm link's step where ``x`` is its output.
+        False where an in-place ReLU's input is read elsewhere too (the exact pass runs)."""
         norms = {(id(out), out_version): link for link, _, _, out, out_version in self.norm_links}
         for link, result, x, version, inplace in self.links:
             after = self.tensors.get((id(result), link.version))
@@ -232,25 +253,24 @@ class _Hooks:
             alone = uses.get(_node(x), 0) == 1
             if inplace and not alone:
                 return False
-            if link.scale and alone and before is not None and before.eps is not None:
-                if before.record_out is None:
-                    link.eps, before.eps, before.stabilised = before.eps, None, None
-                    link.norm = norms.get((id(x), version))
-                    if link.norm is not None:  # the batch-norm's step joins the ReLU's pass
-                        link.norm.after_relu = True
+            if not (link.scale and alone and before is not None and before.eps is not None):
+                continue
+            if before.record_out is None:
+                link.eps, before.eps, before.stabilised = before.eps, None, None
+                link.norm = norms.get((id(x), version))
+                if link.norm is not None:  # the batch-norm's step joins the ReLU's pass
+                    link.norm.after_relu = True
+        return True
+
+    def _fold_norm_outputs(self) -> None:
+        """A batch-norm link divides by ``z + ε·sign z`` at its output ``z`` (recomputed in
+        the backward, not kept) where no ReLU link took that step."""
         for link, *_, out, out_version in self.norm_links:
             at_output = self.tensors.get((id(out), out_version))
-            if at_output is not None and at_output.eps is not None and at_output.scale is None:
-                if not at_output.held():  # ``z`` is recomputed in the backward, not kept
-                    link.output_eps, at_output.eps, at_output.stabilised = at_output.eps, None, None
-        for rule in self.tensors.values():
-            if rule.producer is not None:
-                unchanged = rule.eps is None or rule.tensor._version == rule.version
-                _UNCHANGED_OUTPUTS[rule.producer] = unchanged
-        holds = self._holds()
-        # the backward holds what it needs; what is kept here would outlive its use
-        self.tensors, self.links, self.norm_links, self.relu_outputs = {}, [], [], []
-        return holds
+            if at_output is None or at_output.eps is None or at_output.scale is not None:
+                continue
+            if not at_output.held():
+                link.output_eps, at_output.eps, at_output.stabilised = at_output.eps, None, None
 
     def _holds(self) -> bool:
         """ReLU's own gradient (where it keeps it) equals passing relevance through when its
@@ -320,13 +340,13 @@ def relevance_hooks(
     with contextlib.ExitStack() as stack:
         hooks = _Hooks(recorded, stack.enter_context(gradient_hooks()), not relu_shortcut)
         for _, layer, rule in layer_rules(model):
-            if rule is None and relu_shortcut and _shortcut_applies(layer, recorded):
+            if rule is None and relu_shortcut and relu_link_applies(layer, recorded):
                 if type(layer) is nn.ReLU:
                     stack.enter_context(forward_hook(layer, hooks.relu_pre, pre=True))
                     stack.enter_context(forward_hook(layer, hooks.relu_post))
                 else:
                     stack.enter_context(forward_hook(layer, hooks.watch_relu))
-            elif relu_shortcut and _norm_link_applies(layer, rule, recorded):
+            elif relu_shortcut and norm_link_applies(layer, rule, recorded):
                 post = lambda m, a, out, rule=rule: hooks.norm_post(rule, m, a, out)  # noqa: E731
                 stack.enter_context(forward_hook(layer, hooks.norm_pre, pre=True))
                 stack.enter_context(forward_hook(layer, post))
@@ -341,26 +361,6 @@ def relevance_hooks(
             if verbose and rule is not None:
                 print(f"Applied {rule} on layer {layer}")
         yield hooks
-
-
-def _shortcut_applies(layer: nn.Module, recorded: Sequence[nn.Module]) -> bool:
-    """ReLU (not read by LayerLRP), or Dropout in eval mode (the identity)."""
-    if any(layer is r for r in recorded):
-        return False
-    return type(layer) is nn.ReLU or (type(layer) is nn.Dropout and not layer.training)
-
-
-_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-
-def _norm_link_applies(layer: nn.Module, rule: Any, recorded: Sequence[nn.Module]) -> bool:
-    """Batch-norm in eval mode on its running statistics, under a rule that keeps its
-    parameters (ε, the default), not read by LayerLRP."""
-    if type(layer) not in _BATCH_NORMS or layer.training or layer.running_var is None:
-        return False
-    if not isinstance(rule, PropagationRule) or rule.modifies_parameters:
-        return False
-    return not any(layer is r for r in recorded)
 
 
 def propagate_relevance(

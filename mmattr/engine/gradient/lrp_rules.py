@@ -19,7 +19,7 @@ attributes on that view. Rules written against Captum's protocol (they assign
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -214,3 +214,25 @@ def rule_parameters(rule: Any, layer: nn.Module, inputs: tuple, output: Tensor) 
         after[name] is not before[name] or after[name].data_ptr() != pointers[name] for name in own
     )
     return after if changed else None
+
+
+def relu_link_applies(layer: nn.Module, recorded: Sequence[nn.Module]) -> bool:
+    """Whether LRP's fast propagation links this pass-through layer: ReLU (not read by
+    LayerLRP), or Dropout in eval mode (the identity)."""
+    if any(layer is r for r in recorded):
+        return False
+    return type(layer) is nn.ReLU or (type(layer) is nn.Dropout and not layer.training)
+
+
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def norm_link_applies(layer: nn.Module, rule: Any, recorded: Sequence[nn.Module]) -> bool:
+    """Whether LRP's fast propagation links this batch-norm: eval mode on its running
+    statistics, under a rule that keeps its parameters (ε, the default), not read by
+    LayerLRP."""
+    if type(layer) not in BATCH_NORMS or layer.training or layer.running_var is None:
+        return False
+    if not isinstance(rule, PropagationRule) or rule.modifies_parameters:
+        return False
+    return not any(layer is r for r in recorded)
