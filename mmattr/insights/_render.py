@@ -49,10 +49,13 @@ def modality_view(
 
 def _render_options(adapter: Adapter) -> dict[str, Any]:
     """The audio adapter draws its spectrogram overlay as one PNG with HTML axes (a two-panel
-    figure takes ~1 s to draw; the page has to show a view within 1 s of the click)."""
-    from mmattr.adapters import AudioAdapter
+    figure takes ~1 s to draw; the page has to show a view within 1 s of the click); an image
+    heat map gets its colour bar (which colour is for, which against the class)."""
+    from mmattr.adapters import AudioAdapter, ImageAdapter
 
-    return {"kind": "html"} if isinstance(adapter, AudioAdapter) else {}
+    if isinstance(adapter, AudioAdapter):
+        return {"kind": "html"}
+    return {"show_colorbar": True} if isinstance(adapter, ImageAdapter) else {}
 
 
 def _heat_map(attribution: Tensor) -> Any:
@@ -62,7 +65,7 @@ def _heat_map(attribution: Tensor) -> Any:
     values = attribution.detach().double().cpu()
     if values.dim() == 4 and values.shape[0] == 1:
         drawn = visualize_image_attr(
-            values[0].numpy(), method="heat_map", sign="all", use_pyplot=False
+            values[0].numpy(), method="heat_map", sign="all", show_colorbar=True, use_pyplot=False
         )
     else:
         rows = values.reshape(values.shape[0], -1)[:, :4096]
