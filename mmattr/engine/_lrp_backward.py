@@ -14,6 +14,7 @@ as a plain backward's does.
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable
 
 import torch
@@ -187,8 +188,7 @@ class BatchNormLink:
         self.version = x._version
         self.output: Tensor | None = output
         self.layer = layer
-        variance = layer.running_var.to(torch.float64)
-        self.inverse_std = torch.rsqrt(variance + layer.eps).to(x.dtype)  # rounds as ATen's
+        self.inverse_std = _inverse_std(layer, x.dtype)
         self.weight = None if layer.weight is None else layer.weight.detach()
         self.scale = False
         self.eps: float | None = None
@@ -261,9 +261,27 @@ class BatchNormLink:
         )
 
 
+#: ``1/σ`` of each eval batch-norm, kept while its running variance, ε and dtype stay the same.
+_INVERSE_STDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _inverse_std(layer: nn.Module, dtype: torch.dtype) -> Tensor:
+    """``1/σ = rsqrt(var + ε)`` per channel, rounded as ATen's CPU kernel rounds it (in
+    float64, then to ``dtype``)."""
+    variance = layer.running_var
+    key = (variance.data_ptr(), variance._version, variance.device, layer.eps, dtype)
+    kept = _INVERSE_STDS.get(layer)
+    if kept is None or kept[0] != key:
+        value = torch.rsqrt(variance.detach().to(torch.float64) + layer.eps).to(dtype)
+        kept = _INVERSE_STDS[layer] = (key, value)
+    return kept[1]
+
+
 def _blocks(batch: int, channels: int, size: int) -> list[tuple[slice, slice]]:
     """Pieces of a ``(batch, channels, size)`` tensor of about ``_PIECE`` elements: whole
-    examples, or blocks of one example's channels."""
+    examples, or blocks of one example's channels (the whole tensor when it is small)."""
+    if batch * channels * size <= 2 * _PIECE:
+        return [(slice(None), slice(None))]
     if channels * size <= _PIECE:
         step = max(1, _PIECE // (channels * size))
         return [(slice(n, n + step), slice(None)) for n in range(0, batch, step)]

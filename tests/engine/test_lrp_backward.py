@@ -261,3 +261,23 @@ def test_batch_norm_input_changed_in_place_fails_as_in_captum():
     x = torch.randn(2, 3, 6, 6, dtype=torch.float64)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         mmattr.LRP(model).attribute(x, target=0)
+
+
+def test_batch_norm_statistics_changed_between_calls_are_used():
+    """``1/σ`` is kept between calls only while the running variance is the same tensor,
+    unchanged (its version), in the same dtype: after an in-place update or a new dtype the
+    next call is Captum's again."""
+    torch.manual_seed(7)
+    model = _NormCases("plain").eval()
+    model.bn1d.rule = mmattr.EpsilonRule()
+    x = torch.randn(2, 3, 6, 6)
+    mmattr.LRP(model).attribute(x, target=1)
+    with torch.no_grad():
+        model.bn.running_var.mul_(3.0)
+    for _ in range(2):
+        ours = mmattr.LRP(model).attribute(x, target=1)
+        model.bn1d.rule = captum_rules.EpsilonRule()
+        theirs, _ = _captum(model, x, 1)
+        model.bn1d.rule = mmattr.EpsilonRule()
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+        model, x = model.double(), x.double()
