@@ -249,8 +249,7 @@ class ImageAdapter:
 
         values = torch.as_tensor(attribution).detach().double().cpu()
         image = x.meta["image"].detach().double().cpu().numpy()
-        if values.dim() == 1:  # the segments' figure always has its colour bar
-            kwargs.pop("show_colorbar", None)
+        if values.dim() == 1:
             return visualize_segments(image, self._segments(x).numpy(), values.numpy(), **kwargs)
         if values.dim() == 4:
             if values.shape[0] != 1:

@@ -213,6 +213,7 @@ def visualize_segments(
     top_k: int = 3,
     ground_truth: Any = None,
     title: str | None = None,
+    show_colorbar: bool = True,
 ) -> Figure:
     """Image with superpixel boundaries, the per-segment score map, and top-k kept and removed.
 
@@ -228,6 +229,7 @@ def visualize_segments(
         ground_truth: ``(H, W)`` boolean mask outlined as the truth (``None``: none; default
             ``None``).
         title: figure title (``None``: none; default ``None``).
+        show_colorbar: a colour bar beside the score map (default ``True``).
     """
     picture = as_image(image, "image")
     segment_map = _check_segments(segments, picture)
@@ -242,7 +244,8 @@ def visualize_segments(
     shown = axes[1].imshow(score_map, cmap=_RD_WH_GN, vmin=-scale, vmax=scale)
     if ground_truth is not None:
         _outline(axes[1], ground_truth, segment_map.shape)
-    figure.colorbar(shown, ax=axes[1], shrink=0.8)
+    if show_colorbar:
+        figure.colorbar(shown, ax=axes[1], shrink=0.8)
     axes[1].set_title("segment attribution")
     _show_boundaries(axes[2], kept, segment_map)
     axes[2].set_title(f"top {top_k} segments kept")

@@ -8,6 +8,7 @@ each modality's view are saved to ``$MMATTR_TEST_OUTPUT/insights`` (default: the
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import tempfile
 import time
@@ -44,9 +45,15 @@ def browser():
         launched.close()
 
 
-def _serve(name: str):
-    explorer = from_zoo(name)
-    return explorer, explorer.serve(port=0, block=False)
+@contextlib.contextmanager
+def _served(explorer):
+    """``(explorer, server)``: the explorer served on a free port; stopped and closed after."""
+    server = explorer.serve(port=0, block=False)
+    try:
+        yield explorer, server
+    finally:
+        server.stop()
+        explorer.runner.close()
 
 
 def _open(browser, server):
@@ -131,8 +138,7 @@ def _check_numbers(shown: dict, explanation) -> None:
 
 
 def test_pick_example_change_method_numbers_are_explains(browser):
-    explorer, server = _serve("vqa")
-    try:
+    with _served(from_zoo("vqa")) as (explorer, server):
         page, errors = _open(browser, server)
         page.click("tr.mi-example[data-index='2']")
         page.wait_for_selector(DONE.format("A"))
@@ -169,14 +175,10 @@ def test_pick_example_change_method_numbers_are_explains(browser):
             {k: v[0] for k, v in second["totals"].items()}, rel=1e-6
         )
         assert errors == []
-    finally:
-        server.stop()
-        explorer.runner.close()
 
 
 def test_filter_and_bad_parameter_message(browser):
-    explorer, server = _serve("vqa")
-    try:
+    with _served(from_zoo("vqa")) as (explorer, server):
         page, _ = _open(browser, server)
         page.fill("input.mi-filter", "(text)")
         titles = page.eval_on_selector_all(
@@ -188,9 +190,6 @@ def test_filter_and_bad_parameter_message(browser):
         page.dispatch_event("input[name=n_steps]", "change")
         message = page.wait_for_selector(".mi-pane[data-pane='A'] .mi-error").text_content()
         assert message == "n_steps is 100000; expected an integer in [1, 256]"
-    finally:
-        server.stop()
-        explorer.runner.close()
 
 
 VIEWS = [  # zoo model, example, explain's target, images shown
@@ -204,8 +203,7 @@ VIEWS = [  # zoo model, example, explain's target, images shown
 
 @pytest.mark.parametrize(("name", "example", "target", "images"), VIEWS)
 def test_each_modality_view_screenshot(browser, name, example, target, images):
-    explorer, server = _serve(name)
-    try:
+    with _served(from_zoo(name)) as (explorer, server):
         page, errors = _open(browser, server)
         page.click(f"tr.mi-example[data-index='{example}']")
         page.wait_for_selector(DONE.format("A"))
@@ -219,9 +217,6 @@ def test_each_modality_view_screenshot(browser, name, example, target, images):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         assert errors == []
-    finally:
-        server.stop()
-        explorer.runner.close()
 
 
 def _styled(page, selector: str) -> list[str]:
@@ -234,8 +229,7 @@ def _styled(page, selector: str) -> list[str]:
 def test_qa_view_tokens_layers_and_the_end_logit(browser):
     """Question + context tokens highlighted (their inline colours applied under the CSP), the
     layers x tokens map, and the target list switching to the answer's end logit."""
-    explorer, server = _serve("qa-bert")
-    try:
+    with _served(from_zoo("qa-bert")) as (explorer, server):
         page, errors = _open(browser, server)
         row = explorer.examples()[2]
         assert row["correct"] and row["label_name"] == row["prediction_name"] == "pink"
@@ -266,17 +260,12 @@ def test_qa_view_tokens_layers_and_the_end_logit(browser):
         assert ends != shown and len(ends) == len(shown)  # the layers map of the end logit
         page.screenshot(path=str(SCREENSHOTS / "qa-bert-end.png"), full_page=True)
         assert errors == []
-    finally:
-        server.stop()
-        explorer.runner.close()
 
 
 def test_the_page_runs_under_its_csp_and_the_checks_see_a_refusal(browser):
     """An injected inline script does not run and an inline style is not applied; both are
     reported, so the other tests' ``errors == []`` means no refusal happened there."""
-    explorer = tiny_explorer()
-    server = explorer.serve(port=0, block=False)
-    try:
+    with _served(tiny_explorer()) as (explorer, server):
         page, errors = _open(browser, server)
         assert errors == []
         page.evaluate(
@@ -300,40 +289,34 @@ def test_the_page_runs_under_its_csp_and_the_checks_see_a_refusal(browser):
             "CSP script-src-elem refused inline",
             "CSP style-src-attr refused inline",
         ]
-    finally:
-        server.stop()
-        explorer.runner.close()
 
 
 def test_page_stays_responsive_and_moving_on_cancels(browser):
-    explorer = tiny_explorer()
-    server = explorer.serve(port=0, block=False)
-    model = explorer.model
-    try:
-        page, errors = _open(browser, server)
-        model.calls, model.block_at = 0, 1  # the next view's first forward waits on the gate
-        page.click("tr.mi-example[data-index='1']")
-        assert model.started.wait(10)
-        page.wait_for_selector(".mi-pane[data-pane='A'] .mi-progress")  # progress while it runs
-        page.fill("input.mi-filter", "question 2")  # the page still answers
-        assert page.eval_on_selector_all("tr.mi-example", "rows => rows.length") == 1
-        page.click("tr.mi-example[data-index='2']")  # move on: the running view is cancelled
-        _wait_for(page, "document.querySelectorAll('.mi-pane').length === 1")
-        first = next(job for job in explorer.runner.jobs.values() if job.settings.example == 1)
-        deadline = time.monotonic() + 10  # the page posts the cancel without waiting
-        while not first.cancel_event.is_set() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        model.gate.set()
-        page.wait_for_selector(DONE.format("A"))
-        assert first.wait(10) and first.status == "cancelled"
-        assert _shown(page)["heading"].startswith("integrated_gradients")
-        assert page.eval_on_selector(".mi-chosen", "row => row.dataset.index") == "2"
-        assert all(not m._forward_hooks for m in model.modules()) and not model.training
-        assert errors == []
-    finally:
-        model.gate.set()
-        server.stop()
-        explorer.runner.close()
+    with _served(tiny_explorer()) as (explorer, server):
+        model = explorer.model
+        try:
+            page, errors = _open(browser, server)
+            model.calls, model.block_at = 0, 1  # the next view's first forward waits on the gate
+            page.click("tr.mi-example[data-index='1']")
+            assert model.started.wait(10)
+            page.wait_for_selector(".mi-pane[data-pane='A'] .mi-progress")  # progress while it runs
+            page.fill("input.mi-filter", "question 2")  # the page still answers
+            assert page.eval_on_selector_all("tr.mi-example", "rows => rows.length") == 1
+            page.click("tr.mi-example[data-index='2']")  # move on: the running view is cancelled
+            _wait_for(page, "document.querySelectorAll('.mi-pane').length === 1")
+            first = next(job for job in explorer.runner.jobs.values() if job.settings.example == 1)
+            deadline = time.monotonic() + 10  # the page posts the cancel without waiting
+            while not first.cancel_event.is_set() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            model.gate.set()
+            page.wait_for_selector(DONE.format("A"))
+            assert first.wait(10) and first.status == "cancelled"
+            assert _shown(page)["heading"].startswith("integrated_gradients")
+            assert page.eval_on_selector(".mi-chosen", "row => row.dataset.index") == "2"
+            assert all(not m._forward_hooks for m in model.modules()) and not model.training
+            assert errors == []
+        finally:
+            model.gate.set()
 
 
 MOCK_WIDGET = """async ([state, token]) => {
@@ -354,9 +337,8 @@ MOCK_WIDGET = """async ([state, token]) => {
 
 
 def test_widget_front_end_with_the_kernels_values(browser):
-    explorer, server = _serve("vqa")
-    widget = explorer.widget()
-    try:
+    with _served(from_zoo("vqa")) as (explorer, server):
+        widget = explorer.widget()
         page, errors = _open(browser, server)
         page.evaluate(MOCK_WIDGET, [widget.state, server.token])
         assert page.locator("#widget button.mi-export-save").count() == 0  # no server to save
@@ -375,16 +357,12 @@ def test_widget_front_end_with_the_kernels_values(browser):
         )
         _check_numbers(_shown(page), _explain(explorer, 5, "saliency"))
         assert errors == []
-    finally:
-        server.stop()
-        explorer.runner.close()
 
 
 def test_story_lm_view_prompt_tokens_and_the_generated_token_table(browser):
     """story-lm in the page: the prompt's tokens highlighted (the answer's own token in the
     fact the strongest), and the prompt x generated tokens table with LLMAttribution's values."""
-    explorer, server = _serve("story-lm")
-    try:
+    with _served(from_zoo("story-lm")) as (explorer, server):
         page, errors = _open(browser, server)
         page.click("tr.mi-example[data-index='0']")
         page.wait_for_selector(DONE.format("A"))
@@ -402,6 +380,3 @@ def test_story_lm_view_prompt_tokens_and_the_generated_token_table(browser):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "story-lm.png"), full_page=True)
         assert errors == []
-    finally:
-        server.stop()
-        explorer.runner.close()
