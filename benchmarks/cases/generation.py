@@ -29,11 +29,15 @@ def gpt2_model(device: str, n_positions: int = 128):
 
 
 class Calls:
-    """Forward calls and rows of a model, reset per contender run."""
+    """Forward calls of a causal LM, reset per contender run.
+
+    Counted on the LM's transformer body: Captum calls ``model.forward(...)`` directly, which
+    runs no hook of the outer module, while every forward, either way, calls the body.
+    """
 
     def __init__(self, model, evaluations: dict[str, str]) -> None:
-        self.evaluations, self.calls, self.rows = evaluations, 0, 0
-        model.register_forward_hook(self._count)
+        self.evaluations, self.calls = evaluations, 0
+        model.base_model.register_forward_hook(self._count)
 
     def _count(self, module, args, kwargs_output) -> None:
         self.calls += 1

@@ -54,10 +54,17 @@ class PrefixCache:
             head = {"logits_to_keep": 1} if "logits_to_keep" in _forward_parameters(model) else {}
             with torch.inference_mode():
                 output = model(input_ids=ids[None], use_cache=True, **head)
-            self.ids, self.past = ids, output.past_key_values
+            self.ids, self.past = ids, _output_cache(output)
         past = copy.deepcopy(self.past)
         past.batch_repeat_interleave(n)
         return past
+
+
+def _output_cache(output: Any) -> Any:
+    """The key/value cache a forward returned: ``cache`` in transformers 5, where reading
+    ``past_key_values`` logs a deprecation warning, ``past_key_values`` before."""
+    cache = getattr(output, "cache", None)
+    return output.past_key_values if cache is None else cache
 
 
 def teacher_forced_with_prefix(

@@ -63,3 +63,26 @@ def test_no_shared_prefix_falls_back(lm):
     plain = llm_attr.attribute(inp, TARGET)
     cached = llm_attr.attribute(inp, TARGET, use_cached_prefix=True)
     torch.testing.assert_close(cached.token_attr, plain.token_attr, atol=1e-6, rtol=0)
+
+
+def test_cached_prefix_reads_the_cache_without_deprecation_warnings(lm):
+    """transformers 5 renamed the cache ``cache``; reading ``past_key_values`` logs a warning."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    model, tokenizer = lm
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    hf_logger = hf_logging.get_logger("transformers")
+    logging.Logger.warning_once.cache_clear()  # a warning already given once is given again
+    hf_logger.addHandler(handler)
+    try:
+        inp = mmattr.TextTemplateInput(TEMPLATE, VALUES, baselines=["", "", "", ""])
+        llm_attr = mmattr.LLMAttribution(mmattr.FeatureAblation(model), tokenizer)
+        result = llm_attr.attribute(inp, TARGET, use_cached_prefix=True)
+    finally:
+        hf_logger.removeHandler(handler)
+    assert result.token_attr.shape == (len(tokenizer.encode(TARGET)), len(VALUES))
+    assert not [m for m in messages if "deprecated" in m], messages
