@@ -35,21 +35,21 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys, argv, message):
 
 def test_zoo_vqa_serves_offline():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "mmattr.cli", "insights", "--zoo", "vqa"],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
-    )
-    try:
-        line = process.stdout.readline()
-        url = line.split(": ", 1)[1].strip()
-        assert url.startswith("http://127.0.0.1:") and "?token=" in url
-        base, token = url.split("/?token=")
-        state = httpx.get(f"{base}/api/state", params={"token": token}, timeout=30).json()
-        assert [row["correct"] for row in state["examples"]] == [True] * 8
-        assert state["classes"][:2] == ["circle", "square"]
-        assert httpx.get(f"{base}/api/state", timeout=30).status_code == 403
-    finally:
-        process.terminate()
-        process.wait(10)
+    ) as process:  # closes the pipe on the way out
+        try:
+            line = process.stdout.readline()
+            url = line.split(": ", 1)[1].strip()
+            assert url.startswith("http://127.0.0.1:") and "?token=" in url
+            base, token = url.split("/?token=")
+            state = httpx.get(f"{base}/api/state", params={"token": token}, timeout=30).json()
+            assert [row["correct"] for row in state["examples"]] == [True] * 8
+            assert state["classes"][:2] == ["circle", "square"]
+            assert httpx.get(f"{base}/api/state", timeout=30).status_code == 403
+        finally:
+            process.terminate()
+            process.wait(10)
