@@ -12,15 +12,14 @@ from torch import Tensor
 from ._docs import document
 from ._hooks import preserve_model_state
 from ._inputs import (
-    TargetType,
     as_tuple,
     format_additional_args,
     format_baselines,
     format_inputs,
     run_forward,
     tensorize_baselines,
-    validate_target,
 )
+from ._targets import TargetType, validate_target
 from .errors import InputTypeError, InputValueError
 
 

@@ -8,7 +8,8 @@ import torch
 from torch import Tensor
 
 from ._docs import document
-from ._inputs import TargetType, run_forward
+from ._inputs import run_forward
+from ._targets import TargetType
 from .errors import InputValueError
 
 

@@ -13,7 +13,8 @@ import torch
 from torch import Tensor
 
 from ._batching import BatchSize, chunk_bounds, resolve_batch_size
-from ._inputs import Baseline, expand_additional_args, expand_target
+from ._inputs import Baseline, expand_additional_args
+from ._targets import expand_target
 from .errors import InputTypeError, InputValueError
 
 RIEMANN_METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")

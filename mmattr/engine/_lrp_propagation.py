@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from ._gradients import as_leaves, check_scalar_per_example, grad_of_outputs
 from ._hooks import forward_hook, gradient_hooks
-from ._inputs import TargetType, run_forward
+from ._inputs import run_forward
 from ._lrp_backward import (
     BatchNormLink,
     DivideByOutput,
@@ -43,6 +43,7 @@ from ._lrp_backward import (
     TensorRule,
     stabilised,
 )
+from ._targets import TargetType
 from .gradient.lrp_rules import (
     layer_rules,
     norm_link_applies,

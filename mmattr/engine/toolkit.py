@@ -14,12 +14,10 @@ from ._gradients import as_leaves, check_scalar_per_example, grad_of_outputs, gr
 from ._hooks import capture_layers, count_activation_bytes, preserve_model_state, replace_layer
 from ._inputs import (
     BaselinesType,
-    TargetType,
     TensorOrTuple,
     as_tuple,
     check_finite,
     expand_additional_args,
-    expand_target,
     format_additional_args,
     format_baselines,
     format_inputs,
@@ -27,18 +25,13 @@ from ._inputs import (
     is_tuple,
     require_floating,
     run_forward,
-    select_target,
     tensorize_baselines,
-    validate_target,
 )
 from ._outputs import OutputSelector, output_tensor
+from ._targets import TargetType, expand_target, select_target, validate_target
 from .errors import InputTypeError, InputValueError
-from .perturbation._perturb import (
-    count_groups,
-    format_feature_mask,
-    forward_perturbations,
-    progress_bar,
-)
+from .perturbation._feature_masks import count_groups, format_feature_mask
+from .perturbation._perturb import forward_perturbations, progress_bar
 
 __all__ = [
     "Attribution",

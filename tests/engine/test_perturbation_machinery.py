@@ -9,14 +9,8 @@ import pytest
 import torch
 
 import mmattr
-from mmattr.engine.perturbation._perturb import (
-    LeaveOneOut,
-    count_groups,
-    evaluate_coalitions,
-    format_feature_mask,
-    group_order,
-    perturbed_inputs,
-)
+from mmattr.engine.perturbation._feature_masks import count_groups, format_feature_mask, group_order
+from mmattr.engine.perturbation._perturb import LeaveOneOut, evaluate_coalitions, perturbed_inputs
 from tests.helpers.models import example_inputs, make
 
 

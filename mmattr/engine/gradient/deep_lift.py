@@ -13,11 +13,9 @@ from .._base import Attribution
 from .._gradients import as_leaves, check_batch_kept, check_scalar_per_example, grad_of_outputs
 from .._inputs import (
     BaselinesType,
-    TargetType,
     TensorOrTuple,
     call_baselines,
     expand_additional_args,
-    expand_target,
     format_additional_args,
     format_call,
     format_inputs,
@@ -25,8 +23,8 @@ from .._inputs import (
     is_tuple,
     run_forward,
     tensorize_baselines,
-    validate_target,
 )
+from .._targets import TargetType, expand_target, validate_target
 from ..errors import InputValueError
 from ..registry import register
 

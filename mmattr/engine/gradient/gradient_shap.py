@@ -11,7 +11,6 @@ from torch import Tensor
 from .._base import AttributionByInputs
 from .._gradients import gradients
 from .._inputs import (
-    TargetType,
     TensorOrTuple,
     call_baselines,
     check_count,
@@ -19,6 +18,7 @@ from .._inputs import (
     format_inputs,
     format_output,
 )
+from .._targets import TargetType
 from ..registry import register
 from .deep_lift import format_baseline_distribution
 from .noise_tunnel import NoiseTunnel

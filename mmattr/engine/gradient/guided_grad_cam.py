@@ -9,13 +9,8 @@ import torch
 from torch import Tensor
 
 from .._base import Attribution
-from .._inputs import (
-    TargetType,
-    TensorOrTuple,
-    format_inputs,
-    format_output,
-    is_tuple,
-)
+from .._inputs import TensorOrTuple, format_inputs, format_output, is_tuple
+from .._targets import TargetType
 from ..errors import InputValueError
 from ..layer._layer_base import LayerAttribution
 from ..layer._layer_pass import ModuleOrList

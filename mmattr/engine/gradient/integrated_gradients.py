@@ -10,14 +10,9 @@ from torch import Tensor
 from .._base import AttributionByInputs
 from .._batching import BatchSize
 from .._gradients import gradients
-from .._inputs import (
-    BaselinesType,
-    TargetType,
-    TensorOrTuple,
-    format_call,
-    format_output,
-)
+from .._inputs import BaselinesType, TensorOrTuple, format_call, format_output
 from .._integration import integrate_path, path_chunks, quadrature
+from .._targets import TargetType
 from ..registry import register
 
 

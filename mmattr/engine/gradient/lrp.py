@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 from torch import Tensor, nn
 
 from .._base import Attribution
-from .._inputs import TargetType, TensorOrTuple, as_tuple, format_call, format_output
+from .._inputs import TensorOrTuple, as_tuple, format_call, format_output
 from .._lrp_propagation import propagate_relevance, relevance_delta, scale_by_output
+from .._targets import TargetType
 from ..registry import register
 from .lrp_rules import check_lrp_model, check_rules
 

@@ -14,13 +14,12 @@ from .._inputs import (
     as_tuple,
     check_count,
     expand_additional_args,
-    expand_target,
     format_additional_args,
     format_baselines,
     format_inputs,
     is_tuple,
-    validate_target,
 )
+from .._targets import expand_target, validate_target
 from ..errors import InputTypeError, InputValueError
 from ..registry import register
 

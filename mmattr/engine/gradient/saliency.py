@@ -6,12 +6,8 @@ from typing import Any
 
 from .._base import Attribution
 from .._gradients import gradients
-from .._inputs import (
-    TargetType,
-    TensorOrTuple,
-    format_call,
-    format_output,
-)
+from .._inputs import TensorOrTuple, format_call, format_output
+from .._targets import TargetType
 from ..registry import register
 
 

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from .._base import Attribution, _sum_rows
 from .._docs import document
-from .._inputs import TargetType
+from .._targets import TargetType
 from ._layer_pass import LayerSpec, ModuleOrList, layer_spec
 
 LayerResult = Tensor | list[Tensor]  # one layer's attributions, or a list for a list of layers

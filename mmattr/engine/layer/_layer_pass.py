@@ -25,8 +25,9 @@ from .._hooks import (
     check_layers_ran,
     substitute_layer,
 )
-from .._inputs import TargetType, run_forward
+from .._inputs import run_forward
 from .._integration import path_chunks
+from .._targets import TargetType
 from ..errors import InputValueError
 
 ModuleOrList = nn.Module | Sequence[nn.Module]

@@ -7,13 +7,9 @@ from typing import Any
 from torch import Tensor
 
 from .._batching import BatchSize
-from .._inputs import (
-    BaselinesType,
-    TargetType,
-    TensorOrTuple,
-    format_call,
-)
+from .._inputs import BaselinesType, TensorOrTuple, format_call
 from .._integration import quadrature, weighted_step_sum
+from .._targets import TargetType
 from ..registry import register
 from ._layer_base import LayerAttribution
 from ._layer_pass import interpolated_layer_gradients

@@ -12,14 +12,9 @@ import torch
 from torch import Tensor
 
 from .._batching import BatchSize
-from .._inputs import (
-    BaselinesType,
-    TargetType,
-    TensorOrTuple,
-    check_count,
-    format_call,
-)
+from .._inputs import BaselinesType, TensorOrTuple, check_count, format_call
 from .._integration import quadrature
+from .._targets import TargetType
 from ..registry import register
 from ._layer_base import LayerAttribution, per_layer_deltas
 from ._layer_pass import interpolated_layer_gradients

@@ -16,13 +16,12 @@ from torch import Tensor
 from .._backward_rules import deeplift_rules
 from .._inputs import (
     BaselinesType,
-    TargetType,
     TensorOrTuple,
     expand_additional_args,
-    expand_target,
     format_call,
     tensorize_baselines,
 )
+from .._targets import TargetType, expand_target
 from ..gradient.deep_lift import baseline_pairs, call_custom_attribution_func, mean_over_baselines
 from ..registry import register
 from ._layer_base import LayerAttributionByInputs, LayerResult, per_layer_deltas

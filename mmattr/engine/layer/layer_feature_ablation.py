@@ -6,12 +6,8 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from .._inputs import (
-    BaselinesType,
-    TargetType,
-    TensorOrTuple,
-    format_call,
-)
+from .._inputs import BaselinesType, TensorOrTuple, format_call
+from .._targets import TargetType
 from ..perturbation._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval
 from ..perturbation.feature_ablation import FeatureAblation
 from ..registry import register

@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from .._inputs import TargetType, TensorOrTuple
+from .._inputs import TensorOrTuple
+from .._targets import TargetType
 from ..perturbation._perturb import DEFAULT_PERTURBATIONS_PER_EVAL, PerturbationsPerEval
 from ..perturbation.feature_permutation import FeaturePermutation
 from ..registry import register

@@ -14,7 +14,6 @@ import torch
 from torch import Tensor
 
 from .._inputs import (
-    TargetType,
     TensorOrTuple,
     as_tuple,
     call_baselines,
@@ -23,6 +22,7 @@ from .._inputs import (
     format_call,
     format_inputs,
 )
+from .._targets import TargetType
 from ..gradient.gradient_shap import _as_distribution, _scale
 from ..gradient.noise_tunnel import NoiseTunnel
 from ..registry import register

@@ -6,11 +6,8 @@ from typing import Any
 
 from torch import Tensor
 
-from .._inputs import (
-    TargetType,
-    TensorOrTuple,
-    format_call,
-)
+from .._inputs import TensorOrTuple, format_call
+from .._targets import TargetType
 from ..registry import register
 from ._layer_base import LayerAttributionByInputs
 from ._layer_pass import layer_gradients

@@ -12,14 +12,9 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from .._batching import BatchSize
-from .._inputs import (
-    BaselinesType,
-    TargetType,
-    TensorOrTuple,
-    format_call,
-    tensorize_baselines,
-)
+from .._inputs import BaselinesType, TensorOrTuple, format_call, tensorize_baselines
 from .._integration import quadrature
+from .._targets import TargetType
 from ..gradient.integrated_gradients import IntegratedGradients
 from ..registry import register
 from ._layer_base import LayerAttributionByInputs

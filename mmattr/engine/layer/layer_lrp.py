@@ -6,13 +6,14 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-from .._inputs import TargetType, TensorOrTuple, format_call
+from .._inputs import TensorOrTuple, format_call
 from .._lrp_propagation import (
     LayerRelevance,
     propagate_relevance,
     relevance_delta,
     scale_by_output,
 )
+from .._targets import TargetType
 from ..gradient.lrp_rules import check_lrp_model, check_rules
 from ..registry import register
 from ._layer_base import LayerAttribution

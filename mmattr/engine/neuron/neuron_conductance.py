@@ -10,15 +10,9 @@ from torch import Tensor
 
 from .._batching import BatchSize
 from .._gradients import as_leaves, check_batch_kept, check_scalar_per_example, grad_of_outputs
-from .._inputs import (
-    BaselinesType,
-    TargetType,
-    TensorOrTuple,
-    format_call,
-    format_output,
-    run_forward,
-)
+from .._inputs import BaselinesType, TensorOrTuple, format_call, format_output, run_forward
 from .._integration import integrate_path, path_chunks, quadrature
+from .._targets import TargetType
 from ..registry import register
 from ._neuron import (
     NeuronAttributionByInputs,

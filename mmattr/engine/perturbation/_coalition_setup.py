@@ -9,26 +9,17 @@ from typing import Any, Callable
 
 from torch import Tensor
 
-from .._inputs import (
-    Baseline,
-    BaselinesType,
-    TargetType,
-    format_call,
-    format_output,
-    slice_additional_args,
-    slice_target,
-)
+from .._inputs import Baseline, BaselinesType, format_call, format_output, slice_additional_args
+from .._targets import TargetType, slice_target
+from ._feature_masks import count_groups, format_feature_mask, spread_groups
 from ._perturb import (
     PerturbationsPerEval,
     as_floating,
     check_perturbations_per_eval,
-    count_groups,
     empty_attributions,
-    format_feature_mask,
     initial_forward,
     is_aggregate,
     resolve_perturbations_per_eval,
-    spread_groups,
 )
 
 

@@ -12,7 +12,8 @@ from torch import Tensor
 from .._base import Attribution
 from .._inputs import BaselinesType, format_baselines, format_inputs, format_output, run_forward
 from ..registry import register
-from ._perturb import count_groups, format_feature_mask, perturbed_inputs, progress_bar
+from ._feature_masks import count_groups, format_feature_mask
+from ._perturb import perturbed_inputs, progress_bar
 from .feature_ablation import FeatureAblation
 
 

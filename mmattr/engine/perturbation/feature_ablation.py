@@ -7,33 +7,28 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from .._inputs import (
-    Baseline,
-    BaselinesType,
-    TargetType,
-    TensorOrTuple,
-    format_call,
-    format_output,
-    is_tuple,
-)
+from .._inputs import Baseline, BaselinesType, TensorOrTuple, format_call, format_output, is_tuple
+from .._targets import TargetType
 from ..registry import register
+from ._feature_masks import (
+    check_mask_rows,
+    count_groups,
+    format_feature_mask,
+    groups_of_inputs,
+    spread_groups,
+)
 from ._futures import FutureAttribution
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     LeaveOneOut,
     PerturbationsPerEval,
-    check_mask_rows,
     check_perturbations_per_eval,
-    count_groups,
-    format_feature_mask,
     forward_perturbations,
-    groups_of_inputs,
     initial_forward,
     is_aggregate,
     perturbed_inputs,
     progress_bar,
     resolve_perturbations_per_eval,
-    spread_groups,
 )
 
 Build = Callable[[int, int], tuple[Tensor, ...]]

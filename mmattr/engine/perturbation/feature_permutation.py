@@ -9,23 +9,15 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from .._inputs import (
-    Baseline,
-    TargetType,
-    TensorOrTuple,
-    format_call,
-    format_output,
-    is_tuple,
-)
+from .._inputs import Baseline, TensorOrTuple, format_call, format_output, is_tuple
+from .._targets import TargetType
 from ..errors import InputTypeError, InputValueError
 from ..registry import register
+from ._feature_masks import format_feature_mask, group_order, groups_of_inputs
 from ._perturb import (
     DEFAULT_PERTURBATIONS_PER_EVAL,
     PerturbationsPerEval,
     check_perturbations_per_eval,
-    format_feature_mask,
-    group_order,
-    groups_of_inputs,
 )
 from .feature_ablation import Build, FeatureAblation
 

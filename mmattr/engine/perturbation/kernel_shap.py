@@ -9,7 +9,8 @@ import torch
 from torch import Tensor
 from torch.distributions.categorical import Categorical
 
-from .._inputs import BaselinesType, TargetType, TensorOrTuple
+from .._inputs import BaselinesType, TensorOrTuple
+from .._targets import TargetType
 from ..registry import register
 from ._coalition_setup import CoalitionSetup
 from ._linear_models import LinearRegression

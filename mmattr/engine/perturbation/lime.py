@@ -11,7 +11,8 @@ import torch
 from torch import Tensor
 
 from .._base import Attribution
-from .._inputs import BaselinesType, TargetType, TensorOrTuple, format_output
+from .._inputs import BaselinesType, TensorOrTuple, format_output
+from .._targets import TargetType
 from ..errors import InputValueError
 from ..registry import register
 from ._coalition_setup import CoalitionSetup, attribute_coalitions

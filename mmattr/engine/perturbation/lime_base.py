@@ -8,14 +8,8 @@ import torch
 from torch import Tensor
 
 from .._base import Attribution
-from .._inputs import (
-    TargetType,
-    TensorOrTuple,
-    expand_additional_args,
-    expand_target,
-    format_additional_args,
-    run_forward,
-)
+from .._inputs import TensorOrTuple, expand_additional_args, format_additional_args, run_forward
+from .._targets import TargetType, expand_target
 from ..registry import register
 from ._perturb import progress_bar
 from .lime import draw_perturbations, fit_interpretable_model

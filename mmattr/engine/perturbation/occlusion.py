@@ -11,15 +11,8 @@ import torch
 from torch import Tensor
 
 from .._base import Attribution
-from .._inputs import (
-    Baseline,
-    BaselinesType,
-    TargetType,
-    TensorOrTuple,
-    format_call,
-    format_output,
-    is_tuple,
-)
+from .._inputs import Baseline, BaselinesType, TensorOrTuple, format_call, format_output, is_tuple
+from .._targets import TargetType
 from ..errors import InputTypeError, InputValueError
 from ..registry import register
 from ._perturb import (

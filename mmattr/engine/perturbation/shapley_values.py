@@ -9,7 +9,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._inputs import BaselinesType, TargetType, TensorOrTuple
+from .._inputs import BaselinesType, TensorOrTuple
+from .._targets import TargetType
 from ..errors import InputValueError
 from ..registry import register
 from ._coalition_setup import CoalitionSetup, attribute_coalitions
