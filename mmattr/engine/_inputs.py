@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ._docs import document
 from ._outputs import output_tensor
-from ._targets import TargetType, _repeat_batch, select_target, validate_target
+from ._targets import TargetType, repeat_batch, select_target, validate_target
 from .errors import InputTypeError, InputValueError
 
 TensorOrTuple = Union[Tensor, tuple[Tensor, ...]]
@@ -234,7 +234,7 @@ def expand_additional_args(args: tuple | None, n_repeats: int, interleave: bool 
     if args is None or n_repeats == 1:
         return args
     return tuple(
-        _repeat_batch(arg, n_repeats, interleave)
+        repeat_batch(arg, n_repeats, interleave)
         if isinstance(arg, Tensor) and arg.dim() > 0
         else arg
         for arg in args

@@ -34,12 +34,13 @@ def expand_target(target: TargetType, n_repeats: int, interleave: bool = False) 
             return [t for t in target for _ in range(n_repeats)]
         return target * n_repeats
     if isinstance(target, Tensor) and target.numel() > 1:
-        return _repeat_batch(target, n_repeats, interleave)
+        return repeat_batch(target, n_repeats, interleave)
     return target
 
 
-# also repeats the additional arguments' tensors: _inputs imports it from this lower module
-def _repeat_batch(tensor: Tensor, n_repeats: int, interleave: bool) -> Tensor:
+def repeat_batch(tensor: Tensor, n_repeats: int, interleave: bool) -> Tensor:
+    """``n_repeats`` copies of the batch: ``[a, b, a, b]``, or ``[a, a, b, b]`` interleaved
+    (the target's and, from :mod:`._inputs`, the additional arguments' tensors)."""
     if interleave:
         return tensor.repeat_interleave(n_repeats, dim=0)
     return tensor.repeat((n_repeats,) + (1,) * (tensor.dim() - 1))
