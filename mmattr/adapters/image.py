@@ -243,7 +243,7 @@ class ImageAdapter:
     def render(self, attribution: Any, x: ModalityInput, **kwargs: Any) -> Any:
         """A figure: per-segment scores (k,) through ``visualize_segments``; pixel attributions
         (1, 3, H, W), (3, H, W) or (H, W) through ``visualize_image_attr`` (blended heat map,
-        both signs unless ``kwargs`` say otherwise)."""
+        both signs, a colour bar in attribution units, unless ``kwargs`` say otherwise)."""
         from mmattr.visualizers.image import visualize_segments
         from mmattr.visualizers.image_attr import visualize_image_attr
 
@@ -260,6 +260,7 @@ class ImageAdapter:
         kwargs.setdefault("method", "blended_heat_map")
         kwargs.setdefault("sign", "all")
         kwargs.setdefault("use_pyplot", False)
+        kwargs.setdefault("raw_colorbar", True)  # a colour bar, if asked for, in attribution units
         figure, _ = visualize_image_attr(values.numpy(), image, **kwargs)
         return figure
 

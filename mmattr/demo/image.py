@@ -54,6 +54,7 @@ def add_section(report: Report) -> None:
         titles=[f"image: {bundle.classes[label]}", "IG |attr| (orange: the shape)"],
         fig_size=(7.5, 3.4),
         show_colorbar=True,
+        raw_colorbar=True,
         ground_truth=mask,
         use_pyplot=False,
     )

@@ -40,7 +40,7 @@ def _explain_family(bundle: Any, example: dict) -> tuple[Any, str, Any, str]:
         forward=lambda image, question: bundle.model(image=image, question=question).softmax(-1),
     )
     image_attr = numpy_of(explanation.attributions["image"])[0]  # (3, H, W)
-    # the heat map is scaled to its own maximum: the total says how much the image mattered
+    # the colour bar is in attribution units, as the question's legend: the two compare
     figure, _ = visualize_image_attr_multiple(
         image_attr,
         numpy_of(image[0]).transpose(1, 2, 0),
@@ -49,6 +49,7 @@ def _explain_family(bundle: Any, example: dict) -> tuple[Any, str, Any, str]:
         titles=[f"{family} family: input image", f"IG |attr|, Σ attr = {image_attr.sum():.2f}"],
         fig_size=(8, 3.4),
         show_colorbar=True,
+        raw_colorbar=True,
         ground_truth=numpy_of(example["mask"]),
         use_pyplot=False,
     )

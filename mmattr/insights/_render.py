@@ -65,7 +65,12 @@ def _heat_map(attribution: Tensor) -> Any:
     values = attribution.detach().double().cpu()
     if values.dim() == 4 and values.shape[0] == 1:
         drawn = visualize_image_attr(
-            values[0].numpy(), method="heat_map", sign="all", show_colorbar=True, use_pyplot=False
+            values[0].numpy(),
+            method="heat_map",
+            sign="all",
+            show_colorbar=True,
+            raw_colorbar=True,
+            use_pyplot=False,
         )
     else:
         rows = values.reshape(values.shape[0], -1)[:, :4096]

@@ -59,35 +59,48 @@ def normalize_attr(attr: Any, sign: str = "absolute_value", outlier_perc: float 
         outlier_perc: percentile of the largest absolute values clipped before normalising
             (default ``2``).
     """
+    return normalize_values(summed_attr(attr, sign, outlier_perc), sign, outlier_perc)
+
+
+def summed_attr(attr: Any, sign: str, outlier_perc: float) -> np.ndarray:
+    """(H, W): ``attr`` with its channels summed, once ``sign`` and ``outlier_perc`` are checked."""
     if sign not in SIGNS:
         raise InvalidArgument(f"sign is {sign!r}; expected one of {SIGNS}")
     if not 0 <= outlier_perc <= 100:
         raise InvalidArgument(f"outlier_perc is {outlier_perc}; expected a percentage in [0, 100]")
-    return normalize_values(
-        _channels_last(as_array(attr, "attr", ndim=(2, 3))).sum(axis=2), sign, outlier_perc
-    )
+    return _channels_last(as_array(attr, "attr", ndim=(2, 3))).sum(axis=2)
 
 
 def normalize_values(values: np.ndarray, sign: str, outlier_perc: float) -> np.ndarray:
     """Captum's ``_normalize_attr`` of an array of any shape (checked arguments): the sign
-    filter, then ``clip(values / t, -1, 1)`` with ``t`` the outlier threshold."""
-    if sign == "positive":
-        values = np.maximum(values, 0)
-    elif sign == "negative":
-        values = np.minimum(values, 0)
-    elif sign == "absolute_value":
-        values = np.abs(values)
-    sorted_abs = np.sort(np.abs(values).ravel())
+    filter, then ``clip(values / t, -1, 1)`` with ``t`` the :func:`outlier_threshold`."""
+    threshold = outlier_threshold(values, sign, outlier_perc)
+    if threshold == 0:
+        return np.zeros_like(_sign_filtered(values, sign))
+    return np.clip(_sign_filtered(values, sign) / threshold, -1, 1)
+
+
+def outlier_threshold(values: np.ndarray, sign: str, outlier_perc: float) -> float:
+    """Captum's scale ``t``: the smallest ``|v|`` (after the sign filter) at which the sorted
+    ``|v|`` reach ``(100 − outlier_perc)%`` of their sum; negative for ``sign="negative"``, 0
+    for a map without a value of that sign. A normalised 1 is ``t`` in attribution units."""
+    sorted_abs = np.sort(np.abs(_sign_filtered(values, sign)).ravel())
     cumulative = np.cumsum(sorted_abs)
     # Captum's product can round above the total at outlier_perc=0 and find no index (IndexError);
     # the last element is the threshold there.
     reached = cumulative >= cumulative[-1] * 0.01 * (100 - outlier_perc)
     threshold = sorted_abs[int(reached.argmax()) if reached.any() else -1]
-    if threshold == 0:
-        return np.zeros_like(values)
+    return -threshold if sign == "negative" else threshold
+
+
+def _sign_filtered(values: np.ndarray, sign: str) -> np.ndarray:
+    if sign == "positive":
+        return np.maximum(values, 0)
     if sign == "negative":
-        threshold = -threshold
-    return np.clip(values / threshold, -1, 1)
+        return np.minimum(values, 0)
+    if sign == "absolute_value":
+        return np.abs(values)
+    return values
 
 
 def check_view(method: str, sign: str, norm: np.ndarray, image: np.ndarray | None) -> None:

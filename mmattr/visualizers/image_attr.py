@@ -12,10 +12,13 @@ from typing import Any
 
 import numpy as np
 from matplotlib import pyplot as plt
+from matplotlib import rcParams
 from matplotlib.axes import Axes
+from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
+from matplotlib.ticker import MaxNLocator
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 
 from mmattr.visualizers._common import InvalidArgument, as_array
@@ -25,7 +28,9 @@ from mmattr.visualizers.image import (
     _cmap,
     _outline,
     check_view,
-    normalize_attr,
+    normalize_values,
+    outlier_threshold,
+    summed_attr,
 )
 
 
@@ -92,6 +97,7 @@ def visualize_image_attr(
     use_pyplot: bool = True,
     *,
     ground_truth: Any = None,
+    raw_colorbar: bool = False,
 ) -> tuple[Figure, Axes]:
     """Draw an image attribution as Captum does; returns ``(figure, axis)``.
 
@@ -111,6 +117,8 @@ def visualize_image_attr(
         fig_size: size of a new figure. Default (6, 6).
         use_pyplot: create the figure through pyplot and ``plt.show()`` it. Default True.
         ground_truth: (H, W) mask of what should matter, outlined in orange. Default None.
+        raw_colorbar: label the colour bar in the attribution's own units, its end ``t`` the
+            outlier threshold, instead of Captum's normalised ``[-1, 1]``. Default False.
 
     >>> import numpy as np
     >>> fig, axis = visualize_image_attr(np.eye(8), np.ones((8, 8, 3)), "blended_heat_map",
@@ -118,7 +126,8 @@ def visualize_image_attr(
     """
     if method not in METHODS:
         raise InvalidArgument(f"method is {method!r}; expected one of {METHODS}")
-    norm = normalize_attr(attr, sign, outlier_perc)
+    summed = summed_attr(attr, sign, outlier_perc)
+    norm = normalize_values(summed, sign, outlier_perc)
     image = None if original_image is None else captum_image(original_image)
     check_view(method, sign, norm, image)
     figure, axis = figure_and_axes(plt_fig_axis, use_pyplot, fig_size)
@@ -135,7 +144,9 @@ def visualize_image_attr(
     if show_colorbar:
         colorbar_axis = make_axes_locatable(axis).append_axes("bottom", size="5%", pad=0.1)
         if heat_map is not None:
-            figure.colorbar(heat_map, orientation="horizontal", cax=colorbar_axis)
+            bar = figure.colorbar(heat_map, orientation="horizontal", cax=colorbar_axis)
+            if raw_colorbar:
+                _in_attribution_units(bar, outlier_threshold(summed, sign, outlier_perc), sign)
         else:
             colorbar_axis.axis("off")
     if title:
@@ -143,6 +154,23 @@ def visualize_image_attr(
     if use_pyplot:
         plt.show()
     return figure, axis
+
+
+def _in_attribution_units(bar: Colorbar, threshold: float, sign: str) -> None:
+    """Ticks at round attribution values ``r``, placed at ``r / t`` on the normalised bar."""
+    bar.set_label("|attribution|" if sign == "absolute_value" else "attribution")
+    if threshold == 0:  # nothing of this sign: the bar stays as Captum labels it
+        return
+    ends = sorted(value * threshold for value in bar.mappable.get_clim())
+    raw = MaxNLocator(nbins=5).tick_values(*ends)
+    raw = raw[(raw >= ends[0] - 1e-12 * abs(threshold)) & (raw <= ends[1] + 1e-12 * abs(threshold))]
+    bar.set_ticks(raw / threshold, labels=[_tick_label(value) for value in raw])
+
+
+def _tick_label(value: float) -> str:
+    """``value`` as matplotlib writes tick labels (its minus sign where it uses one)."""
+    text = f"{value:.3g}"
+    return text.replace("-", "\N{MINUS SIGN}") if rcParams["axes.unicode_minus"] else text
 
 
 def visualize_image_attr_multiple(
@@ -156,9 +184,10 @@ def visualize_image_attr_multiple(
     **kwargs: Any,
 ) -> tuple[Figure, Axes | list[Axes]]:
     """Several views side by side, as Captum's: panel ``i`` draws ``methods[i]`` with
-    ``signs[i]``; ``kwargs`` (outlier_perc, cmap, alpha_overlay, show_colorbar, ground_truth)
-    go to every panel's :func:`visualize_image_attr` (the ground truth is not outlined on the
-    original image). Returns ``(figure, axis)`` for one panel, ``(figure, [axes])`` for more.
+    ``signs[i]``; ``kwargs`` (outlier_perc, cmap, alpha_overlay, show_colorbar, raw_colorbar,
+    ground_truth) go to every panel's :func:`visualize_image_attr` (the ground truth is not
+    outlined on the original image). Returns ``(figure, axis)`` for one panel,
+    ``(figure, [axes])`` for more.
 
     >>> import numpy as np
     >>> fig, axes = visualize_image_attr_multiple(np.eye(8), np.ones((8, 8, 3)),

@@ -163,6 +163,17 @@ def test_integrated_gradients_through_explain_uses_the_adapter_baseline() -> Non
     figure = adapter.render(result.attributions["image"], x)
     grey, heat = figure.axes[0].images  # blended heat map: the map over the grey image
     assert len(figure.axes) == 1 and grey.get_array().shape == heat.get_array().shape == (24, 24)
+    # a colour bar reads attribution units, as the text legend: with no outlier cut, ±max |Σ_c a|
+    with_bar = adapter.render(result.attributions["image"], x, show_colorbar=True, outlier_perc=0)
+    bar = with_bar.axes[-1]
+    with_bar.canvas.draw()
+    largest = float(result.attributions["image"][0].sum(0).abs().max())
+    ticks = [
+        (t.get_position()[0] * largest, float(t.get_text().replace("\N{MINUS SIGN}", "-")))
+        for t in bar.get_xticklabels()
+    ]
+    assert bar.get_xlabel() == "attribution" and len(ticks) >= 3
+    np.testing.assert_allclose(*zip(*ticks), rtol=1e-9)  # tick r stands at r / max |a|
     scores = torch.arange(int(x.meta["segments"].max()) + 1, dtype=torch.float64)
     figure = adapter.render(scores, x)
     shown = figure.axes[1].images[0].get_array()

@@ -258,3 +258,32 @@ def test_bad_input_is_an_assertion_error_naming_the_argument(call, fragment) -> 
         call(attr, image)
     assert fragment in str(info.value) and isinstance(info.value, ValueError)
     assert plt.get_fignums() == before  # no figure left behind
+
+
+def _bar_ticks(figure) -> list[tuple[float, str]]:
+    """(position, label) of each tick of the figure's colour bar (its last axis)."""
+    figure.canvas.draw()
+    return [(tick.get_position()[0], tick.get_text()) for tick in figure.axes[-1].get_xticklabels()]
+
+
+def test_raw_colorbar_reads_attribution_units_where_captum_reads_normalised() -> None:
+    """Captum's bar is labelled in [-1, 1] whatever the attribution's size; ``raw_colorbar``
+    puts round attribution values ``r`` at ``r / t``, ``t`` the outlier threshold (at
+    outlier_perc=0, max |a|), for every sign."""
+    image, attr = _image_and_attr()
+    attr = attr * 1e-3
+    view = dict(method="heat_map", outlier_perc=0, show_colorbar=True, use_pyplot=False)
+    theirs, _ = captum_viz.visualize_image_attr(attr, image, sign="all", **view)
+    plain, _ = visualize_image_attr(attr, image, sign="all", **view)
+    assert _bar_ticks(plain) == _bar_ticks(theirs)  # the default is Captum's
+    summed = attr.sum(axis=2)
+    ends = {"all": np.abs(summed).max(), "positive": summed.max(), "negative": summed.min()}
+    for sign, t in ends.items():
+        raw, _ = visualize_image_attr(attr, image, sign=sign, **view, raw_colorbar=True)
+        ticks = _bar_ticks(raw)
+        values = [float(label.replace("\N{MINUS SIGN}", "-")) for _, label in ticks]
+        np.testing.assert_allclose([position * t for position, _ in ticks], values, rtol=1e-9)
+        step = np.diff(values)
+        assert len(values) >= 3 and np.allclose(step, step[0])  # evenly spaced round values
+        assert max(np.abs(values)) <= abs(t) < max(np.abs(values)) + abs(step[0])  # up to t
+        assert raw.axes[-1].get_xlabel() == "attribution"
