@@ -38,6 +38,56 @@ def test_captum_breaks_summation_on_functional_tanh_and_relu_before_maxpool():
         assert ours < 1e-10 and theirs > 1e-4, (name, ours, theirs)
 
 
+@pytest.mark.parametrize("order", ["pool_then_relu", "relu_then_pool"])
+def test_captum_breaks_summation_on_adjacent_maxpool_and_relu_modules(order):
+    """captum#1104: with a non-zero baseline, a MaxPool module next to a ReLU module reads a
+    stale output gradient in Captum 0.9 and Σ attr misses F(x) − F(b); mmattr's holds."""
+    torch.manual_seed(0)
+    pair = [nn.MaxPool1d(2), nn.ReLU()]
+    pair = pair if order == "pool_then_relu" else pair[::-1]
+    model = nn.Sequential(nn.Conv1d(1, 4, 3), *pair, nn.Flatten(), nn.Linear(12, 1))
+    model = model.double().eval()
+    x = torch.randn(4, 1, 8, dtype=torch.float64)
+    baselines = 0.5 * torch.randn(4, 1, 8, dtype=torch.float64)
+    ours = _delta(mmattr.DeepLift, model, x, baselines, 0)
+    theirs = _delta(captum_attr.DeepLift, model, x, baselines, 0)
+    assert ours < 1e-10 and theirs > 1e-2, (ours, theirs)
+
+
+class _PoolHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear, self.pool, self.head = nn.Linear(3, 4), nn.MaxPool1d(2), nn.Linear(2, 1)
+        with torch.no_grad():
+            self.linear.weight.copy_(
+                torch.tensor([[1.0, -1, 0], [0.5, 0.5, 1], [2, 0, -1], [1, 1, 1]])
+            )
+            self.linear.bias.zero_()
+
+    def forward(self, x):
+        return self.head(self.pool(self.linear(x)[:, None, :])[:, 0])
+
+
+def test_maxpool_at_zero_delta_takes_each_examples_gradient_where_captum_takes_the_first():
+    """captum#1276: where a max-pool input has no change from its baseline, DeepLift falls back
+    to the plain gradient; Captum 0.9 uses the batch's first example's for every example, so
+    an example's attribution depends on its batch. mmattr's equals the example alone."""
+    model = _PoolHead().double()
+    # example 1's first pooled unit is 1 − 1 = 0, its baseline's value; example 0's is the max
+    x = torch.tensor([[5.0, 0, 0], [1.0, 1, 0.5]], dtype=torch.float64)
+    baselines = torch.zeros_like(x)
+
+    def attribute(library, rows):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return library.DeepLift(model).attribute(x[rows], baselines[rows], target=0)
+
+    alone = attribute(captum_attr, slice(1, 2))[0]
+    torch.testing.assert_close(attribute(mmattr, slice(1, 2))[0], alone, rtol=0, atol=1e-12)
+    torch.testing.assert_close(attribute(mmattr, slice(0, 2))[1], alone, rtol=0, atol=1e-12)
+    assert (attribute(captum_attr, slice(0, 2))[1] - alone).abs().max() > 0.1
+
+
 class Separate(nn.Module):
     """The reference: one ReLU module per call site."""
 

@@ -129,3 +129,65 @@ def test_tuple_output_layer_gives_a_tuple_by_default_as_captum():
     hidden, total = model.block(x)
     torch.testing.assert_close(activation[0], (hidden, total))
     torch.testing.assert_close(activation[1], model.head(hidden))
+
+
+class _WithExtra(nn.Module):
+    """``(linear(x), extra)``: ``extra`` is None, or a tensor the rest of the model ignores."""
+
+    def __init__(self, extra: str):
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+        self.extra = extra
+
+    def forward(self, x):
+        hidden = self.linear(x)
+        return hidden, (None if self.extra == "none" else 2 * hidden)
+
+
+class _ExtraModel(nn.Module):
+    def __init__(self, extra: str):
+        super().__init__()
+        self.block = _WithExtra(extra)
+        self.head = nn.Sequential(nn.Tanh(), nn.Linear(4, 2))
+
+    def forward(self, x):
+        return self.head(self.block(x)[0])
+
+
+LAYER_GRADIENT_METHODS = [
+    "LayerIntegratedGradients",
+    "LayerConductance",
+    "LayerGradientXActivation",
+]
+
+
+@pytest.mark.parametrize("method", LAYER_GRADIENT_METHODS)
+def test_tuple_output_with_none_is_attributed_where_captum_raises(method):
+    """Captum fails on a layer output ``(tensor, None)`` (captum#745: 'Given input is not a
+    torch.Tensor', or a NoneType error); mmattr attributes the tensor, with the numbers Captum
+    gives for that same tensor taken at the inner linear layer."""
+    torch.manual_seed(0)
+    model = _ExtraModel("none").double().eval()
+    x = torch.randn(3, 4, dtype=torch.float64)
+    with pytest.raises((AssertionError, AttributeError)):
+        getattr(captum_attr, method)(model, model.block).attribute(x, target=1)
+    before = model_state(model)
+    ours = getattr(mmattr, method)(model, model.block).attribute(x, target=1)
+    assert_same_state(before, model_state(model))
+    reference = getattr(captum_attr, method)(model, model.block.linear).attribute(x, target=1)
+    torch.testing.assert_close(ours, reference, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", LAYER_GRADIENT_METHODS)
+def test_tuple_output_element_the_model_ignores_gets_zeros_where_captum_raises(method):
+    """A layer output element nothing downstream reads is a dummy player: zero attribution.
+    Captum's autograd call raises ('appears to not have been used in the graph')."""
+    torch.manual_seed(0)
+    model = _ExtraModel("unused").double().eval()
+    x = torch.randn(3, 4, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="not have been used in the graph"):
+        getattr(captum_attr, method)(model, model.block).attribute(x, target=1)
+    used, unused = getattr(mmattr, method)(model, model.block).attribute(x, target=1)
+    reference = getattr(captum_attr, method)(model, model.block.linear).attribute(x, target=1)
+    torch.testing.assert_close(used, reference, rtol=1e-9, atol=1e-12)
+    assert unused.shape == used.shape and not unused.any()
