@@ -119,8 +119,8 @@ def _flat(tensors: tuple[Tensor, ...]) -> Tensor:
 
 
 def _expanded_kwargs(kwargs: dict[str, Any], inputs: tuple[Tensor, ...], count: int) -> dict:
-    """``target``, ``additional_forward_args`` and per-example ``baselines`` repeated with the
-    rows (interleaved, as the inputs are)."""
+    """``target``, ``additional_forward_args``, per-example ``baselines`` and per-example
+    ``feature_mask`` repeated with the rows (interleaved, as the inputs are)."""
     expanded = dict(kwargs)
     if "target" in kwargs:
         expanded["target"] = expand_target(kwargs["target"], count, interleave=True)
@@ -131,10 +131,20 @@ def _expanded_kwargs(kwargs: dict[str, Any], inputs: tuple[Tensor, ...], count: 
         bases = kwargs["baselines"]
         bases = bases if isinstance(bases, tuple) else (bases,)  # distributions stay as given
         if isinstance(bases[0], Tensor) and bases[0].shape == inputs[0].shape:
-            expanded["baselines"] = tuple(
-                b.repeat_interleave(count, dim=0)
-                if isinstance(b, Tensor) and b.shape[0] == x.shape[0] and b.shape[0] > 1
-                else b
-                for x, b in zip(inputs, bases)
-            )
+            expanded["baselines"] = _per_example_rows(kwargs["baselines"], inputs, count)
+    if isinstance(kwargs.get("feature_mask"), (Tensor, tuple)):
+        expanded["feature_mask"] = _per_example_rows(kwargs["feature_mask"], inputs, count)
     return expanded
+
+
+def _per_example_rows(values: Any, inputs: tuple[Tensor, ...], count: int) -> Any:
+    """Each tensor of ``values`` (one per input) that has a row per example, repeated
+    ``count`` times in place; shared ones (first dimension 1, fewer dimensions) as given."""
+    as_tuple = values if isinstance(values, tuple) else (values,)
+    repeated = tuple(
+        value.repeat_interleave(count, dim=0)
+        if isinstance(value, Tensor) and value.dim() == x.dim() and value.shape[0] == x.shape[0] > 1
+        else value
+        for x, value in zip(inputs, as_tuple)
+    )
+    return repeated if isinstance(values, tuple) else repeated[0]

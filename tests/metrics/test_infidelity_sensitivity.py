@@ -3,6 +3,7 @@ and give the known answers on linear models."""
 
 from __future__ import annotations
 
+import captum.attr as captum_attr
 import captum.metrics as captum_metrics
 import pytest
 import torch
@@ -102,6 +103,33 @@ def test_sensitivity_with_baselines_and_extra_args_equals_captum() -> None:
             )
         )
     torch.testing.assert_close(results[0], results[1], atol=1e-5, rtol=1e-5)
+
+
+def test_sensitivity_with_a_mask_per_example_where_captum_raises() -> None:
+    """A ``feature_mask`` with a row per example repeats with the perturbed rows (captum#1819:
+    Captum 0.9 passes it unrepeated and fails on the size); each example's number is its
+    number alone with its own mask."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3).double()
+    x = torch.randn(2, 4, dtype=torch.float64)
+    mask = torch.tensor([[0, 0, 1, 1], [0, 1, 1, 1]])
+
+    def steps(inputs):  # deterministic: row r of each example moves by 0.05 · (r + 1)
+        return inputs + 0.05 * (torch.arange(len(inputs)) % 3 + 1)[:, None]
+
+    kwargs = {"perturb_func": steps, "n_perturb_samples": 3, "target": 0}
+    ablation = mmattr.FeatureAblation(model).attribute
+    batch = sensitivity_max(ablation, x, feature_mask=mask, **kwargs)
+    alone = [
+        sensitivity_max(ablation, x[i : i + 1], feature_mask=mask[i : i + 1], **kwargs)
+        for i in range(2)
+    ]
+    torch.testing.assert_close(batch, torch.cat(alone), rtol=0, atol=1e-12)
+    assert batch.min() > 0.01  # the ablation of a group moves with the input
+    with pytest.raises(RuntimeError, match="must match the size"):
+        captum_metrics.sensitivity_max(
+            captum_attr.FeatureAblation(model).attribute, x, feature_mask=mask, **kwargs
+        )
 
 
 def test_infidelity_of_integrated_gradients_on_a_linear_model_is_zero() -> None:
