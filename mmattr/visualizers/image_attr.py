@@ -161,9 +161,10 @@ def _in_attribution_units(bar: Colorbar, threshold: float, sign: str) -> None:
     bar.set_label("|attribution|" if sign == "absolute_value" else "attribution")
     if threshold == 0:  # nothing of this sign: the bar stays as Captum labels it
         return
-    ends = sorted(value * threshold for value in bar.mappable.get_clim())
-    raw = MaxNLocator(nbins=5).tick_values(*ends)
-    raw = raw[(raw >= ends[0] - 1e-12 * abs(threshold)) & (raw <= ends[1] + 1e-12 * abs(threshold))]
+    low, high = sorted(value * threshold for value in bar.mappable.get_clim())
+    raw = MaxNLocator(nbins=5).tick_values(low, high)
+    slack = 1e-12 * abs(threshold)  # a round end value may sit a rounding error outside
+    raw = raw[(raw >= low - slack) & (raw <= high + slack)]
     bar.set_ticks(raw / threshold, labels=[_tick_label(value) for value in raw])
 
 
