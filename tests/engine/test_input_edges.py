@@ -190,6 +190,28 @@ def test_noise_tunnel_and_gradient_shap_quote_the_users_sizes() -> None:
         ig_tunnel.attribute(x, nt_samples=4, target=0, baselines=torch.zeros(3, 4))
 
 
+def test_noise_tunnel_keeps_masks_and_baselines_that_broadcast_from_the_right() -> None:
+    """A (4,) feature mask or baseline for (4, 4) inputs has no example rows; NoiseTunnel
+    repeated its first dimension with the noisy copies (as Captum does, which then fails)."""
+    model, x = _mlp(), torch.randn(4, 4)
+    mask, baseline = torch.tensor([0, 0, 1, 1]), torch.tensor([0.5, -0.5, 1.0, 0.0])
+    kwargs = {"nt_samples": 3, "stdevs": 0.1, "target": 0}
+    runs = []
+    for mask_form, baseline_form in [(mask, baseline), (mask[None], baseline[None])]:
+        torch.manual_seed(1)
+        runs.append(
+            mmattr.NoiseTunnel(mmattr.FeatureAblation(model)).attribute(
+                x, feature_mask=mask_form, baselines=baseline_form, **kwargs
+            )
+        )
+    torch.testing.assert_close(runs[0], runs[1], rtol=0, atol=0)
+    assert (runs[0][:, 0] == runs[0][:, 1]).all() and runs[0].abs().max() > 0.01  # grouped
+    with pytest.raises(RuntimeError, match="must match the size"):
+        captum_attr.NoiseTunnel(captum_attr.FeatureAblation(model)).attribute(
+            x, feature_mask=mask, **kwargs
+        )
+
+
 @pytest.mark.parametrize(
     "make",
     [

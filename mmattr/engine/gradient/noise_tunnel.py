@@ -185,7 +185,12 @@ def _expand_kwargs(kwargs: dict, inputs: tuple[Tensor, ...], n: int, from_distri
         expanded["baselines"] = _expand_baselines(kwargs["baselines"], inputs, n, from_distribution)
     if kwargs.get("feature_mask") is not None:
         masks = as_tuple(kwargs["feature_mask"])
-        masks = tuple(m.repeat_interleave(n, dim=0) if m.shape[0] > 1 else m for m in masks)
+        masks = tuple(
+            m.repeat_interleave(n, dim=0)
+            if m.dim() == x.dim() and m.shape[0] == x.shape[0] > 1
+            else m
+            for m, x in zip(masks, inputs)
+        )  # a mask with fewer dimensions broadcasts from the right: it has no example rows
         expanded["feature_mask"] = masks if isinstance(kwargs["feature_mask"], tuple) else masks[0]
     return expanded
 
@@ -201,7 +206,7 @@ def _expand_baselines(baselines: Any, inputs: tuple[Tensor, ...], n: int, from_d
     else:
         result = tuple(
             b.repeat_interleave(n, dim=0)
-            if isinstance(b, Tensor) and b.dim() > 0 and b.shape[0] == x.shape[0] and b.shape[0] > 1
+            if isinstance(b, Tensor) and b.dim() == x.dim() and b.shape[0] == x.shape[0] > 1
             else b
             for b, x in zip(formatted, inputs)
         )
