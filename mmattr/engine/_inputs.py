@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ._docs import document
 from ._outputs import output_tensor
-from ._targets import TargetType, repeat_batch, select_target, validate_target
+from ._targets import TargetType, expand_target, repeat_batch, select_target, validate_target
 from .errors import InputTypeError, InputValueError
 
 TensorOrTuple = Union[Tensor, tuple[Tensor, ...]]
@@ -239,6 +239,53 @@ def expand_additional_args(args: tuple | None, n_repeats: int, interleave: bool 
         else arg
         for arg in args
     )
+
+
+def repeat_per_example(values: Any, inputs: tuple[Tensor, ...], n_repeats: int) -> Any:
+    """A tensor, or a tuple with one per input, for the inputs with each example repeated
+    ``n_repeats`` times in place (``[a, a, b, b]``): a tensor with a row per example (as
+    many dimensions as its input, the same batch, above 1) repeats; a shared one, or one that
+    broadcasts from the right, stays as given.
+
+    Args:
+        values: a tensor, or a tuple with one entry per input (non-tensors pass through).
+        inputs: the formatted inputs, before repeating.
+        n_repeats: how many copies of each example.
+    """
+    as_tuple = values if isinstance(values, tuple) else (values,)
+    repeated = tuple(
+        value.repeat_interleave(n_repeats, dim=0)
+        if isinstance(value, Tensor) and value.dim() == x.dim() and value.shape[0] == x.shape[0] > 1
+        else value
+        for x, value in zip(inputs, as_tuple)
+    )
+    return repeated if isinstance(values, tuple) else repeated[0]
+
+
+def expand_attribute_kwargs(
+    kwargs: dict[str, Any], inputs: tuple[Tensor, ...], n_repeats: int
+) -> dict[str, Any]:
+    """``attribute`` keyword arguments for the inputs with each example repeated
+    ``n_repeats`` times in place: ``target``, ``additional_forward_args`` and a per-example
+    ``feature_mask`` repeat with them. ``baselines`` are the caller's to expand (they may be
+    a distribution to draw from).
+
+    Args:
+        kwargs: the keyword arguments meant for ``attribute``.
+        inputs: the formatted inputs, before repeating.
+        n_repeats: how many copies of each example.
+    """
+    expanded = dict(kwargs)
+    if "target" in kwargs:
+        expanded["target"] = expand_target(kwargs["target"], n_repeats, interleave=True)
+    if kwargs.get("additional_forward_args") is not None:
+        args = format_additional_args(kwargs["additional_forward_args"])
+        expanded["additional_forward_args"] = expand_additional_args(
+            args, n_repeats, interleave=True
+        )
+    if kwargs.get("feature_mask") is not None:
+        expanded["feature_mask"] = repeat_per_example(kwargs["feature_mask"], inputs, n_repeats)
+    return expanded
 
 
 def slice_additional_args(args: tuple | None, start: int, stop: int) -> tuple | None:

@@ -15,11 +15,10 @@ from torch import Tensor
 from mmattr.metrics._common import (
     MaxExamples,
     check_max_examples,
-    expand_additional_args,
-    expand_target,
-    format_additional_args,
+    expand_attribute_kwargs,
     format_inputs,
     progress_bar,
+    repeat_per_example,
 )
 from mmattr.metrics._perturbed import samples_per_chunk
 from mmattr.metrics.infidelity import _check_samples
@@ -119,32 +118,12 @@ def _flat(tensors: tuple[Tensor, ...]) -> Tensor:
 
 
 def _expanded_kwargs(kwargs: dict[str, Any], inputs: tuple[Tensor, ...], count: int) -> dict:
-    """``target``, ``additional_forward_args``, per-example ``baselines`` and per-example
-    ``feature_mask`` repeated with the rows (interleaved, as the inputs are)."""
-    expanded = dict(kwargs)
-    if "target" in kwargs:
-        expanded["target"] = expand_target(kwargs["target"], count, interleave=True)
-    if kwargs.get("additional_forward_args") is not None:
-        args = format_additional_args(kwargs["additional_forward_args"])
-        expanded["additional_forward_args"] = expand_additional_args(args, count, interleave=True)
+    """The keyword arguments repeated with the rows (interleaved, as the inputs are);
+    baselines when they have a row per example (a distribution stays as given)."""
+    expanded = expand_attribute_kwargs(kwargs, inputs, count)
     if "baselines" in kwargs:
         bases = kwargs["baselines"]
-        bases = bases if isinstance(bases, tuple) else (bases,)  # distributions stay as given
-        if isinstance(bases[0], Tensor) and bases[0].shape == inputs[0].shape:
-            expanded["baselines"] = _per_example_rows(kwargs["baselines"], inputs, count)
-    if isinstance(kwargs.get("feature_mask"), (Tensor, tuple)):
-        expanded["feature_mask"] = _per_example_rows(kwargs["feature_mask"], inputs, count)
+        first = bases[0] if isinstance(bases, tuple) else bases
+        if isinstance(first, Tensor) and first.shape == inputs[0].shape:
+            expanded["baselines"] = repeat_per_example(bases, inputs, count)
     return expanded
-
-
-def _per_example_rows(values: Any, inputs: tuple[Tensor, ...], count: int) -> Any:
-    """Each tensor of ``values`` (one per input) that has a row per example, repeated
-    ``count`` times in place; shared ones (first dimension 1, fewer dimensions) as given."""
-    as_tuple = values if isinstance(values, tuple) else (values,)
-    repeated = tuple(
-        value.repeat_interleave(count, dim=0)
-        if isinstance(value, Tensor) and value.dim() == x.dim() and value.shape[0] == x.shape[0] > 1
-        else value
-        for x, value in zip(inputs, as_tuple)
-    )
-    return repeated if isinstance(values, tuple) else repeated[0]

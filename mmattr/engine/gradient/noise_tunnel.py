@@ -13,13 +13,13 @@ from .._inputs import (
     TensorOrTuple,
     as_tuple,
     check_count,
-    expand_additional_args,
-    format_additional_args,
+    expand_attribute_kwargs,
     format_baselines,
     format_inputs,
     is_tuple,
+    repeat_per_example,
 )
-from .._targets import expand_target, validate_target
+from .._targets import validate_target
 from ..errors import InputTypeError, InputValueError
 from ..registry import register
 
@@ -174,42 +174,21 @@ def _add_noise(x: Tensor, stdev: float, n_samples: int) -> Tensor:
 
 def _expand_kwargs(kwargs: dict, inputs: tuple[Tensor, ...], n: int, from_distribution: bool):
     """Per-example arguments repeated for the ``n`` noisy copies of each example."""
-    expanded = dict(kwargs)
-    if "target" in kwargs:
-        expanded["target"] = expand_target(kwargs["target"], n, interleave=True)
-    if kwargs.get("additional_forward_args") is not None:
-        expanded["additional_forward_args"] = expand_additional_args(
-            format_additional_args(kwargs["additional_forward_args"]), n, interleave=True
-        )
+    expanded = expand_attribute_kwargs(kwargs, inputs, n)
     if "baselines" in kwargs:
         expanded["baselines"] = _expand_baselines(kwargs["baselines"], inputs, n, from_distribution)
-    if kwargs.get("feature_mask") is not None:
-        masks = as_tuple(kwargs["feature_mask"])
-        masks = tuple(
-            m.repeat_interleave(n, dim=0)
-            if m.dim() == x.dim() and m.shape[0] == x.shape[0] > 1
-            else m
-            for m, x in zip(masks, inputs)
-        )  # a mask with fewer dimensions broadcasts from the right: it has no example rows
-        expanded["feature_mask"] = masks if isinstance(kwargs["feature_mask"], tuple) else masks[0]
     return expanded
 
 
 def _expand_baselines(baselines: Any, inputs: tuple[Tensor, ...], n: int, from_distribution: bool):
+    if not from_distribution:
+        return repeat_per_example(baselines, inputs, n)
     formatted = baselines if isinstance(baselines, tuple) else (baselines,)
-    batch = inputs[0].shape[0]
-    if from_distribution:
-        result = tuple(
-            b[np.random.choice(b.shape[0], n * batch).tolist()] if isinstance(b, Tensor) else b
-            for b in formatted
-        )
-    else:
-        result = tuple(
-            b.repeat_interleave(n, dim=0)
-            if isinstance(b, Tensor) and b.dim() == x.dim() and b.shape[0] == x.shape[0] > 1
-            else b
-            for b, x in zip(formatted, inputs)
-        )
+    draws = n * inputs[0].shape[0]
+    result = tuple(
+        b[np.random.choice(b.shape[0], draws).tolist()] if isinstance(b, Tensor) else b
+        for b in formatted
+    )
     return result if isinstance(baselines, tuple) else result[0]
 
 
